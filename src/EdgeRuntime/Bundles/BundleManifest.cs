@@ -1,0 +1,89 @@
+using System.Text.Json.Serialization;
+using EdgeRuntime.Tensors;
+
+namespace EdgeRuntime.Bundles;
+
+/// <summary>
+/// The contract between the offline toolchain and the device: <c>manifest.json</c> of a bundle.
+/// The format is documented in docs/bundle-format.md next to this project's README.
+/// </summary>
+public sealed record BundleManifest
+{
+    public const int CurrentSchemaVersion = 1;
+    public const string FileName = "manifest.json";
+
+    public int SchemaVersion { get; init; } = CurrentSchemaVersion;
+    public required string Name { get; init; }
+    public string? Description { get; init; }
+    public DateTimeOffset CreatedUtc { get; init; }
+    /// <summary>The variant others are compared against (normally fp32).</summary>
+    public required string ReferenceVariant { get; init; }
+    public required IReadOnlyList<TensorSignature> Inputs { get; init; }
+    public required IReadOnlyList<TensorSignature> Outputs { get; init; }
+    public required IReadOnlyList<VariantManifest> Variants { get; init; }
+
+    public VariantManifest? FindVariant(string id) => Variants.FirstOrDefault(v => v.Id == id);
+}
+
+public sealed record VariantManifest
+{
+    public required string Id { get; init; }
+    /// <summary>File name inside the bundle directory; no directories.</summary>
+    public required string File { get; init; }
+    public required string Sha256 { get; init; }
+    public long SizeBytes { get; init; }
+    public string Precision { get; init; } = Precisions.Fp32;
+    /// <summary>Fraction of weights that are zero (0 = dense).</summary>
+    public double Sparsity { get; init; }
+    /// <summary>Fraction of channels kept by structured pruning (1 = all).</summary>
+    public double ChannelsKept { get; init; } = 1.0;
+    /// <summary>Multiply-accumulates for one sample, where the toolchain could count them.</summary>
+    public long? Macs { get; init; }
+    public long? Parameters { get; init; }
+    public QualityRecord? Quality { get; init; }
+    /// <summary>Nodes a quantizer deliberately left in float.</summary>
+    public IReadOnlyList<string> FloatNodes { get; init; } = [];
+    /// <summary>What made this variant from the reference (quantize int8-static entropy, prune 0.5 l1, ...).</summary>
+    public IReadOnlyList<string> Applied { get; init; } = [];
+    /// <summary>Preferred execution providers in order; the pool falls back to CPU with a stated reason.</summary>
+    public IReadOnlyList<string> ExecutionProviders { get; init; } = [];
+    /// <summary>Measured cost per device class, keyed by device class name.</summary>
+    public IReadOnlyDictionary<string, DeviceCost> Costs { get; init; } = new Dictionary<string, DeviceCost>();
+}
+
+/// <summary>How much of the task a variant keeps, measured on an evaluation set.</summary>
+public sealed record QualityRecord
+{
+    /// <summary>"top1" against labels, or "agreement" where there are none.</summary>
+    public required string Metric { get; init; }
+    public double Value { get; init; }
+    /// <summary>Fraction of samples whose top-1 equals the reference variant's.</summary>
+    public double? Agreement { get; init; }
+    public string? Dataset { get; init; }
+    public int Samples { get; init; }
+}
+
+/// <summary>What one variant costs on one class of device.</summary>
+public sealed record DeviceCost
+{
+    public double LatencyP50Ms { get; init; }
+    public double LatencyP95Ms { get; init; }
+    public long? PeakMemoryBytes { get; init; }
+    public double? EnergyMillijoules { get; init; }
+    public double? PowerWatts { get; init; }
+    public int Threads { get; init; }
+    public int BatchSize { get; init; } = 1;
+    public DateTimeOffset MeasuredUtc { get; init; }
+}
+
+public static class Precisions
+{
+    public const string Fp32 = "fp32";
+    public const string Fp16 = "fp16";
+    public const string Int8Dynamic = "int8-dynamic";
+    public const string Int8Static = "int8-static";
+    public const string Int4Weight = "int4-weight";
+    public const string Mixed = "mixed";
+
+    public static readonly IReadOnlyList<string> All = [Fp32, Fp16, Int8Dynamic, Int8Static, Int4Weight, Mixed];
+}

@@ -1,0 +1,242 @@
+using System.Buffers;
+using EdgeRuntime.Bundles;
+using EdgeRuntime.Tensors;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace EdgeRuntime.Inference;
+
+/// <summary>
+/// One variant's ONNX Runtime session, shared by concurrent requests and reference counted:
+/// retiring it drops the owner's reference, and the last request to finish disposes the session.
+/// </summary>
+internal sealed class LoadedVariant
+{
+    private readonly InferenceSession _session;
+    private readonly string[] _inputNames;
+    private readonly string[] _outputNames;
+    private readonly TensorSignature[] _inputs;
+    private readonly TensorSignature[] _outputs;
+    private int _references = 1;
+    private int _retired;
+    private volatile OutputShapes? _lastShapes;
+    private volatile bool _outputsDependOnData;
+
+    public LoadedVariant(string id, InferenceSession session, long residentBytes)
+    {
+        Id = id;
+        _session = session;
+        Inputs = OrtSignatures.Read(session.InputMetadata, "input");
+        Outputs = OrtSignatures.Read(session.OutputMetadata, "output");
+        _inputs = [.. Inputs];
+        _outputs = [.. Outputs];
+        _inputNames = [.. _inputs.Select(i => i.Name)];
+        _outputNames = [.. _outputs.Select(o => o.Name)];
+        ResidentBytes = residentBytes;
+    }
+
+    public string Id { get; }
+    public IReadOnlyList<TensorSignature> Inputs { get; }
+    public IReadOnlyList<TensorSignature> Outputs { get; }
+    public long ResidentBytes { get; }
+    public bool IsDisposed => Volatile.Read(ref _references) == 0;
+
+    public bool TryAcquire()
+    {
+        while (true)
+        {
+            int current = Volatile.Read(ref _references);
+            if (current == 0)
+            {
+                return false;
+            }
+            if (Interlocked.CompareExchange(ref _references, current + 1, current) == current)
+            {
+                return true;
+            }
+        }
+    }
+
+    public void Release()
+    {
+        if (Interlocked.Decrement(ref _references) == 0)
+        {
+            _session.Dispose();
+        }
+    }
+
+    /// <summary>No new requests may start; the session goes once the ones in flight finish.</summary>
+    public void Retire()
+    {
+        if (Interlocked.Exchange(ref _retired, 1) == 0)
+        {
+            Release();
+        }
+    }
+
+    /// <summary>Runs one inference on the caller's thread. The caller holds a reference.</summary>
+    public NamedTensor[] Run(IReadOnlyList<NamedTensor> inputs, RunOptions runOptions)
+    {
+        var ordered = OrderAndValidate(inputs);
+        int count = ordered.Length;
+        var pins = new MemoryHandle[count];
+        var values = new OrtValue[count];
+        try
+        {
+            for (int i = 0; i < count; i++)
+            {
+                values[i] = CreateOrtValue(ordered[i], ref pins[i]);
+            }
+            var shapes = _outputsDependOnData ? null : _lastShapes;
+            if (shapes is not null && shapes.Matches(ordered))
+            {
+                try
+                {
+                    return RunIntoPreallocated(values, shapes.Outputs, runOptions);
+                }
+                catch (OnnxRuntimeException) when (!runOptions.Terminate)
+                {
+                    // The outputs' shapes depend on the data, not only on the input shapes.
+                    _outputsDependOnData = true;
+                }
+            }
+            return RunAndCopy(ordered, values, runOptions);
+        }
+        finally
+        {
+            for (int i = 0; i < count; i++)
+            {
+                values[i]?.Dispose();
+                pins[i].Dispose();
+            }
+        }
+    }
+
+    private NamedTensor[] RunAndCopy(NamedTensor[] inputs, OrtValue[] values, RunOptions runOptions)
+    {
+        using var results = _session.Run(runOptions, _inputNames, values, _outputNames);
+        var outputs = new NamedTensor[_outputNames.Length];
+        var shapes = new long[outputs.Length][];
+        int index = 0;
+        foreach (var value in results)
+        {
+            var info = value.GetTensorTypeAndShape();
+            var type = (ElementType)(int)info.ElementDataType;
+            if (type == ElementType.String)
+            {
+                throw new NotSupportedException($"output '{_outputNames[index]}' is a string tensor, which the runtime does not return");
+            }
+            shapes[index] = info.Shape;
+            byte[] data = value.GetTensorMutableRawData().ToArray();
+            outputs[index] = new NamedTensor(_outputNames[index], type, info.Shape, data);
+            index++;
+        }
+        _lastShapes = new OutputShapes([.. inputs.Select(i => i.Shape)], shapes);
+        return outputs;
+    }
+
+    private NamedTensor[] RunIntoPreallocated(OrtValue[] inputValues, long[][] outputShapes, RunOptions runOptions)
+    {
+        int count = _outputs.Length;
+        var outputs = new NamedTensor[count];
+        var pins = new MemoryHandle[count];
+        var values = new OrtValue[count];
+        try
+        {
+            for (int i = 0; i < count; i++)
+            {
+                var shape = outputShapes[i];
+                var type = _outputs[i].ElementType;
+                outputs[i] = new NamedTensor(_outputNames[i], type, shape, new byte[NamedTensor.ElementCount(shape, _outputNames[i]) * type.SizeOf()]);
+                values[i] = CreateOrtValue(outputs[i], ref pins[i]);
+            }
+            _session.Run(runOptions, _inputNames, inputValues, _outputNames, values);
+            return outputs;
+        }
+        finally
+        {
+            for (int i = 0; i < count; i++)
+            {
+                values[i]?.Dispose();
+                pins[i].Dispose();
+            }
+        }
+    }
+
+    private static readonly byte[] EmptyBacking = new byte[1];
+
+    private static unsafe OrtValue CreateOrtValue(NamedTensor tensor, ref MemoryHandle pin)
+    {
+        // A zero-element tensor still needs a valid data pointer.
+        pin = tensor.Data.Length == 0 ? EmptyBacking.AsMemory().Pin() : tensor.Data.Pin();
+        return OrtValue.CreateTensorValueWithData(
+            OrtMemoryInfo.DefaultInstance,
+            (TensorElementType)(int)tensor.ElementType,
+            tensor.Shape,
+            (nint)pin.Pointer,
+            tensor.Data.Length);
+    }
+
+    private NamedTensor[] OrderAndValidate(IReadOnlyList<NamedTensor> inputs)
+    {
+        if (inputs.Count != _inputs.Length)
+        {
+            throw new InvalidInputException(
+                $"variant '{Id}' takes {_inputs.Length} input(s) ({string.Join(", ", _inputs.Select(i => i.ToString()))}), got {inputs.Count}");
+        }
+        var ordered = new NamedTensor[_inputs.Length];
+        for (int i = 0; i < _inputs.Length; i++)
+        {
+            var expected = _inputs[i];
+            NamedTensor? given = null;
+            for (int j = 0; j < inputs.Count; j++)
+            {
+                if (inputs[j].Name == expected.Name)
+                {
+                    given = inputs[j];
+                    break;
+                }
+            }
+            if (given is null)
+            {
+                throw new InvalidInputException(
+                    $"input '{expected.Name}' is missing; got {string.Join(", ", inputs.Select(t => $"'{t.Name}'"))}");
+            }
+            if (given.ElementType != expected.ElementType)
+            {
+                throw new InvalidInputException($"input '{expected.Name}' must be {expected.ElementType.ToName()}, got {given.ElementType.ToName()}");
+            }
+            if (given.Shape.Length != expected.Shape.Count)
+            {
+                throw new InvalidInputException($"input '{expected.Name}' must have rank {expected.Shape.Count} ({expected}), got shape [{string.Join(",", given.Shape)}]");
+            }
+            for (int d = 0; d < given.Shape.Length; d++)
+            {
+                if (expected.Shape[d].Size is long size && size != given.Shape[d])
+                {
+                    throw new InvalidInputException($"input '{expected.Name}' dimension {d} must be {size} ({expected}), got shape [{string.Join(",", given.Shape)}]");
+                }
+            }
+            ordered[i] = given;
+        }
+        return ordered;
+    }
+
+    /// <summary>Output shapes seen for one set of input shapes, to let the next run write outputs in place.</summary>
+    private sealed class OutputShapes(long[][] inputs, long[][] outputs)
+    {
+        public long[][] Outputs { get; } = outputs;
+
+        public bool Matches(NamedTensor[] given)
+        {
+            for (int i = 0; i < given.Length; i++)
+            {
+                if (!given[i].Shape.AsSpan().SequenceEqual(inputs[i]))
+                {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+}
