@@ -100,6 +100,7 @@ public sealed class ModelRuntime : IDisposable
                 // Logged by the pool; the variant reports itself unavailable.
             }
         }
+        _pool.TrimToBudget();
         if (initial is null)
         {
             throw new BundleException(
@@ -205,6 +206,7 @@ public sealed class ModelRuntime : IDisposable
             _pool.Protected = target;
             change = new VariantSwitch(previous.Id, target.Id, _time.GetUtcNow());
         }
+        _pool.TrimToBudget();
         _logger.LogDebug("Switched from {From} to {To}", change.From, change.To);
         Switched?.Invoke(change);
     }

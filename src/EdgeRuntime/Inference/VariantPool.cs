@@ -113,7 +113,7 @@ internal sealed class VariantPool : IDisposable
                 throw;
             }
         }
-        EnforceBudget(keep: slot);
+        TrimToBudget(keep: slot);
     }
 
     public void Evict(Slot slot)
@@ -199,7 +199,9 @@ internal sealed class VariantPool : IDisposable
         }
     }
 
-    private void EnforceBudget(Slot keep)
+    /// <summary>Unloads least recently used idle variants until the resident ones fit the budget.</summary>
+    /// <param name="keep">A variant just loaded for a request, which must not be unloaded under it.</param>
+    public void TrimToBudget(Slot? keep = null)
     {
         if (_options.MemoryBudgetBytes is not long budget)
         {
