@@ -1,0 +1,113 @@
+using System.CommandLine;
+using EdgeRuntime.Bundles;
+using EdgeRuntime.Evaluation.Benchmarking;
+using EdgeRuntime.Evaluation.Reporting;
+
+namespace EdgeRuntime.Cli.Commands;
+
+internal static class BenchCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var path = new Argument<string>("model") { Description = "An .onnx file or a bundle directory" };
+        var runs = new Option<int>("--runs") { Description = "Measured runs per variant", DefaultValueFactory = _ => 200 };
+        var warmup = new Option<int>("--warmup") { Description = "Unmeasured runs after the first", DefaultValueFactory = _ => 10 };
+        var maxSeconds = new Option<double>("--max-seconds") { Description = "Time cap on the measured runs of one variant", DefaultValueFactory = _ => 20 };
+        var batch = new Option<int>("--batch") { Description = "Size of a symbolic batch dimension", DefaultValueFactory = _ => 1 };
+        var cooldown = new Option<double>("--cooldown") { Description = "Seconds to pause between variants", DefaultValueFactory = _ => 0 };
+        var variants = new Option<string[]>("--variant") { Description = "Benchmark only these variants (repeatable)", AllowMultipleArgumentsPerToken = true };
+        var shapes = new Option<string[]>("--shape") { Description = "Input shape, e.g. --shape input=1x3x224x224 (repeatable)", AllowMultipleArgumentsPerToken = true };
+        var overhead = new Option<bool>("--overhead") { Description = "Measure the runtime's overhead against a raw InferenceSession.Run of the same model" };
+        var rounds = new Option<int>("--rounds") { Description = "With --overhead: interleaved rounds", DefaultValueFactory = _ => 20 };
+        var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var command = new Command("bench", "Benchmark every variant: session create, first run, warm-up, then min/p50/p95/p99 and peak memory");
+        command.Arguments.Add(path);
+        foreach (var option in new Option[] { runs, warmup, maxSeconds, batch, cooldown, variants, shapes, overhead, rounds, json })
+        {
+            command.Options.Add(option);
+        }
+        command.SetAction(async (result, cancellation) =>
+        {
+            string target = result.GetValue(path)!;
+            if (result.GetValue(overhead))
+            {
+                if (Directory.Exists(target))
+                {
+                    var bundle = ModelBundle.Open(target);
+                    target = bundle[bundle.Manifest.ReferenceVariant].ModelPath;
+                }
+                var report = await OverheadBenchmark.RunAsync(target, result.GetValue(batch), result.GetValue(rounds), runsPerRound: Math.Max(1, result.GetValue(runs)));
+                if (result.GetValue(json))
+                {
+                    context.Out.WriteLine(ReportJson.Serialize(report));
+                    return 0;
+                }
+                context.Out.WriteLine($"runtime overhead on {report.Model}, batch {report.BatchSize}, {report.Rounds} interleaved rounds of {report.RunsPerRound} runs");
+                context.Out.WriteLine($"machine: {report.Machine}");
+                var table = new TextTable("mode", "runs", "mean us", "p50 us", "p95 us", "ratio mean", "ratio p50");
+                foreach (var mode in report.Modes)
+                {
+                    table.Add(mode.Mode, mode.Runs, mode.MeanUs, mode.P50Us, mode.P95Us, mode.RatioMean, mode.RatioP50);
+                }
+                table.WriteTo(context.Out);
+                return 0;
+            }
+            var options = new BenchOptions
+            {
+                Runs = result.GetValue(runs),
+                WarmupRuns = result.GetValue(warmup),
+                MaxDuration = TimeSpan.FromSeconds(result.GetValue(maxSeconds)),
+                BatchSize = result.GetValue(batch),
+                Cooldown = TimeSpan.FromSeconds(result.GetValue(cooldown)),
+                Variants = result.GetValue(variants) is { Length: > 0 } chosen ? chosen : null,
+                InputShapes = ParseShapes(result.GetValue(shapes) ?? []),
+            };
+            var bench = Benchmarker.Run(ModelBundle.OpenPath(target), options);
+            if (result.GetValue(json))
+            {
+                context.Out.WriteLine(ReportJson.Serialize(bench));
+            }
+            else
+            {
+                Print(context.Out, bench);
+            }
+            return bench.Variants.Any(v => v.Error is not null) ? 1 : 0;
+        });
+        return command;
+    }
+
+    public static void Print(TextWriter output, BenchReport report)
+    {
+        output.WriteLine($"{report.Model}: batch {report.BatchSize}, inputs {report.InputShapes}");
+        output.WriteLine($"machine: {report.Machine}");
+        var table = new TextTable("variant", "precision", "create ms", "first ms", "runs", "min ms", "p50 ms", "p95 ms", "p99 ms", "inf/s", "peak rss", "error");
+        foreach (var v in report.Variants)
+        {
+            table.Add(v.Variant, v.Precision, v.SessionCreateMs, v.FirstRunMs, v.Runs, v.MinMs, v.P50Ms, v.P95Ms, v.P99Ms,
+                Math.Round(v.InferencesPerSecond), v.PeakRssBytes > 0 ? Formatting.Bytes(v.PeakRssBytes) : null, v.Error);
+        }
+        table.WriteTo(output);
+    }
+
+    internal static Dictionary<string, long[]> ParseShapes(IEnumerable<string> specs)
+    {
+        var shapes = new Dictionary<string, long[]>();
+        foreach (string spec in specs)
+        {
+            int equals = spec.IndexOf('=');
+            if (equals <= 0)
+            {
+                throw new CliError($"--shape '{spec}': expected NAME=D0xD1x...");
+            }
+            try
+            {
+                shapes[spec[..equals]] = [.. spec[(equals + 1)..].Split('x', ',').Select(d => long.Parse(d, System.Globalization.CultureInfo.InvariantCulture))];
+            }
+            catch (FormatException)
+            {
+                throw new CliError($"--shape '{spec}': dimensions must be whole numbers separated by 'x'");
+            }
+        }
+        return shapes;
+    }
+}

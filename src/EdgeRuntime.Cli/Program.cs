@@ -1,0 +1,1 @@
+return await EdgeRuntime.Cli.EdgertCli.RunAsync(args, Console.Out, Console.Error);

@@ -1,0 +1,197 @@
+using System.Text.RegularExpressions;
+using EdgeRuntime.Bundles;
+using EdgeRuntime.Data;
+using EdgeRuntime.Evaluation.Accuracy;
+using EdgeRuntime.Inference;
+
+namespace EdgeRuntime.Compression.Packing;
+
+/// <summary>A model file to put into a bundle, with what the tool that made it knows about it.</summary>
+public sealed record VariantSource(string Id, string ModelPath)
+{
+    /// <summary>Null: read from the graph.</summary>
+    public string? Precision { get; init; }
+    public double ChannelsKept { get; init; } = 1.0;
+    public IReadOnlyList<string> Applied { get; init; } = [];
+    public IReadOnlyList<string> FloatNodes { get; init; } = [];
+}
+
+/// <summary>Data to measure each variant's quality on while packing.</summary>
+public sealed record QualityData(LabelledDataset Data, bool Labelled, string Name)
+{
+    public int? Limit { get; init; }
+    public int BatchSize { get; init; } = 64;
+}
+
+/// <summary>
+/// Packs variants into a bundle directory: copies each model, hashes it, checks its inputs and outputs
+/// against the reference, reads its facts from the graph, optionally measures its quality, and writes
+/// the manifest last (atomically), so a failure never leaves a manifest that lies.
+/// </summary>
+public static partial class BundleBuilder
+{
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+    private static partial Regex VariantIdPattern();
+
+    public static BundleManifest Create(string directory, string name, IReadOnlyList<VariantSource> variants, QualityData? quality = null, string? description = null)
+    {
+        if (variants.Count == 0)
+        {
+            throw new ArgumentException("a bundle needs at least one variant (the first is the reference)");
+        }
+        foreach (var group in variants.GroupBy(v => v.Id).Where(g => g.Count() > 1))
+        {
+            throw new ArgumentException($"variant id '{group.Key}' is given {group.Count()} times");
+        }
+        if (Directory.Exists(directory) && Directory.EnumerateFileSystemEntries(directory).Any())
+        {
+            throw new IOException($"'{directory}' exists and is not empty; choose a new directory or use 'bundle add'");
+        }
+        Directory.CreateDirectory(directory);
+        var (inputs, outputs) = ReadSignature(variants[0]);
+        var entries = variants.Select(v => Pack(directory, v, inputs, outputs)).ToList();
+        var manifest = new BundleManifest
+        {
+            Name = name,
+            Description = description,
+            CreatedUtc = DateTimeOffset.UtcNow,
+            ReferenceVariant = variants[0].Id,
+            Inputs = inputs,
+            Outputs = outputs,
+            Variants = entries,
+        };
+        manifest = WithQuality(directory, manifest, quality, entries.Select(e => e.Id).ToList());
+        ManifestJson.WriteAtomically(manifest, Path.Combine(directory, BundleManifest.FileName));
+        return manifest;
+    }
+
+    /// <summary>Adds one variant to an existing bundle (or replaces one of the same id when asked).</summary>
+    public static BundleManifest Add(string directory, VariantSource variant, QualityData? quality = null, bool replace = false)
+    {
+        var bundle = ModelBundle.Open(directory, checkHashes: false);
+        var manifest = bundle.Manifest;
+        if (manifest.FindVariant(variant.Id) is not null && !replace)
+        {
+            throw new ArgumentException($"bundle '{manifest.Name}' already has a variant '{variant.Id}'; pass --replace to overwrite it");
+        }
+        if (replace && variant.Id == manifest.ReferenceVariant)
+        {
+            throw new ArgumentException($"'{variant.Id}' is the reference variant; make a new bundle to change the reference");
+        }
+        var entry = Pack(directory, variant, manifest.Inputs, manifest.Outputs);
+        manifest = manifest with
+        {
+            Variants = [.. manifest.Variants.Where(v => v.Id != variant.Id), entry],
+        };
+        manifest = WithQuality(directory, manifest, quality, [variant.Id]);
+        ManifestJson.WriteAtomically(manifest, Path.Combine(directory, BundleManifest.FileName));
+        return manifest;
+    }
+
+    private static VariantManifest Pack(string directory, VariantSource source, IReadOnlyList<Bundles.TensorSignature> inputs, IReadOnlyList<Bundles.TensorSignature> outputs)
+    {
+        if (!VariantIdPattern().IsMatch(source.Id))
+        {
+            throw new ArgumentException($"variant id '{source.Id}' must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit");
+        }
+        if (!File.Exists(source.ModelPath))
+        {
+            throw new FileNotFoundException($"variant '{source.Id}': model file '{source.ModelPath}' does not exist", source.ModelPath);
+        }
+        var (actualInputs, actualOutputs) = ReadSignature(source);
+        string? mismatch = Bundles.TensorSignature.Describe("input", inputs, actualInputs)
+            ?? Bundles.TensorSignature.Describe("output", outputs, actualOutputs);
+        if (mismatch is not null)
+        {
+            throw new InvalidDataException($"variant '{source.Id}' ({source.ModelPath}) does not fit the bundle: {mismatch}");
+        }
+        var facts = ModelFacts.Read(source.ModelPath);
+        string file = $"{source.Id}.onnx";
+        string target = Path.Combine(directory, file);
+        if (!string.Equals(Path.GetFullPath(source.ModelPath), Path.GetFullPath(target), StringComparison.Ordinal))
+        {
+            AtomicFile.Copy(source.ModelPath, target);
+        }
+        return new VariantManifest
+        {
+            Id = source.Id,
+            File = file,
+            Sha256 = ModelBundle.ComputeSha256(target),
+            SizeBytes = new FileInfo(target).Length,
+            Precision = source.Precision ?? facts.Precision,
+            Sparsity = Math.Round(facts.Sparsity, 6),
+            ChannelsKept = source.ChannelsKept,
+            Macs = facts.Macs,
+            Parameters = facts.Parameters,
+            Applied = source.Applied,
+            FloatNodes = source.FloatNodes,
+        };
+    }
+
+    private static (IReadOnlyList<Bundles.TensorSignature> Inputs, IReadOnlyList<Bundles.TensorSignature> Outputs) ReadSignature(VariantSource source)
+    {
+        try
+        {
+            return OrtSignatures.ReadFromFile(source.ModelPath);
+        }
+        catch (Microsoft.ML.OnnxRuntime.OnnxRuntimeException e)
+        {
+            throw new InvalidDataException($"variant '{source.Id}': ONNX Runtime cannot load '{source.ModelPath}': {e.Message}", e);
+        }
+    }
+
+    private static BundleManifest WithQuality(string directory, BundleManifest manifest, QualityData? quality, IReadOnlyList<string> ids)
+    {
+        if (quality is null)
+        {
+            return manifest;
+        }
+        // Evaluate from a staged manifest so the files on disk are what gets measured.
+        string staged = Path.Combine(directory, BundleManifest.FileName);
+        string? previous = File.Exists(staged) ? File.ReadAllText(staged) : null;
+        ManifestJson.WriteAtomically(manifest, staged);
+        EvalReport report;
+        try
+        {
+            using var runtime = ModelRuntime.Open(ModelBundle.Open(directory), new RuntimeOptions { ValidateAllVariantsOnOpen = false });
+            report = Evaluator.Evaluate(runtime, quality.Data, quality.Labelled,
+                new EvalOptions { BatchSize = quality.BatchSize, Limit = quality.Limit, Variants = [.. ids] }, quality.Name);
+        }
+        finally
+        {
+            if (previous is null)
+            {
+                File.Delete(staged);
+            }
+            else
+            {
+                AtomicFile.WriteAllText(staged, previous);
+            }
+        }
+        var failed = report.Variants.Where(v => v.Error is not null).ToList();
+        if (failed.Count > 0)
+        {
+            throw new InvalidDataException($"quality could not be measured: {string.Join("; ", failed.Select(f => $"{f.Variant}: {f.Error}"))}");
+        }
+        var measured = report.Variants.ToDictionary(v => v.Variant);
+        return manifest with
+        {
+            Variants =
+            [
+                .. manifest.Variants.Select(v => measured.TryGetValue(v.Id, out var m)
+                    ? v with
+                    {
+                        Quality = new QualityRecord
+                        {
+                            Metric = report.Labelled ? "top1" : "agreement",
+                            Value = Math.Round(report.Labelled ? m.Top1 ?? 0 : m.Agreement ?? 0, 6),
+                            Agreement = m.Agreement is double a ? Math.Round(a, 6) : null,
+                            Dataset = report.Dataset,
+                            Samples = m.Samples,
+                        },
+                    }
+                    : v),
+            ],
+        };
+    }
+}
