@@ -24,6 +24,10 @@ internal static class NpyHeaderCodec
 
         Span<byte> preamble = stackalloc byte[12];
         int got = ReadUpTo(stream, preamble[..8]);
+        if (got == 0)
+        {
+            throw DataFormatErrors.Create(sourceName, "not a .npy file: the file is empty");
+        }
         if (got < Magic.Length || !preamble[..Magic.Length].SequenceEqual(Magic))
         {
             if (got < Magic.Length && preamble[..got].SequenceEqual(Magic[..got]))
@@ -227,7 +231,7 @@ internal static class NpyHeaderCodec
         stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
 
     private static string Hex(ReadOnlySpan<byte> bytes) =>
-        bytes.IsEmpty ? "(none: the file is empty)" : string.Join(' ', bytes.ToArray().Select(b => b.ToString("X2", CultureInfo.InvariantCulture)));
+        string.Join(' ', bytes.ToArray().Select(b => b.ToString("X2", CultureInfo.InvariantCulture)));
 
     private static string Snippet(string text)
     {

@@ -10,6 +10,7 @@ namespace EdgeRuntime.Data;
 /// A 0-d array is treated as a single row with an empty row shape.
 /// Fortran-order arrays can be loaded whole (<see cref="ReadAll"/> transposes them) but not row by row,
 /// because their rows are not contiguous in the file.
+/// A reader is not thread-safe: it moves one stream's position.
 /// </remarks>
 public sealed class NpyReader : IDisposable
 {
@@ -107,6 +108,10 @@ public sealed class NpyReader : IDisposable
     {
         long byteLength = CheckRowRange(start, count);
         long elements = count * RowElementCount;
+        if (byteLength > Array.MaxLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(count), $"{count} rows are {byteLength} bytes, more than one buffer can hold");
+        }
         if (destination.Length < elements)
         {
             throw new ArgumentException($"destination holds {destination.Length} values but {count} rows have {elements}", nameof(destination));
@@ -161,7 +166,7 @@ public sealed class NpyReader : IDisposable
         {
             data = FortranToRowMajor(data, Shape, ElementType.SizeOf());
         }
-        return new NpyArray(ElementType, Shape, data);
+        return new NpyArray(ElementType, (long[])Shape.Clone(), data);
     }
 
     public void Dispose()

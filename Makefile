@@ -1,0 +1,56 @@
+# EdgeRuntime: common tasks. `make run` is the main job, `make test` runs every test.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+DOTNET ?= dotnet
+CONFIG ?= Release
+ARTIFACTS := artifacts
+EDGERT := $(ARTIFACTS)/edgert/edgert
+FIXTURE := src/EdgeRuntime.Samples/FashionCnn/fashion-cnn.onnx
+TEST_LOG := $(ARTIFACTS)/test.log
+export DOTNET_CLI_TELEMETRY_OPTOUT := 1
+export DOTNET_NOLOGO := 1
+
+.PHONY: all build run test bench publish publish-arm64 deps fixture clean
+
+all: build
+
+build:
+	$(DOTNET) build EdgeRuntime.sln -c $(CONFIG)
+
+# The edgert command line for this machine.
+publish:
+	$(DOTNET) publish src/EdgeRuntime.Cli -c $(CONFIG) -o $(ARTIFACTS)/edgert
+
+# The main job on the embedded default: pack the fixture model into a bundle and serve a workload.
+run: publish
+	$(EDGERT) demo
+
+# Every test; the last line reads "N passed, N failed".
+test:
+	@mkdir -p $(ARTIFACTS)
+	@status=0; $(DOTNET) test EdgeRuntime.sln -c $(CONFIG) 2>&1 | tee $(TEST_LOG) || status=$$?; \
+	awk '/(Passed|Failed)! +- +Failed: +[0-9]+, Passed: +[0-9]+/ { \
+	        for (i = 1; i <= NF; i++) { if ($$i == "Failed:") f += $$(i+1); if ($$i == "Passed:") p += $$(i+1); } } \
+	     END { printf "%d passed, %d failed\n", p, f }' $(TEST_LOG); \
+	exit $$status
+
+# Benchmarks print figures and ratios against a baseline measured in the same run.
+bench: publish
+	$(EDGERT) bench $(FIXTURE) --runs 1000 --threads 1
+	$(EDGERT) bench $(FIXTURE) --overhead --threads 1 --rounds 30 --runs 500
+
+publish-arm64:
+	$(DOTNET) publish src/EdgeRuntime.Cli -c $(CONFIG) -r linux-arm64 --self-contained false -o $(ARTIFACTS)/edgert-linux-arm64
+
+# Debian packages the tests and the demo use (run as root).
+deps:
+	apt-get update
+	apt-get install -y --no-install-recommends dataset-fashion-mnist python3-numpy
+
+# Retrain the fixture model (needs Debian's python3-torch and python3-onnx; the result is committed).
+fixture:
+	cd src/EdgeRuntime.Samples/FashionCnn && OMP_NUM_THREADS=1 /usr/bin/python3 train_fashion_cnn.py
+
+clean:
+	rm -rf $(ARTIFACTS)
+	$(DOTNET) clean EdgeRuntime.sln -c $(CONFIG)

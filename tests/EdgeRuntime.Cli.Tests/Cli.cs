@@ -1,0 +1,59 @@
+using EdgeRuntime.Cli;
+
+namespace EdgeRuntime.Cli.Tests;
+
+/// <summary>Runs `edgert` in-process and returns what it printed.</summary>
+internal static class Cli
+{
+    public sealed record Result(int ExitCode, string Output, string Error)
+    {
+        public override string ToString() => $"exit {ExitCode}\nstdout:\n{Output}\nstderr:\n{Error}";
+    }
+
+    public static async Task<Result> RunAsync(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        int code = await EdgertCli.RunAsync(args, output, error);
+        return new Result(code, output.ToString(), error.ToString());
+    }
+}
+
+internal sealed class TempDirectory : IDisposable
+{
+    public TempDirectory()
+    {
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "edgeruntime-cli-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Path);
+    }
+
+    public string Path { get; }
+
+    public string File(string name) => System.IO.Path.Combine(Path, name);
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Path, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
+
+internal static class Datasets
+{
+    /// <summary>Fashion-MNIST comes from a Debian package; CI installs it, so there a missing copy fails the test.</summary>
+    public static void RequireFashionMnist()
+    {
+        bool present = System.IO.File.Exists("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")
+            || Environment.GetEnvironmentVariable("FASHION_MNIST_DIR") is not null;
+        if (!present)
+        {
+            Assert.False(Environment.GetEnvironmentVariable("CI") == "true", "CI must install Debian package dataset-fashion-mnist");
+            Assert.Skip("Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)");
+        }
+    }
+}
