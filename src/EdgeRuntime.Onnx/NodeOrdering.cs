@@ -137,10 +137,14 @@ internal static class NodeOrdering
             }
         }
 
-        var cycle = new List<NodeProto>();
-        for (int i = path.Count - 1; i >= firstVisit[current]; i--)
+        // Data flows opposite to the walk; start the report at the earliest stored node so it reads naturally.
+        var members = path.GetRange(firstVisit[current], path.Count - firstVisit[current]);
+        members.Reverse();
+        int earliest = members.IndexOf(members.Min());
+        var cycle = new List<NodeProto>(members.Count);
+        for (int i = 0; i < members.Count; i++)
         {
-            cycle.Add(nodes[path[i]]);
+            cycle.Add(nodes[members[(earliest + i) % members.Count]]);
         }
 
         return cycle;

@@ -47,6 +47,12 @@ public sealed class TensorData
         where T : unmanaged
     {
         ArgumentNullException.ThrowIfNull(values);
+        if (values.GetType() != typeof(T[]))
+        {
+            // A ulong[] can travel as long[] through object casts; its element type must be the real one.
+            throw new ArgumentException($"The array is a {values.GetType().Name}, not a {typeof(T).Name}[].", nameof(values));
+        }
+
         return new TensorData(OnnxDataTypes.FromClrType<T>(), CheckDims(values.Length, dims), values);
     }
 
@@ -74,9 +80,10 @@ public sealed class TensorData
     /// <summary>The values array itself; throws when it does not hold <typeparamref name="T"/>.</summary>
     public T[] GetValues<T>()
     {
-        if (Values is T[] typed)
+        // Compare exact types: the CLR lets a ulong[] pass as long[] (and byte[] as sbyte[]) in casts.
+        if (Values.GetType() == typeof(T[]))
         {
-            return typed;
+            return (T[])Values;
         }
 
         throw new InvalidOperationException(
@@ -84,38 +91,38 @@ public sealed class TensorData
     }
 
     /// <summary>A new float array with every value converted (bool becomes 0 or 1).</summary>
-    public float[] ToFloatArray() => Values switch
+    public float[] ToFloatArray() => DataType switch
     {
-        float[] v => (float[])v.Clone(),
-        double[] v => ConvertAll<double, float>(v),
-        Half[] v => ConvertAll<Half, float>(v),
-        sbyte[] v => ConvertAll<sbyte, float>(v),
-        byte[] v => ConvertAll<byte, float>(v),
-        short[] v => ConvertAll<short, float>(v),
-        ushort[] v => ConvertAll<ushort, float>(v),
-        int[] v => ConvertAll<int, float>(v),
-        uint[] v => ConvertAll<uint, float>(v),
-        long[] v => ConvertAll<long, float>(v),
-        ulong[] v => ConvertAll<ulong, float>(v),
-        bool[] v => BoolsAs<float>(v),
-        _ => throw new InvalidOperationException($"Cannot convert {Values.GetType().Name} to float."),
+        OnnxDataType.Float or OnnxDataType.BFloat16 => (float[])((float[])Values).Clone(),
+        OnnxDataType.Double => ConvertAll<double, float>((double[])Values),
+        OnnxDataType.Float16 => ConvertAll<Half, float>((Half[])Values),
+        OnnxDataType.Int8 => ConvertAll<sbyte, float>((sbyte[])Values),
+        OnnxDataType.UInt8 => ConvertAll<byte, float>((byte[])Values),
+        OnnxDataType.Int16 => ConvertAll<short, float>((short[])Values),
+        OnnxDataType.UInt16 => ConvertAll<ushort, float>((ushort[])Values),
+        OnnxDataType.Int32 => ConvertAll<int, float>((int[])Values),
+        OnnxDataType.UInt32 => ConvertAll<uint, float>((uint[])Values),
+        OnnxDataType.Int64 => ConvertAll<long, float>((long[])Values),
+        OnnxDataType.UInt64 => ConvertAll<ulong, float>((ulong[])Values),
+        OnnxDataType.Bool => BoolsAs<float>((bool[])Values),
+        _ => throw new InvalidOperationException($"Cannot convert {OnnxDataTypes.Name(DataType)} to float."),
     };
 
     /// <summary>
     /// A new long array for integer and bool tensors (shape constants, indices, axes);
     /// floating-point tensors throw because silently truncating them hides bugs.
     /// </summary>
-    public long[] ToInt64Array() => Values switch
+    public long[] ToInt64Array() => DataType switch
     {
-        long[] v => (long[])v.Clone(),
-        sbyte[] v => ConvertAll<sbyte, long>(v),
-        byte[] v => ConvertAll<byte, long>(v),
-        short[] v => ConvertAll<short, long>(v),
-        ushort[] v => ConvertAll<ushort, long>(v),
-        int[] v => ConvertAll<int, long>(v),
-        uint[] v => ConvertAll<uint, long>(v),
-        ulong[] v => ConvertAllChecked<ulong, long>(v),
-        bool[] v => BoolsAs<long>(v),
+        OnnxDataType.Int64 => (long[])((long[])Values).Clone(),
+        OnnxDataType.Int8 => ConvertAll<sbyte, long>((sbyte[])Values),
+        OnnxDataType.UInt8 => ConvertAll<byte, long>((byte[])Values),
+        OnnxDataType.Int16 => ConvertAll<short, long>((short[])Values),
+        OnnxDataType.UInt16 => ConvertAll<ushort, long>((ushort[])Values),
+        OnnxDataType.Int32 => ConvertAll<int, long>((int[])Values),
+        OnnxDataType.UInt32 => ConvertAll<uint, long>((uint[])Values),
+        OnnxDataType.UInt64 => ConvertAllChecked<ulong, long>((ulong[])Values),
+        OnnxDataType.Bool => BoolsAs<long>((bool[])Values),
         _ => throw new InvalidOperationException(
             $"A {OnnxDataTypes.Name(DataType)} tensor cannot be read as int64 without losing its fractional part."),
     };
@@ -421,43 +428,45 @@ public sealed class TensorData
 
     private ByteString EncodeRawData()
     {
-        switch (Values)
+        switch (DataType)
         {
-            case float[] v when DataType == OnnxDataType.BFloat16:
+            case OnnxDataType.BFloat16:
             {
-                var bytes = new byte[v.Length * 2];
-                for (int i = 0; i < v.Length; i++)
+                var values = (float[])Values;
+                var bytes = new byte[values.Length * 2];
+                for (int i = 0; i < values.Length; i++)
                 {
-                    BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(2 * i, 2), BFloat16Bits.FromSingle(v[i]));
+                    BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(2 * i, 2), BFloat16Bits.FromSingle(values[i]));
                 }
 
                 return UnsafeByteOperations.UnsafeWrap(bytes);
             }
 
-            case bool[] v:
+            case OnnxDataType.Bool:
             {
-                var bytes = new byte[v.Length];
-                for (int i = 0; i < v.Length; i++)
+                var values = (bool[])Values;
+                var bytes = new byte[values.Length];
+                for (int i = 0; i < values.Length; i++)
                 {
-                    bytes[i] = v[i] ? (byte)1 : (byte)0;
+                    bytes[i] = values[i] ? (byte)1 : (byte)0;
                 }
 
                 return UnsafeByteOperations.UnsafeWrap(bytes);
             }
 
-            case float[] v: return LittleEndianBytes(v);
-            case double[] v: return LittleEndianBytes(v);
-            case Half[] v: return LittleEndianBytes(v);
-            case sbyte[] v: return LittleEndianBytes(v);
-            case byte[] v: return LittleEndianBytes(v);
-            case short[] v: return LittleEndianBytes(v);
-            case ushort[] v: return LittleEndianBytes(v);
-            case int[] v: return LittleEndianBytes(v);
-            case uint[] v: return LittleEndianBytes(v);
-            case long[] v: return LittleEndianBytes(v);
-            case ulong[] v: return LittleEndianBytes(v);
+            case OnnxDataType.Float: return LittleEndianBytes((float[])Values);
+            case OnnxDataType.Double: return LittleEndianBytes((double[])Values);
+            case OnnxDataType.Float16: return LittleEndianBytes((Half[])Values);
+            case OnnxDataType.Int8: return LittleEndianBytes((sbyte[])Values);
+            case OnnxDataType.UInt8: return LittleEndianBytes((byte[])Values);
+            case OnnxDataType.Int16: return LittleEndianBytes((short[])Values);
+            case OnnxDataType.UInt16: return LittleEndianBytes((ushort[])Values);
+            case OnnxDataType.Int32: return LittleEndianBytes((int[])Values);
+            case OnnxDataType.UInt32: return LittleEndianBytes((uint[])Values);
+            case OnnxDataType.Int64: return LittleEndianBytes((long[])Values);
+            case OnnxDataType.UInt64: return LittleEndianBytes((ulong[])Values);
             default:
-                throw new InvalidOperationException($"Cannot encode {Values.GetType().Name}.");
+                throw new InvalidOperationException($"Cannot encode {OnnxDataTypes.Name(DataType)} tensors.");
         }
     }
 

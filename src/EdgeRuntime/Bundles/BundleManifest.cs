@@ -5,7 +5,7 @@ namespace EdgeRuntime.Bundles;
 
 /// <summary>
 /// The contract between the offline toolchain and the device: <c>manifest.json</c> of a bundle.
-/// The format is documented in docs/bundle-format.md next to this project's README.
+/// The format is documented in src/EdgeRuntime/BUNDLE-FORMAT.md.
 /// </summary>
 public sealed record BundleManifest
 {

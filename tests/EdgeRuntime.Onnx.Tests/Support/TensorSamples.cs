@@ -38,46 +38,46 @@ internal static class TensorSamples
         var sample = Sample(type);
         var proto = new TensorProto { Name = "typed", DataType = (int)type };
         proto.Dims.AddRange(sample.Dims);
-        switch (sample.Values)
+        switch (type)
         {
-            case float[] values when type == OnnxDataType.BFloat16:
-                proto.Int32Data.AddRange(values.Select(value => (int)BFloat16Bits.FromSingle(value)));
+            case OnnxDataType.BFloat16:
+                proto.Int32Data.AddRange(sample.GetValues<float>().Select(value => (int)BFloat16Bits.FromSingle(value)));
                 break;
-            case float[] values:
-                proto.FloatData.AddRange(values);
+            case OnnxDataType.Float:
+                proto.FloatData.AddRange(sample.GetValues<float>());
                 break;
-            case double[] values:
-                proto.DoubleData.AddRange(values);
+            case OnnxDataType.Double:
+                proto.DoubleData.AddRange(sample.GetValues<double>());
                 break;
-            case Half[] values:
-                proto.Int32Data.AddRange(values.Select(value => (int)BitConverter.HalfToUInt16Bits(value)));
+            case OnnxDataType.Float16:
+                proto.Int32Data.AddRange(sample.GetValues<Half>().Select(value => (int)BitConverter.HalfToUInt16Bits(value)));
                 break;
-            case sbyte[] values:
-                proto.Int32Data.AddRange(values.Select(value => (int)value));
+            case OnnxDataType.Int8:
+                proto.Int32Data.AddRange(sample.GetValues<sbyte>().Select(value => (int)value));
                 break;
-            case byte[] values:
-                proto.Int32Data.AddRange(values.Select(value => (int)value));
+            case OnnxDataType.UInt8:
+                proto.Int32Data.AddRange(sample.GetValues<byte>().Select(value => (int)value));
                 break;
-            case short[] values:
-                proto.Int32Data.AddRange(values.Select(value => (int)value));
+            case OnnxDataType.Int16:
+                proto.Int32Data.AddRange(sample.GetValues<short>().Select(value => (int)value));
                 break;
-            case ushort[] values:
-                proto.Int32Data.AddRange(values.Select(value => (int)value));
+            case OnnxDataType.UInt16:
+                proto.Int32Data.AddRange(sample.GetValues<ushort>().Select(value => (int)value));
                 break;
-            case bool[] values:
-                proto.Int32Data.AddRange(values.Select(value => value ? 1 : 0));
+            case OnnxDataType.Bool:
+                proto.Int32Data.AddRange(sample.GetValues<bool>().Select(value => value ? 1 : 0));
                 break;
-            case int[] values:
-                proto.Int32Data.AddRange(values);
+            case OnnxDataType.Int32:
+                proto.Int32Data.AddRange(sample.GetValues<int>());
                 break;
-            case uint[] values:
-                proto.Uint64Data.AddRange(values.Select(value => (ulong)value));
+            case OnnxDataType.UInt32:
+                proto.Uint64Data.AddRange(sample.GetValues<uint>().Select(value => (ulong)value));
                 break;
-            case long[] values:
-                proto.Int64Data.AddRange(values);
+            case OnnxDataType.Int64:
+                proto.Int64Data.AddRange(sample.GetValues<long>());
                 break;
-            case ulong[] values:
-                proto.Uint64Data.AddRange(values);
+            case OnnxDataType.UInt64:
+                proto.Uint64Data.AddRange(sample.GetValues<ulong>());
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(type));
