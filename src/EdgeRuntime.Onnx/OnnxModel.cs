@@ -19,6 +19,7 @@ public sealed class OnnxModel
     private const string DefaultDomainAlias = "ai.onnx";
 
     private OnnxGraph? _graph;
+    private string? _baseDirectory;
 
     /// <summary>Wraps a parsed or hand-built model; <paramref name="sourcePath"/> is where it came from, if a file.</summary>
     public OnnxModel(ModelProto proto, string? sourcePath = null)
@@ -55,8 +56,6 @@ public sealed class OnnxModel
             }
         }
     }
-
-    private string? _baseDirectory;
 
     public long IrVersion
     {

@@ -286,17 +286,12 @@ internal sealed class ShapeInference
     private long Broadcast(NodeProto node)
     {
         long[] shape = [];
-        var inputs = new List<long[]>();
         for (int i = 0; i < node.Input.Count; i++)
         {
-            if (node.Input[i].Length == 0)
+            if (node.Input[i].Length > 0)
             {
-                continue;
+                shape = BroadcastShapes(shape, InputShape(node, i));
             }
-
-            long[] input = InputShape(node, i);
-            inputs.Add(input);
-            shape = BroadcastShapes(shape, input);
         }
 
         SetOutput(node, 0, shape);

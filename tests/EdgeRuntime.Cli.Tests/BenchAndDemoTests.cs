@@ -42,6 +42,29 @@ public sealed class BenchAndDemoTests
     }
 
     [Fact]
+    public async Task Bench_records_measured_costs_into_the_bundle_manifest()
+    {
+        using var temp = new TempDirectory();
+        string model = SampleModels.WriteFashionCnn(temp.Path);
+        string bundle = temp.File("bundle");
+        Assert.Equal(0, (await Cli.RunAsync("bundle", "create", bundle, "--model", model)).ExitCode);
+
+        var result = await Cli.RunAsync("bench", bundle, "--runs", "20", "--record", "x86_64-test");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var manifest = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(bundle, "manifest.json")))!;
+        var cost = manifest["variants"]![0]!["costs"]!["x86_64-test"]!;
+        Assert.True((double?)cost["latency_p50_ms"] > 0);
+        Assert.True((double?)cost["latency_p95_ms"] >= (double?)cost["latency_p50_ms"]);
+        Assert.Equal(1, (int?)cost["batch_size"]);
+        Assert.Equal(0, (await Cli.RunAsync("bundle", "verify", bundle)).ExitCode);
+
+        var single = await Cli.RunAsync("bench", model, "--record", "x");
+        Assert.Equal(1, single.ExitCode);
+        Assert.Contains("--record needs a bundle directory", single.Error);
+    }
+
+    [Fact]
     public async Task Bench_rejects_a_malformed_shape()
     {
         using var temp = new TempDirectory();

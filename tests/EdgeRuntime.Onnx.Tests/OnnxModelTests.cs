@@ -138,6 +138,18 @@ public sealed class OnnxModelTests
     }
 
     [Fact]
+    public void Truncated_stream_names_the_given_source()
+    {
+        byte[] bytes = TestModels.FashionCnnBytes();
+        using var stream = new MemoryStream(bytes[..(bytes.Length / 3)]);
+
+        var error = Assert.Throws<OnnxFormatException>(() => OnnxModel.Load(stream, "upload.onnx"));
+
+        Assert.Contains("Model 'upload.onnx'", error.Message, StringComparison.Ordinal);
+        Assert.Null(error.ModelPath);
+    }
+
+    [Fact]
     public void Model_without_a_graph_fails_saying_so()
     {
         var proto = new ModelProto { IrVersion = 8 };

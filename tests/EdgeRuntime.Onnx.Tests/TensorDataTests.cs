@@ -150,6 +150,17 @@ public sealed class TensorDataTests
     }
 
     [Fact]
+    public void Arrays_the_clr_would_reinterpret_are_kept_apart()
+    {
+        var unsigned = TensorData.Create([ulong.MaxValue], 1);
+        object disguised = new ulong[] { 1 };
+
+        Assert.Throws<InvalidOperationException>(() => unsigned.GetValues<long>());
+        Assert.Throws<OverflowException>(() => unsigned.ToInt64Array());
+        Assert.Throws<ArgumentException>(() => TensorData.Create((long[])disguised, 1));
+    }
+
+    [Fact]
     public void WithDims_shares_values_and_checks_the_count()
     {
         var tensor = TensorData.Create(new float[6], 2, 3);

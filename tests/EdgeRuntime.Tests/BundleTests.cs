@@ -178,6 +178,23 @@ public sealed class BundleTests
     }
 
     [Fact]
+    public void Preferred_execution_providers_missing_from_the_build_fall_back_to_cpu_with_a_reason()
+    {
+        using var temp = new TempDirectory();
+        TestBundles.FashionPair(temp.Path);
+        var json = JsonNode.Parse(File.ReadAllText(temp.File("manifest.json")))!;
+        json["variants"]![1]!["execution_providers"] = new JsonArray("cuda", "cpu");
+        File.WriteAllText(temp.File("manifest.json"), json.ToJsonString());
+
+        using var runtime = ModelRuntime.Open(temp.Path);
+        var b = runtime.GetStatus().Single(s => s.Id == "b");
+        Assert.Equal(VariantState.Ready, b.State);
+        Assert.Equal(["CPUExecutionProvider"], b.Providers);
+        Assert.Contains("CUDAExecutionProvider is not in this ONNX Runtime build", b.ProviderNote);
+        Assert.Null(runtime.GetStatus().Single(s => s.Id == "a").ProviderNote);
+    }
+
+    [Fact]
     public void A_single_onnx_file_opens_as_a_one_variant_bundle()
     {
         using var temp = new TempDirectory();

@@ -19,10 +19,11 @@ internal static class BenchCommand
         var shapes = new Option<string[]>("--shape") { Description = "Input shape, e.g. --shape input=1x3x224x224 (repeatable)", AllowMultipleArgumentsPerToken = true };
         var overhead = new Option<bool>("--overhead") { Description = "Measure the runtime's overhead against a raw InferenceSession.Run of the same model" };
         var rounds = new Option<int>("--rounds") { Description = "With --overhead: interleaved rounds", DefaultValueFactory = _ => 20 };
+        var record = new Option<string?>("--record") { Description = "Write the measured latency and memory into the bundle's manifest under this device class" };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
         var command = new Command("bench", "Benchmark every variant: session create, first run, warm-up, then min/p50/p95/p99 and peak memory");
         command.Arguments.Add(path);
-        foreach (var option in new Option[] { runs, warmup, maxSeconds, batch, cooldown, variants, shapes, overhead, rounds, json })
+        foreach (var option in new Option[] { runs, warmup, maxSeconds, batch, cooldown, variants, shapes, overhead, rounds, record, json })
         {
             command.Options.Add(option);
         }
@@ -62,7 +63,16 @@ internal static class BenchCommand
                 Variants = result.GetValue(variants) is { Length: > 0 } chosen ? chosen : null,
                 InputShapes = ParseShapes(result.GetValue(shapes) ?? []),
             };
+            string? deviceClass = result.GetValue(record);
+            if (deviceClass is not null && !Directory.Exists(target))
+            {
+                throw new CliError("--record needs a bundle directory: a single .onnx file has no manifest to record into");
+            }
             var bench = Benchmarker.Run(ModelBundle.OpenPath(target), options);
+            if (deviceClass is not null)
+            {
+                CostRecorder.Record(target, deviceClass, bench);
+            }
             if (result.GetValue(json))
             {
                 context.Out.WriteLine(ReportJson.Serialize(bench));

@@ -237,7 +237,11 @@ public sealed class ModelRuntime : IDisposable
     public IReadOnlyList<VariantStatus> GetStatus() =>
     [
         .. _pool.Slots.Select(s => new VariantStatus(
-            s.Id, s.State, s.Unavailable, s == _current, s.Loaded?.ResidentBytes ?? 0, s.LoadTime, s.Latency.Snapshot(), s.Variant.Manifest)),
+            s.Id, s.State, s.Unavailable, s == _current, s.Loaded?.ResidentBytes ?? 0, s.LoadTime, s.Latency.Snapshot(), s.Variant.Manifest)
+        {
+            Providers = s.Providers,
+            ProviderNote = s.ProviderNote,
+        }),
     ];
 
     public LatencySnapshot GetLatency(string variantId) => _pool.Find(variantId).Latency.Snapshot();

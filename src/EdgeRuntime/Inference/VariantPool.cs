@@ -22,7 +22,14 @@ public sealed record VariantStatus(
     long ResidentBytes,
     TimeSpan? LoadTime,
     LatencySnapshot Latency,
-    VariantManifest Manifest);
+    VariantManifest Manifest)
+{
+    /// <summary>Execution providers of the loaded session, in order of preference.</summary>
+    public IReadOnlyList<string> Providers { get; init; } = [];
+
+    /// <summary>Why a preferred execution provider is not in use, when one is not.</summary>
+    public string? ProviderNote { get; init; }
+}
 
 /// <summary>
 /// The bundle's ONNX Runtime sessions: loaded on first use or on pre-warm, kept within a memory
@@ -138,6 +145,13 @@ internal sealed class VariantPool : IDisposable
         InferenceSession? session = null;
         try
         {
+            var (providers, providerNote) = ExecutionProviders.Apply(sessionOptions, slot.Variant.Manifest.ExecutionProviders);
+            if (providerNote is not null)
+            {
+                _logger.LogWarning("Variant {Variant} {Note}", slot.Id, providerNote);
+            }
+            slot.Providers = providers;
+            slot.ProviderNote = providerNote;
             session = new InferenceSession(slot.Variant.ModelPath, sessionOptions);
             long resident = Math.Max(new FileInfo(slot.Variant.ModelPath).Length, Environment.WorkingSet - before);
             var loaded = new LoadedVariant(slot.Id, session, resident);
@@ -257,6 +271,8 @@ internal sealed class VariantPool : IDisposable
         public LatencyTracker Latency { get; } = latency;
         public Lock LoadGate { get; } = new();
         public TimeSpan? LoadTime { get; set; }
+        public IReadOnlyList<string> Providers { get; set; } = [];
+        public string? ProviderNote { get; set; }
         public long LastUsed => Volatile.Read(ref _lastUsed);
         public LoadedVariant? Loaded { get => _loaded; set => _loaded = value; }
         public string? Unavailable { get => _unavailable ?? Variant.Problem; set => _unavailable = value; }
