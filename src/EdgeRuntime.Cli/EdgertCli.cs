@@ -19,6 +19,9 @@ public static class EdgertCli
         root.Subcommands.Add(BundleCommands.Create(context));
         root.Subcommands.Add(EvalCommand.Create(context));
         root.Subcommands.Add(BenchCommand.Create(context));
+        root.Subcommands.Add(DiffCommand.Create(context));
+        root.Subcommands.Add(QuantizeCommand.Create(context));
+        root.Subcommands.Add(DeviceCommand.Create(context));
 
         var parsed = root.Parse(args);
         if (parsed.GetValue(threads) is int count)

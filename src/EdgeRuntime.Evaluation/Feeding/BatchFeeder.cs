@@ -57,14 +57,24 @@ public sealed class BatchFeeder
     }
 
     /// <summary>Builds the input tensor for <paramref name="count"/> samples (at most <see cref="BatchSize"/>).</summary>
-    public NamedTensor MakeBatch(ReadOnlySpan<float> samples, int count)
+    public NamedTensor MakeBatch(ReadOnlySpan<float> samples, int count) => MakeBatch(samples, count, null);
+
+    /// <summary>Bytes a full batch takes, for callers that reuse one buffer across batches.</summary>
+    public int BatchByteLength => BatchSize * _sampleLength * _input.ElementType.SizeOf();
+
+    /// <summary>Like <see cref="MakeBatch(ReadOnlySpan{float}, int)"/>, writing into <paramref name="buffer"/> (reused across batches).</summary>
+    public NamedTensor MakeBatch(ReadOnlySpan<float> samples, int count, Memory<byte>? buffer)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan(count, BatchSize);
         int rows = PadsLastBatch ? BatchSize : count;
         long[] shape = _hasBatchAxis ? [rows, .. _sampleShape] : [.. _sampleShape];
-        var tensor = NamedTensor.Zeros(_input.Name, _input.ElementType, shape);
         int elementSize = _input.ElementType.SizeOf();
-        TensorConversion.FromFloat32(samples[..(count * _sampleLength)], _input.ElementType, tensor.Data.Span[..(count * _sampleLength * elementSize)]);
+        int bytes = (_hasBatchAxis ? rows : 1) * _sampleLength * elementSize;
+        Memory<byte> data = buffer is { } reuse ? reuse[..bytes] : new byte[bytes];
+        var tensor = new NamedTensor(_input.Name, _input.ElementType, shape, data);
+        int filled = count * _sampleLength * elementSize;
+        TensorConversion.FromFloat32(samples[..(count * _sampleLength)], _input.ElementType, data.Span[..filled]);
+        data.Span[filled..].Clear();
         return tensor;
     }
 

@@ -75,7 +75,7 @@ internal sealed class LoadedVariant
     }
 
     /// <summary>Runs one inference on the caller's thread. The caller holds a reference.</summary>
-    public NamedTensor[] Run(IReadOnlyList<NamedTensor> inputs, RunOptions runOptions)
+    public NamedTensor[] Run(IReadOnlyList<NamedTensor> inputs, RunOptions runOptions, OutputAllocator? allocate = null)
     {
         var ordered = OrderAndValidate(inputs);
         int count = ordered.Length;
@@ -92,7 +92,7 @@ internal sealed class LoadedVariant
             {
                 try
                 {
-                    return RunIntoPreallocated(values, shapes.Outputs, runOptions);
+                    return RunIntoPreallocated(values, shapes.Outputs, runOptions, allocate);
                 }
                 catch (OnnxRuntimeException) when (!runOptions.Terminate)
                 {
@@ -100,7 +100,7 @@ internal sealed class LoadedVariant
                     _outputsDependOnData = true;
                 }
             }
-            return RunAndCopy(ordered, values, runOptions);
+            return RunAndCopy(ordered, values, runOptions, allocate);
         }
         finally
         {
@@ -112,7 +112,7 @@ internal sealed class LoadedVariant
         }
     }
 
-    private NamedTensor[] RunAndCopy(NamedTensor[] inputs, OrtValue[] values, RunOptions runOptions)
+    private NamedTensor[] RunAndCopy(NamedTensor[] inputs, OrtValue[] values, RunOptions runOptions, OutputAllocator? allocate)
     {
         using var results = _session.Run(runOptions, _inputNames, values, _outputNames);
         var outputs = new NamedTensor[_outputNames.Length];
@@ -127,15 +127,17 @@ internal sealed class LoadedVariant
                 throw new NotSupportedException($"output '{_outputNames[index]}' is a string tensor, which the runtime does not return");
             }
             shapes[index] = info.Shape;
-            byte[] data = value.GetTensorMutableRawData().ToArray();
-            outputs[index] = new NamedTensor(_outputNames[index], type, info.Shape, data);
+            var raw = value.GetTensorMutableRawData();
+            Memory<byte> data = allocate?.Invoke(_outputNames[index], type, info.Shape, raw.Length) ?? new byte[raw.Length];
+            raw.CopyTo(data.Span);
+            outputs[index] = new NamedTensor(_outputNames[index], type, info.Shape, data[..raw.Length]);
             index++;
         }
         _lastShapes = new OutputShapes([.. inputs.Select(i => i.Shape)], shapes);
         return outputs;
     }
 
-    private NamedTensor[] RunIntoPreallocated(OrtValue[] inputValues, long[][] outputShapes, RunOptions runOptions)
+    private NamedTensor[] RunIntoPreallocated(OrtValue[] inputValues, long[][] outputShapes, RunOptions runOptions, OutputAllocator? allocate)
     {
         int count = _outputs.Length;
         var outputs = new NamedTensor[count];
@@ -147,7 +149,9 @@ internal sealed class LoadedVariant
             {
                 var shape = outputShapes[i];
                 var type = _outputs[i].ElementType;
-                outputs[i] = new NamedTensor(_outputNames[i], type, shape, new byte[NamedTensor.ElementCount(shape, _outputNames[i]) * type.SizeOf()]);
+                int length = checked((int)(NamedTensor.ElementCount(shape, _outputNames[i]) * type.SizeOf()));
+                var memory = allocate?.Invoke(_outputNames[i], type, shape, length) ?? new byte[length];
+                outputs[i] = new NamedTensor(_outputNames[i], type, shape, memory[..length]);
                 values[i] = CreateOrtValue(outputs[i], ref pins[i]);
             }
             _session.Run(runOptions, _inputNames, inputValues, _outputNames, values);

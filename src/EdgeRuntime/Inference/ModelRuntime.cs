@@ -7,6 +7,12 @@ using Microsoft.ML.OnnxRuntime;
 
 namespace EdgeRuntime.Inference;
 
+/// <summary>
+/// Supplies the memory an output is written into (at least <paramref name="byteLength"/> bytes), so a
+/// caller running many batches can reuse buffers instead of allocating new ones per request.
+/// </summary>
+public delegate Memory<byte> OutputAllocator(string name, ElementType type, long[] shape, int byteLength);
+
 /// <summary>A change of the variant that serves new requests.</summary>
 public sealed record VariantSwitch(string From, string To, DateTimeOffset At);
 
@@ -116,7 +122,11 @@ public sealed class ModelRuntime : IDisposable
     /// <summary>Runs one inference on the current variant, on the caller's thread.</summary>
     /// <exception cref="InvalidInputException">The inputs do not fit the model.</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled before or during the run.</exception>
-    public InferenceResult Run(IReadOnlyList<NamedTensor> inputs, CancellationToken cancellationToken = default)
+    public InferenceResult Run(IReadOnlyList<NamedTensor> inputs, CancellationToken cancellationToken = default) =>
+        Run(inputs, allocateOutputs: null, cancellationToken);
+
+    /// <summary>Runs one inference on the current variant, writing outputs into memory from <paramref name="allocateOutputs"/>.</summary>
+    public InferenceResult Run(IReadOnlyList<NamedTensor> inputs, OutputAllocator? allocateOutputs, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         cancellationToken.ThrowIfCancellationRequested();
@@ -135,7 +145,7 @@ public sealed class ModelRuntime : IDisposable
                 break;
             }
         }
-        return RunOn(slot, loaded, inputs, cancellationToken);
+        return RunOn(slot, loaded, inputs, allocateOutputs, cancellationToken);
     }
 
     /// <summary>Runs one inference on a named variant (loading it if needed), whatever the current one is.</summary>
@@ -144,7 +154,7 @@ public sealed class ModelRuntime : IDisposable
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         cancellationToken.ThrowIfCancellationRequested();
         var slot = _pool.Find(variantId);
-        return RunOn(slot, _pool.Acquire(slot), inputs, cancellationToken);
+        return RunOn(slot, _pool.Acquire(slot), inputs, null, cancellationToken);
     }
 
     /// <summary>Runs one inference on the thread pool. The run itself is CPU-bound; use <see cref="Run(IReadOnlyList{NamedTensor}, CancellationToken)"/>
@@ -155,7 +165,7 @@ public sealed class ModelRuntime : IDisposable
     public Task<InferenceResult> RunAsync(IReadOnlyList<NamedTensor> inputs, string variantId, CancellationToken cancellationToken = default) =>
         Task.Factory.StartNew(() => Run(inputs, variantId, cancellationToken), cancellationToken, TaskCreationOptions.DenyChildAttach, TaskScheduler.Default);
 
-    private InferenceResult RunOn(VariantPool.Slot slot, LoadedVariant loaded, IReadOnlyList<NamedTensor> inputs, CancellationToken cancellationToken)
+    private InferenceResult RunOn(VariantPool.Slot slot, LoadedVariant loaded, IReadOnlyList<NamedTensor> inputs, OutputAllocator? allocateOutputs, CancellationToken cancellationToken)
     {
         var runOptions = RentRunOptions();
         var registration = cancellationToken.CanBeCanceled
@@ -164,7 +174,7 @@ public sealed class ModelRuntime : IDisposable
         long started = _time.GetTimestamp();
         try
         {
-            var outputs = loaded.Run(inputs, runOptions);
+            var outputs = loaded.Run(inputs, runOptions, allocateOutputs);
             var elapsed = _time.GetElapsedTime(started);
             slot.Latency.Record(elapsed);
             return new InferenceResult(slot.Id, outputs, elapsed);

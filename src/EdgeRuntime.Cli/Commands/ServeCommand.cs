@@ -1,0 +1,73 @@
+using System.CommandLine;
+using EdgeRuntime.Server;
+using EdgeRuntime.Server.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace EdgeRuntime.Cli.Commands;
+
+/// <summary>`edgert serve`: the daemon in the foreground, until Ctrl+C (then it drains like the service does).</summary>
+internal static class ServeCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var bundles = new Argument<string[]>("bundle") { Description = "Bundle directories (or .onnx files) to serve", Arity = ArgumentArity.OneOrMore };
+        var socket = new Option<string?>("--socket") { Description = "Unix socket path (default: /run/edgeruntime/edgertd.sock)" };
+        var group = new Option<string?>("--group") { Description = "Group given the socket (mode 0660)" };
+        var tcp = new Option<int?>("--tcp") { Description = "Also listen on loopback TCP at this port (needs --token)" };
+        var token = new Option<string?>("--token") { Description = $"Token TCP clients must send (default: ${DaemonConnection.TokenVariable})" };
+        var workers = new Option<int?>("--workers") { Description = "Inference workers (default: one per core)" };
+        var queue = new Option<int>("--queue") { Description = "Requests that may wait for a worker before Overloaded", DefaultValueFactory = _ => 64 };
+        var verbose = new Option<bool>("--verbose") { Description = "Log every connection and request problem" };
+        var command = new Command("serve", "Run the edgertd daemon in the foreground: serve bundles over a Unix socket (and optionally loopback TCP)");
+        command.Arguments.Add(bundles);
+        foreach (var option in new Option[] { socket, group, tcp, token, workers, queue, verbose })
+        {
+            command.Options.Add(option);
+        }
+        command.SetAction(async (result, cancellation) =>
+        {
+            var options = new ServerOptions
+            {
+                Bundles = [.. result.GetValue(bundles)!.Select(Path.GetFullPath)],
+                SocketGroup = result.GetValue(group),
+                TcpPort = result.GetValue(tcp),
+                TcpToken = result.GetValue(token) ?? Environment.GetEnvironmentVariable(DaemonConnection.TokenVariable),
+                Workers = result.GetValue(workers),
+                QueueCapacity = result.GetValue(queue),
+            };
+            if (result.GetValue(socket) is string path)
+            {
+                options.SocketPath = Path.GetFullPath(path);
+            }
+            try
+            {
+                options.ValidateOrThrow();
+            }
+            catch (ArgumentException e)
+            {
+                throw new CliError(e.Message);
+            }
+            using var loggers = LoggerFactory.Create(builder => builder
+                .AddSimpleConsole(o => o.SingleLine = true)
+                .SetMinimumLevel(result.GetValue(verbose) ? LogLevel.Debug : LogLevel.Information));
+            var server = new EdgertdServer(options, TimeProvider.System, loggers);
+            await using var service = new EdgertdService(server, Environment.GetEnvironmentVariable, TimeProvider.System, loggers.CreateLogger<EdgertdService>());
+            await service.StartAsync(cancellation);
+            context.Out.WriteLine($"edgertd serving {string.Join(", ", server.Models)} on {server.SocketPath}" +
+                (server.TcpEndPoint is { } endpoint ? $" and tcp {endpoint}" : "") + "; Ctrl+C stops (accepted requests are answered first)");
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancellation);
+            }
+            catch (OperationCanceledException)
+            {
+                // Ctrl+C or SIGTERM.
+            }
+            context.Out.WriteLine("draining ...");
+            await service.StopAsync(CancellationToken.None);
+            context.Out.WriteLine("stopped");
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,111 @@
+using EdgeRuntime.Bundles;
+using EdgeRuntime.Inference;
+using EdgeRuntime.Tensors;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace EdgeRuntime.Compression.Diff;
+
+/// <summary>
+/// A plain ONNX Runtime session over a model file or in-memory model, for the offline tools: they need
+/// any output by name (including intermediate tensors added as outputs) and no variant switching.
+/// </summary>
+internal sealed class ModelSession : IDisposable
+{
+    private readonly InferenceSession _session;
+
+    private ModelSession(InferenceSession session, string name)
+    {
+        _session = session;
+        Name = name;
+        Inputs = OrtSignatures.Read(session.InputMetadata, "input");
+        Outputs = OrtSignatures.Read(session.OutputMetadata, "output");
+    }
+
+    public string Name { get; }
+    public IReadOnlyList<TensorSignature> Inputs { get; }
+    public IReadOnlyList<TensorSignature> Outputs { get; }
+
+    public static ModelSession Open(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"model file '{path}' does not exist", path);
+        }
+        using var options = SharedOrtEnvironment.CreateSessionOptions();
+        return new ModelSession(Create(() => new InferenceSession(path, options), Path.GetFileName(path)), Path.GetFileName(path));
+    }
+
+    public static ModelSession Open(byte[] model, string name)
+    {
+        using var options = SharedOrtEnvironment.CreateSessionOptions();
+        return new ModelSession(Create(() => new InferenceSession(model, options), name), name);
+    }
+
+    /// <summary>Runs the model and returns the outputs asked for (all when null), copied out of ONNX Runtime.</summary>
+    public NamedTensor[] Run(IReadOnlyList<NamedTensor> inputs, IReadOnlyList<string>? outputNames = null)
+    {
+        var names = outputNames ?? [.. Outputs.Select(o => o.Name)];
+        var values = new OrtValue[inputs.Count];
+        try
+        {
+            for (int i = 0; i < inputs.Count; i++)
+            {
+                values[i] = CreateValue(inputs[i]);
+            }
+            using var runOptions = new RunOptions();
+            using var results = _session.Run(runOptions, [.. inputs.Select(i => i.Name)], values, [.. names]);
+            var outputs = new NamedTensor[names.Count];
+            int index = 0;
+            foreach (var value in results)
+            {
+                var info = value.GetTensorTypeAndShape();
+                var type = (ElementType)(int)info.ElementDataType;
+                if (type == ElementType.String || !Enum.IsDefined(type))
+                {
+                    throw new NotSupportedException($"{Name}: output '{names[index]}' is a {info.ElementDataType} tensor, which cannot be compared");
+                }
+                outputs[index] = new NamedTensor(names[index], type, info.Shape, value.GetTensorMutableRawData().ToArray());
+                index++;
+            }
+            return outputs;
+        }
+        finally
+        {
+            for (int i = 0; i < inputs.Count; i++)
+            {
+                values[i]?.Dispose();
+            }
+        }
+    }
+
+    public void Dispose() => _session.Dispose();
+
+    private static InferenceSession Create(Func<InferenceSession> create, string name)
+    {
+        try
+        {
+            return create();
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new InvalidDataException($"{name}: ONNX Runtime cannot load the model: {e.Message}", e);
+        }
+    }
+
+    /// <summary>A tensor ONNX Runtime owns, filled with a copy of the input (offline tools can afford the copy).</summary>
+    private static OrtValue CreateValue(NamedTensor tensor)
+    {
+        var value = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, (TensorElementType)(int)tensor.ElementType, tensor.Shape);
+        try
+        {
+            tensor.Data.Span.CopyTo(value.GetTensorMutableRawData());
+            return value;
+        }
+        catch
+        {
+            value.Dispose();
+            throw;
+        }
+    }
+}

@@ -1,0 +1,37 @@
+using System.Buffers;
+
+namespace EdgeRuntime.Protocol;
+
+/// <summary>Writes whole frames to a stream from any number of callers, one frame at a time, reusing one buffer.</summary>
+public sealed class FrameWriter(Stream stream, int maxFrameBytes = FrameLimits.DefaultMaxFrameBytes) : IDisposable
+{
+    private const int KeepBufferBytes = 1 << 20;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private ArrayBufferWriter<byte> _buffer = new(4096);
+
+    /// <exception cref="ProtocolException">The message would exceed the frame cap (nothing is written).</exception>
+    public async ValueTask WriteAsync<T>(MessageType type, uint requestId, T body, CancellationToken cancellationToken = default)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            _buffer.ResetWrittenCount();
+            int length = FrameCodec.WriteFrame(_buffer, type, requestId, body);
+            if (length > maxFrameBytes)
+            {
+                throw new ProtocolException(ErrorCode.FrameTooLarge, $"a {type} message of {length} bytes exceeds the frame cap of {maxFrameBytes}") { RequestId = requestId };
+            }
+            await stream.WriteAsync(_buffer.WrittenMemory, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (_buffer.Capacity > KeepBufferBytes)
+            {
+                _buffer = new ArrayBufferWriter<byte>(4096);
+            }
+            _gate.Release();
+        }
+    }
+
+    public void Dispose() => _gate.Dispose();
+}

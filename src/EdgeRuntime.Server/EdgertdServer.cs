@@ -1,0 +1,282 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using EdgeRuntime.Inference;
+using EdgeRuntime.Server.Connections;
+using EdgeRuntime.Server.Hosting;
+using EdgeRuntime.Server.Inference;
+using EdgeRuntime.Server.Models;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace EdgeRuntime.Server;
+
+/// <summary>
+/// The daemon without its host: opens the bundles, listens on the Unix socket (and loopback TCP when asked),
+/// serves connections, and on stop drains every accepted request before closing. Usable in-process (tests,
+/// benchmarks, `edgert serve`) as well as under systemd through <see cref="EdgertdService"/>.
+/// </summary>
+public sealed class EdgertdServer : IAsyncDisposable
+{
+    private readonly ServerOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILoggerFactory _loggers;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stopAccepting = new();
+    private readonly ConcurrentDictionary<long, (ClientConnection Connection, Task Run)> _connections = new();
+    private readonly List<Task> _acceptLoops = [];
+    private readonly List<Socket> _listeners = [];
+    private ServerContext? _context;
+    private long _nextConnectionId;
+    private int _state;
+
+    public EdgertdServer(ServerOptions options, TimeProvider? time = null, ILoggerFactory? loggers = null)
+    {
+        _options = options;
+        _time = time ?? TimeProvider.System;
+        _loggers = loggers ?? NullLoggerFactory.Instance;
+        _logger = _loggers.CreateLogger<EdgertdServer>();
+    }
+
+    public string SocketPath => _options.ResolvedSocketPath;
+
+    /// <summary>The TCP endpoint actually bound (port 0 picks one), or null without TCP.</summary>
+    public IPEndPoint? TcpEndPoint { get; private set; }
+
+    public IReadOnlyList<string> Models => _context?.Registry.Models.Select(m => m.Name).ToList() ?? [];
+
+    /// <summary>Serving, and no worker stuck on one request beyond the stall limit.</summary>
+    public bool IsHealthy => _context is { Draining: false } context && context.Scheduler.IsHealthy(_options.StallLimit);
+
+    internal InferenceScheduler Scheduler => Context.Scheduler;
+    internal ModelRegistry Registry => Context.Registry;
+    private ServerContext Context => _context ?? throw new InvalidOperationException("the server has not started");
+
+    /// <exception cref="ArgumentException">Invalid options.</exception>
+    /// <exception cref="IOException">The socket is in use or cannot be given its mode or group.</exception>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.CompareExchange(ref _state, 1, 0) != 0)
+        {
+            throw new InvalidOperationException("the server was already started");
+        }
+        _options.ValidateOrThrow();
+        var runtimeOptions = new RuntimeOptions { IntraOpThreads = _options.IntraOpThreads };
+        var events = new EventHub();
+        var hosts = new List<ModelHost>();
+        try
+        {
+            foreach (string bundle in _options.Bundles)
+            {
+                string path = _options.ResolveBundlePath(bundle);
+                var host = await Task.Run(() => ModelHost.Open(path, runtimeOptions, _options, _time, _loggers.CreateLogger<ModelHost>(), events), cancellationToken).ConfigureAwait(false);
+                hosts.Add(host);
+                if (hosts.Count(h => h.Name == host.Name) > 1)
+                {
+                    throw new ArgumentException($"two bundles are named '{host.Name}' ({string.Join(", ", hosts.Where(h => h.Name == host.Name).Select(h => h.Path))}); model names must be unique");
+                }
+                _logger.LogInformation("Serving {Model} from {Path} on variant {Variant}", host.Name, path, host.CurrentVariant);
+            }
+            var scheduler = new InferenceScheduler(_options.ResolvedWorkers, _options.QueueCapacity, _time, _loggers.CreateLogger<InferenceScheduler>());
+            _context = new ServerContext(_options, new ModelRegistry(hosts), scheduler, events, _time, _loggers);
+            ListenOnUnixSocket();
+            if (_options.TcpPort is int port)
+            {
+                ListenOnTcp(port);
+            }
+        }
+        catch
+        {
+            Volatile.Write(ref _state, 3);
+            foreach (var listener in _listeners)
+            {
+                listener.Dispose();
+            }
+            if (_context is not null)
+            {
+                await _context.Scheduler.DrainAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            }
+            foreach (var host in hosts)
+            {
+                host.Dispose();
+            }
+            throw;
+        }
+    }
+
+    private void ListenOnUnixSocket()
+    {
+        string path = SocketPath;
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        if (File.Exists(path))
+        {
+            // A socket file left by a crash is removed; one with a live daemon behind it is not.
+            using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try
+            {
+                probe.Connect(new UnixDomainSocketEndPoint(path));
+                throw new IOException($"another daemon is listening on '{path}'");
+            }
+            catch (SocketException)
+            {
+                File.Delete(path);
+            }
+        }
+        var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        _listeners.Add(listener);
+        listener.Bind(new UnixDomainSocketEndPoint(path));
+        listener.Listen(512);
+        if (!OperatingSystem.IsWindows())
+        {
+            UnixSocketPermissions.Apply(path, _options.ResolvedSocketMode, _options.SocketGroup);
+        }
+        _logger.LogInformation("Listening on {Socket} (mode {Mode}, group {Group})", path, _options.SocketMode, _options.SocketGroup ?? "unchanged");
+        _acceptLoops.Add(AcceptLoopAsync(listener, requiresToken: false));
+    }
+
+    private void ListenOnTcp(int port)
+    {
+        var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        _listeners.Add(listener);
+        var address = IPAddress.Parse(_options.TcpAddress);
+        if (address.AddressFamily == AddressFamily.InterNetworkV6)
+        {
+            listener.Dispose();
+            _listeners.Remove(listener);
+            listener = new Socket(AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp);
+            _listeners.Add(listener);
+        }
+        listener.Bind(new IPEndPoint(address, port));
+        listener.Listen(512);
+        TcpEndPoint = (IPEndPoint)listener.LocalEndPoint!;
+        _logger.LogInformation("Listening on tcp {EndPoint} (token required)", TcpEndPoint);
+        _acceptLoops.Add(AcceptLoopAsync(listener, requiresToken: true));
+    }
+
+    private async Task AcceptLoopAsync(Socket listener, bool requiresToken)
+    {
+        var context = Context;
+        while (!_stopAccepting.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                socket = await listener.AcceptAsync(_stopAccepting.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+            {
+                return;
+            }
+            catch (SocketException e)
+            {
+                _logger.LogWarning("Accept failed: {Reason}", e.Message);
+                continue;
+            }
+            if (requiresToken)
+            {
+                socket.NoDelay = true;
+            }
+            if (context.ConnectionOpened() > _options.MaxConnections)
+            {
+                context.ConnectionClosed();
+                _logger.LogWarning("Refused a connection: {Count} already open", _options.MaxConnections);
+                _ = RefuseAsync(socket);
+                continue;
+            }
+            long id = Interlocked.Increment(ref _nextConnectionId);
+            var connection = new ClientConnection(context, socket, requiresToken, id);
+            var run = Task.Run(async () =>
+            {
+                try
+                {
+                    await connection.RunAsync().ConfigureAwait(false);
+                }
+                finally
+                {
+                    context.ConnectionClosed();
+                    _connections.TryRemove(id, out _);
+                }
+            });
+            _connections[id] = (connection, run);
+        }
+    }
+
+    private async Task RefuseAsync(Socket socket)
+    {
+        await using var stream = new NetworkStream(socket, ownsSocket: true);
+        using var writer = new Protocol.FrameWriter(stream);
+        try
+        {
+            await writer.WriteAsync(Protocol.MessageType.Error, 0, new Protocol.Messages.ErrorBody
+            {
+                Code = (int)Protocol.ErrorCode.Overloaded,
+                Message = $"the daemon already serves {_options.MaxConnections} connections",
+            }).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or SocketException)
+        {
+            // The client left first.
+        }
+    }
+
+    /// <summary>
+    /// Stops taking connections and requests, finishes and answers every accepted request (up to the drain
+    /// timeout), then closes connections, models and the socket file.
+    /// </summary>
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.CompareExchange(ref _state, 2, 1) != 1)
+        {
+            return;
+        }
+        var context = Context;
+        context.BeginDraining();
+        _stopAccepting.Cancel();
+        foreach (var listener in _listeners)
+        {
+            listener.Dispose();
+        }
+        await Task.WhenAll(_acceptLoops).ConfigureAwait(false);
+        long started = _time.GetTimestamp();
+        bool drained = await context.Scheduler.DrainAsync(_options.DrainTimeout).ConfigureAwait(false);
+        var remaining = _options.DrainTimeout - _time.GetElapsedTime(started);
+        try
+        {
+            await Task.WhenAll(_connections.Values.Select(c => c.Connection.RepliesDoneAsync()))
+                .WaitAsync(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, _time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            drained = false;
+        }
+        foreach (var (connection, _) in _connections.Values)
+        {
+            connection.Close();
+        }
+        await Task.WhenAll(_connections.Values.Select(c => c.Run)).ConfigureAwait(false);
+        context.Registry.Dispose();
+        TryDeleteSocket();
+        _logger.LogInformation(drained ? "Stopped after answering every accepted request" : "Stopped; the drain timeout cut some requests short");
+    }
+
+    private void TryDeleteSocket()
+    {
+        try
+        {
+            File.Delete(SocketPath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _logger.LogWarning("Could not remove {Socket}: {Reason}", SocketPath, e.Message);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Volatile.Read(ref _state) == 1)
+        {
+            await StopAsync().ConfigureAwait(false);
+        }
+        _stopAccepting.Dispose();
+    }
+}

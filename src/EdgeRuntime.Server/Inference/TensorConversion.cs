@@ -1,0 +1,77 @@
+using System.Runtime.InteropServices;
+using EdgeRuntime.Protocol;
+using EdgeRuntime.Tensors;
+
+namespace EdgeRuntime.Server.Inference;
+
+/// <summary>Between wire tensors and the runtime's, checking everything a client could get wrong.</summary>
+internal static class TensorConversion
+{
+    public const int MaxInputs = 64;
+
+    private static readonly Dictionary<string, ElementType> Types =
+        Enum.GetValues<ElementType>().Where(t => t != ElementType.String).ToDictionary(t => t.ToName(), StringComparer.Ordinal);
+
+    /// <summary>Wraps wire tensors as runtime inputs, in place where the bytes are aligned for their type.</summary>
+    /// <exception cref="ProtocolException">A name, type, shape or byte count is wrong (InvalidInput).</exception>
+    public static NamedTensor[] ToInputs(WireTensor[] tensors)
+    {
+        if (tensors.Length == 0 || tensors.Length > MaxInputs)
+        {
+            throw Invalid($"a request needs 1 to {MaxInputs} input tensors, got {tensors.Length}");
+        }
+        var inputs = new NamedTensor[tensors.Length];
+        for (int i = 0; i < tensors.Length; i++)
+        {
+            var wire = tensors[i];
+            for (int j = 0; j < i; j++)
+            {
+                if (inputs[j].Name == wire.Name)
+                {
+                    throw Invalid($"input '{wire.Name}' is given twice");
+                }
+            }
+            if (!Types.TryGetValue(wire.DataType, out var type))
+            {
+                throw Invalid($"input '{wire.Name}' has element type '{wire.DataType}'; expected one of {string.Join(", ", Types.Keys)}");
+            }
+            long count = 1;
+            foreach (long dimension in wire.Shape)
+            {
+                if (dimension < 0)
+                {
+                    throw Invalid($"input '{wire.Name}' has a negative dimension in shape [{string.Join(",", wire.Shape)}]");
+                }
+                try
+                {
+                    count = checked(count * dimension);
+                }
+                catch (OverflowException)
+                {
+                    throw Invalid($"input '{wire.Name}': shape [{string.Join(",", wire.Shape)}] has too many elements");
+                }
+            }
+            int size = type.SizeOf();
+            if (count > wire.Data.Length / size || count * size != wire.Data.Length)
+            {
+                throw Invalid($"input '{wire.Name}': shape [{string.Join(",", wire.Shape)}] of {wire.DataType} needs {(count <= long.MaxValue / size ? (count * size).ToString(System.Globalization.CultureInfo.InvariantCulture) : "too many")} bytes, got {wire.Data.Length}");
+            }
+            inputs[i] = new NamedTensor(wire.Name, type, wire.Shape, Aligned(wire.Data, size));
+        }
+        return inputs;
+    }
+
+    public static WireTensor ToWire(NamedTensor tensor) => new(tensor.Name, tensor.ElementType.ToName(), tensor.Shape, tensor.Data);
+
+    /// <summary>The frame's own bytes when they sit at a multiple of the element size; otherwise an aligned copy.</summary>
+    private static Memory<byte> Aligned(ReadOnlyMemory<byte> data, int elementSize)
+    {
+        if (elementSize > 1 && MemoryMarshal.TryGetArray(data, out var segment) && segment.Offset % elementSize != 0)
+        {
+            return data.ToArray();
+        }
+        return MemoryMarshal.AsMemory(data);
+    }
+
+    private static ProtocolException Invalid(string message) => new(ErrorCode.InvalidInput, message);
+}

@@ -1,0 +1,150 @@
+using System.ComponentModel.DataAnnotations;
+using System.Net;
+using EdgeRuntime.Protocol;
+
+namespace EdgeRuntime.Server;
+
+/// <summary>How edgertd listens, queues and serves. Bound from the "Edgertd" configuration section and validated at start.</summary>
+public sealed class ServerOptions : IValidatableObject
+{
+    public const string SectionName = "Edgertd";
+    public const string DefaultSocketName = "edgertd.sock";
+
+    /// <summary>Directory for the socket (systemd's RuntimeDirectory); every default path lives under it.</summary>
+    [Required]
+    public string RuntimeDirectory { get; set; } = "/run/edgeruntime";
+
+    /// <summary>The Unix socket; relative paths are under <see cref="RuntimeDirectory"/>. Null: RuntimeDirectory/edgertd.sock.</summary>
+    public string? SocketPath { get; set; }
+
+    /// <summary>Permissions of the socket file, in octal. Apps reach the daemon through the group.</summary>
+    [RegularExpression("^0?[0-7]{3}$", ErrorMessage = "SocketMode must be an octal mode such as 0660")]
+    public string SocketMode { get; set; } = "0660";
+
+    /// <summary>Group that owns the socket (name or number); null leaves the daemon's group.</summary>
+    public string? SocketGroup { get; set; }
+
+    /// <summary>Also listen on TCP at this port (0: any free port); null for the Unix socket only.</summary>
+    [Range(0, 65535)]
+    public int? TcpPort { get; set; }
+
+    /// <summary>Address to listen on for TCP; only loopback addresses are accepted.</summary>
+    public string TcpAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>Shared secret a TCP client sends in its hello; required with <see cref="TcpPort"/>.</summary>
+    public string? TcpToken { get; set; }
+
+    /// <summary>Bundle directories (or single .onnx files) to serve; relative paths are under <see cref="BundleRoot"/>.</summary>
+    public List<string> Bundles { get; set; } = [];
+
+    /// <summary>Where bundles live. When set, reloads may only open bundles under it.</summary>
+    public string? BundleRoot { get; set; }
+
+    /// <summary>Inference workers; null for one per processor.</summary>
+    [Range(1, 256)]
+    public int? Workers { get; set; }
+
+    /// <summary>Requests that may wait for a worker; beyond it requests get Overloaded. Bounds memory at
+    /// about (QueueCapacity + Workers) × MaxFrameBytes.</summary>
+    [Range(1, 1_000_000)]
+    public int QueueCapacity { get; set; } = 64;
+
+    /// <summary>Requests one connection may have waiting or running.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxPendingPerConnection { get; set; } = 64;
+
+    [Range(1, 100_000)]
+    public int MaxConnections { get; set; } = 128;
+
+    [Range(64, 1 << 30)]
+    public int MaxFrameBytes { get; set; } = FrameLimits.DefaultMaxFrameBytes;
+
+    [Range(4, 64)]
+    public int MaxNestingDepth { get; set; } = FrameLimits.DefaultMaxDepth;
+
+    /// <summary>Events held for a subscriber that reads slowly; older ones beyond it are dropped and counted.</summary>
+    [Range(1, 100_000)]
+    public int EventBufferPerConnection { get; set; } = 256;
+
+    [Range(1, 1024)]
+    public int MaxHints { get; set; } = 64;
+
+    /// <summary>How long shutdown waits for accepted requests to finish.</summary>
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>A worker busy on one request longer than this makes the daemon unhealthy (no watchdog pings).</summary>
+    public TimeSpan StallLimit { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>Threads in ONNX Runtime's intra-op pool; null for its default. With several workers, 1 avoids oversubscription.</summary>
+    [Range(1, 1024)]
+    public int? IntraOpThreads { get; set; }
+
+    public string ResolvedSocketPath =>
+        Path.GetFullPath(Path.Combine(RuntimeDirectory, SocketPath ?? DefaultSocketName));
+
+    public int ResolvedWorkers => Workers ?? Environment.ProcessorCount;
+
+    public UnixFileMode ResolvedSocketMode => (UnixFileMode)Convert.ToInt32(SocketMode, 8);
+
+    public FrameLimits Limits => new() { MaxFrameBytes = MaxFrameBytes, MaxDepth = MaxNestingDepth };
+
+    public string ResolveBundlePath(string path) =>
+        Path.GetFullPath(BundleRoot is null ? path : Path.Combine(BundleRoot, path));
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (Bundles.Count == 0)
+        {
+            yield return new ValidationResult("at least one bundle must be given", [nameof(Bundles)]);
+        }
+        if (Bundles.Any(string.IsNullOrWhiteSpace))
+        {
+            yield return new ValidationResult("a bundle path is empty", [nameof(Bundles)]);
+        }
+        if (TcpPort is not null)
+        {
+            if (string.IsNullOrEmpty(TcpToken) || TcpToken.Length < 8)
+            {
+                yield return new ValidationResult("TCP needs a token of at least 8 characters (TcpToken)", [nameof(TcpToken)]);
+            }
+            if (!IPAddress.TryParse(TcpAddress, out var address) || !IPAddress.IsLoopback(address))
+            {
+                yield return new ValidationResult($"TcpAddress '{TcpAddress}' is not a loopback address; the daemon only listens on loopback", [nameof(TcpAddress)]);
+            }
+        }
+        if (DrainTimeout < TimeSpan.Zero || DrainTimeout > TimeSpan.FromMinutes(10))
+        {
+            yield return new ValidationResult("DrainTimeout must be between 0 and 10 minutes", [nameof(DrainTimeout)]);
+        }
+        if (StallLimit <= TimeSpan.Zero)
+        {
+            yield return new ValidationResult("StallLimit must be positive", [nameof(StallLimit)]);
+        }
+        if (ResolvedSocketPathOrNull() is { Length: > 107 } socket)
+        {
+            yield return new ValidationResult($"socket path '{socket}' is longer than the 107 bytes a Unix socket address holds", [nameof(SocketPath)]);
+        }
+    }
+
+    private string? ResolvedSocketPathOrNull()
+    {
+        try
+        {
+            return ResolvedSocketPath;
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Throws an <see cref="ArgumentException"/> listing every invalid setting.</summary>
+    public void ValidateOrThrow()
+    {
+        var results = new List<ValidationResult>();
+        if (!Validator.TryValidateObject(this, new ValidationContext(this), results, validateAllProperties: true))
+        {
+            throw new ArgumentException($"invalid edgertd options: {string.Join("; ", results.Select(r => r.ErrorMessage))}");
+        }
+    }
+}
