@@ -24,7 +24,24 @@ internal sealed class ClientConnection : IAsyncDisposable
         // Replies are not pooled: their tensors are handed to the app, which keeps them as long as it likes.
         _reader = new FrameReader(_stream, limits, pooled: false);
         Writer = new FrameWriter(_stream, maxFrameBytes);
-        _readLoop = Task.Run(ReadLoopAsync);
+        // A thread of its own blocking in the read: the kernel wakes it directly when a reply arrives.
+        var finished = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _readLoop = finished.Task;
+        new Thread(() =>
+        {
+            try
+            {
+                ReadLoop();
+            }
+            finally
+            {
+                finished.SetResult();
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "edgert client reader",
+        }.Start();
     }
 
     public FrameWriter Writer { get; }
@@ -32,13 +49,13 @@ internal sealed class ClientConnection : IAsyncDisposable
     public ConcurrentDictionary<uint, Channel<ServerEvent>> Subscriptions { get; } = new();
     public bool IsOpen => !_closed.IsCancellationRequested;
 
-    private async Task ReadLoopAsync()
+    private void ReadLoop()
     {
         try
         {
             while (!_closed.IsCancellationRequested)
             {
-                using var frame = await _reader.ReadAsync(_closed.Token).ConfigureAwait(false);
+                using var frame = _reader.Read();
                 if (frame is null)
                 {
                     Fail(new EdgertConnectionException("the daemon closed the connection"));

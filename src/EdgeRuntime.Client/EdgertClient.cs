@@ -45,6 +45,10 @@ public sealed class EdgertClient : IAsyncDisposable
         return _hello!;
     }
 
+    /// <summary>A hello round trip on the current connection: the cost of the protocol hop without any work.</summary>
+    public Task<HelloResponse> PingAsync(CancellationToken cancellationToken = default) =>
+        CallAsync<HelloRequest, HelloResponse>(MessageType.Hello, new HelloRequest { Client = _options.ClientName, Token = _options.Token }, cancellationToken);
+
     public async Task<InferResult> InferAsync(IReadOnlyList<WireTensor> inputs, InferOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new InferOptions();
@@ -129,7 +133,9 @@ public sealed class EdgertClient : IAsyncDisposable
         where TResponse : class, new()
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var pending = new TaskCompletionSource<Envelope>(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Completed synchronously by the read loop: the caller continues on that thread without another hop, so
+        // code after an await on this client must not block waiting for another reply of the same client.
+        var pending = new TaskCompletionSource<Envelope>();
         connection.Pending[id] = pending;
         try
         {

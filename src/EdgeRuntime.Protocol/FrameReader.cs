@@ -49,6 +49,45 @@ public sealed class FrameReader(Stream stream, FrameLimits limits, bool pooled =
         return new Frame(buffer, size, pooled);
     }
 
+    /// <summary>Blocking form of <see cref="ReadAsync"/>, for a thread dedicated to one connection: the kernel wakes
+    /// it directly when bytes arrive, which saves the hand-off from the socket event loop to the thread pool.</summary>
+    public Frame? Read()
+    {
+        int got = stream.ReadAtLeast(_prefix, _prefix.Length, throwOnEndOfStream: false);
+        if (got == 0)
+        {
+            return null;
+        }
+        if (got < _prefix.Length)
+        {
+            throw new EndOfStreamException("the stream ended inside a frame's length prefix");
+        }
+        uint length = BinaryPrimitives.ReadUInt32BigEndian(_prefix);
+        if (length == 0)
+        {
+            throw new ProtocolException(ErrorCode.MalformedFrame, "a frame of length 0 holds no message");
+        }
+        if (length > (uint)limits.MaxFrameBytes)
+        {
+            SkipOversizedAsync(length, CancellationToken.None).GetAwaiter().GetResult();
+        }
+        int size = (int)length;
+        byte[] buffer = pooled ? ArrayPool<byte>.Shared.Rent(size) : new byte[size];
+        try
+        {
+            stream.ReadExactly(buffer.AsSpan(0, size));
+        }
+        catch
+        {
+            if (pooled)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+            throw;
+        }
+        return new Frame(buffer, size, pooled);
+    }
+
     private async ValueTask<int> ReadAtLeastAsync(byte[] buffer, CancellationToken cancellationToken) =>
         await stream.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
 

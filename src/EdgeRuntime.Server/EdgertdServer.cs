@@ -185,19 +185,28 @@ public sealed class EdgertdServer : IAsyncDisposable
             }
             long id = Interlocked.Increment(ref _nextConnectionId);
             var connection = new ClientConnection(context, socket, requiresToken, id);
-            var run = Task.Run(async () =>
+            // A thread per connection blocking in its read: woken by the kernel directly, it saves the event loop's
+            // hand-off to the thread pool, the largest share of a request's round trip.
+            var finished = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _connections[id] = (connection, finished.Task);
+            var thread = new Thread(() =>
             {
                 try
                 {
-                    await connection.RunAsync().ConfigureAwait(false);
+                    connection.Run();
                 }
                 finally
                 {
                     context.ConnectionClosed();
                     _connections.TryRemove(id, out _);
+                    finished.SetResult();
                 }
-            });
-            _connections[id] = (connection, run);
+            })
+            {
+                IsBackground = true,
+                Name = $"edgertd connection {id}",
+            };
+            thread.Start();
         }
     }
 

@@ -28,7 +28,7 @@ public sealed class BoardDescriptorTests
     {
         var builtIn = BoardCatalog.BuiltIn();
         Assert.Equal(ExpectedBoards, builtIn.Boards.Select(b => b.Id).Order(StringComparer.Ordinal));
-        foreach (string folder in Directory.EnumerateDirectories(DevicesDirectory()))
+        foreach (string folder in Directory.EnumerateDirectories(DevicesDirectory()).Where(f => File.Exists(Path.Combine(f, "board.json"))))
         {
             var fromFile = BoardCatalog.LoadFile(Path.Combine(folder, "board.json"));
             Assert.Equal(Path.GetFileName(folder), fromFile.Id);

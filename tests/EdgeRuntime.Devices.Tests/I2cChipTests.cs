@@ -80,11 +80,11 @@ public sealed class I2cChipTests
     }
 
     [Fact]
-    public void Lm75_reading_an_impossible_temperature_is_unavailable()
+    public void A_temperature_chip_reading_200_degrees_is_unavailable()
     {
-        var chip = new Lm75Chip(1, 0x48);
-        chip.SetRegister(0, 0x7F, 0xE0);
-        var sensor = Assert.Single(Read(new TemperatureChipSource(new I2cChipDescriptor { Chip = "lm75", Name = "board", Address = "0x48" }, new SingleDeviceFactory(chip))).Sensors);
+        var chip = new Mcp9808Chip(1, 0x18);
+        chip.Set(200);
+        var sensor = Assert.Single(Read(new TemperatureChipSource(new I2cChipDescriptor { Chip = "mcp9808", Name = "case-air", Address = "0x18" }, new SingleDeviceFactory(chip))).Sensors);
         Assert.Contains("outside the plausible", sensor.Value.Reason);
     }
 

@@ -50,54 +50,13 @@ internal static class DemoCommand
         return command;
     }
 
-    private static VariantSource MakeInt8(string reference, string directory, LabelledDataset? train)
-    {
-        var (inputs, _) = OrtSignatures.ReadFromFile(reference);
-        if (train is null)
-        {
-            // Without the data set, calibrate on random images: a valid variant, of unmeasured quality.
-            var random = new Random(11);
-            var pixels = new float[256 * 28 * 28];
-            for (int i = 0; i < pixels.Length; i++)
-            {
-                pixels[i] = random.NextSingle();
-            }
-            train = new LabelledDataset(pixels, [1, 28, 28], new long[256], "random");
-        }
-        var result = StaticInt8Quantizer.Quantize(OnnxModel.Load(reference), CalibrationData.FromDataset(train, inputs, limit: 500));
-        string path = Path.Combine(directory, "int8-static.onnx");
-        result.Model.Save(path);
-        return new VariantSource("int8-static", path) { Precision = Precisions.Int8Static, Applied = result.Applied, FloatNodes = result.FloatNodes };
-    }
-
     public static DemoReport Run(string workDirectory, int requests, TextWriter? log)
     {
-        if (Directory.Exists(workDirectory))
-        {
-            Directory.Delete(workDirectory, recursive: true);
-        }
-        string models = Path.Combine(workDirectory, "models");
-        string bundleDirectory = Path.Combine(workDirectory, "bundle");
-        string reference = SampleModels.WriteFashionCnn(models);
-
-        LabelledDataset? data = null;
-        string dataName;
-        try
-        {
-            data = FashionMnist.Load(FashionMnistSplit.Test);
-            dataName = "Fashion-MNIST test set";
-        }
-        catch (FileNotFoundException e)
-        {
-            dataName = "random images (Fashion-MNIST not installed: " + e.Message.Split('\n')[0] + ")";
-        }
-        var sources = new List<VariantSource> { new("fp32", reference) };
-        log?.WriteLine("making an int8-static variant (calibrated on 500 training images) ...");
-        sources.Add(MakeInt8(reference, models, data is null ? null : FashionMnist.Load(FashionMnistSplit.Train)));
-        log?.WriteLine($"packing {sources.Count} variants of the embedded fashion-cnn model into {bundleDirectory} ...");
-        var manifest = BundleBuilder.Create(bundleDirectory, "fashion-cnn", sources,
-            data is null ? null : new QualityData(data, true, "fashion-mnist"),
-            "Fixture CNN for Fashion-MNIST; variants are added by the compression toolchain");
+        var fixture = FixtureBundle.Build(workDirectory, log);
+        var data = fixture.TestSet;
+        string dataName = fixture.DataDescription;
+        string bundleDirectory = fixture.Directory;
+        var manifest = fixture.Manifest;
 
         using var runtime = ModelRuntime.Open(bundleDirectory);
         var ids = manifest.Variants.Select(v => v.Id).ToArray();

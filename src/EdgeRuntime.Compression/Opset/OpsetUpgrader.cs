@@ -58,19 +58,14 @@ public static class OpsetUpgrader
         var upgraded = model.Clone();
         long fromIr = upgraded.IrVersion;
         var changes = new List<OpsetChange>();
-        var addedInitializers = new List<string>();
         int nodesChecked = 0;
         if (source < targetOpset)
         {
-            var context = new UpgradeContext(upgraded.Graph, source, targetOpset, InferShapes(upgraded), null, changes, addedInitializers);
+            var context = new UpgradeContext(upgraded.Graph, source, targetOpset, InferShapes(upgraded), null, changes);
             nodesChecked = UpgradeGraph(context);
             upgraded.SetOpset("", targetOpset);
+            // Every adapter that adds initializers works at opset 9 or later, where IR 4 lets initializers stand alone.
             upgraded.IrVersion = Math.Max(upgraded.IrVersion, MinimumIrVersion(targetOpset));
-            if (upgraded.IrVersion < 4)
-            {
-                // Before IR 4 every initializer must also be declared as a graph input.
-                DeclareAsInputs(upgraded.Graph, addedInitializers);
-            }
         }
 
         return new OpsetUpgradeResult(upgraded, source, targetOpset, fromIr, changes, nodesChecked);
@@ -169,15 +164,4 @@ public static class OpsetUpgrader
         <= 14 => 7,
         _ => 8,
     };
-
-    private static void DeclareAsInputs(OnnxGraph graph, IEnumerable<string> initializers)
-    {
-        foreach (string name in initializers)
-        {
-            if (graph.FindInitializer(name) is { } tensor && !graph.IsGraphInput(name))
-            {
-                graph.Inputs.Add(OnnxValueInfo.CreateTensor(name, (OnnxDataType)tensor.DataType, [.. tensor.Dims.Select(d => OnnxDim.Known(d))]));
-            }
-        }
-    }
 }

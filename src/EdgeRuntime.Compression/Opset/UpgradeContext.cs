@@ -12,9 +12,8 @@ internal sealed class UpgradeContext
     private readonly IReadOnlyDictionary<string, long[]> _inferredShapes;
     private readonly UpgradeContext? _outer;
     private readonly List<OpsetChange> _changes;
-    private readonly List<string> _addedInitializers;
 
-    public UpgradeContext(OnnxGraph graph, long sourceOpset, long targetOpset, IReadOnlyDictionary<string, long[]> inferredShapes, UpgradeContext? outer, List<OpsetChange> changes, List<string> addedInitializers)
+    public UpgradeContext(OnnxGraph graph, long sourceOpset, long targetOpset, IReadOnlyDictionary<string, long[]> inferredShapes, UpgradeContext? outer, List<OpsetChange> changes)
     {
         Graph = graph;
         SourceOpset = sourceOpset;
@@ -22,7 +21,6 @@ internal sealed class UpgradeContext
         _inferredShapes = inferredShapes;
         _outer = outer;
         _changes = changes;
-        _addedInitializers = addedInitializers;
         Types = new ElementTypeMap(graph, outer?.Types);
     }
 
@@ -36,7 +34,7 @@ internal sealed class UpgradeContext
 
     /// <summary>A subgraph context for one of this graph's If/Loop/Scan bodies.</summary>
     public UpgradeContext ForSubgraph(GraphProto subgraph) =>
-        new(new OnnxGraph(subgraph, Graph.ExternalDataDirectory), SourceOpset, TargetOpset, new Dictionary<string, long[]>(), this, _changes, _addedInitializers);
+        new(new OnnxGraph(subgraph, Graph.ExternalDataDirectory), SourceOpset, TargetOpset, new Dictionary<string, long[]>(), this, _changes);
 
     public void Record(NodeProto node, string opType, long opset, string description) =>
         _changes.Add(new OpsetChange(GraphNodes.Describe(node), opType, opset, description));
@@ -51,7 +49,6 @@ internal sealed class UpgradeContext
     {
         string name = Graph.UniqueName(baseName);
         Graph.AddInitializer(value.ToProto(name));
-        _addedInitializers.Add(name);
         return name;
     }
 

@@ -1,8 +1,7 @@
 namespace EdgeRuntime.Compression.Zoo;
 
 /// <summary>The .npy files (one per MiniLM input) and the sentences they encode.</summary>
-/// <param name="Truncated">Sentences cut to the sequence length.</param>
-public sealed record MiniLmInputFiles(string InputIds, string AttentionMask, string TokenTypeIds, string Sentences, int Count, int Truncated)
+public sealed record MiniLmInputFiles(string InputIds, string AttentionMask, string TokenTypeIds, string Sentences, int Count)
 {
     /// <summary>Input name to file, the form calibration and evaluation take.</summary>
     public IReadOnlyDictionary<string, string> ByInputName => new Dictionary<string, string>

@@ -29,14 +29,12 @@ public static class MiniLmInputs
         var ids = new long[n * sequenceLength];
         var mask = new long[n * sequenceLength];
         var types = new long[n * sequenceLength];
-        int truncated = 0;
         for (int i = 0; i < n; i++)
         {
             var encoding = tokenizer.Encode(sentences[i], sequenceLength);
             encoding.InputIds.CopyTo(ids, i * sequenceLength);
             encoding.AttentionMask.CopyTo(mask, i * sequenceLength);
             encoding.TokenTypeIds.CopyTo(types, i * sequenceLength);
-            truncated += encoding.Truncated ? 1 : 0;
         }
 
         Directory.CreateDirectory(directory);
@@ -45,8 +43,7 @@ public static class MiniLmInputs
             Path.Combine(directory, "attention_mask.npy"),
             Path.Combine(directory, "token_type_ids.npy"),
             Path.Combine(directory, "sentences.txt"),
-            n,
-            truncated);
+            n);
         NpyFile.Save(files.InputIds, NpyArray.FromValues<long>(ids, n, sequenceLength));
         NpyFile.Save(files.AttentionMask, NpyArray.FromValues<long>(mask, n, sequenceLength));
         NpyFile.Save(files.TokenTypeIds, NpyArray.FromValues<long>(types, n, sequenceLength));

@@ -22,6 +22,11 @@ public sealed class ModelZoo
     /// <summary>Lists the resources found in the package's assembly, for the record.</summary>
     public const string ResourceListFileName = "package-resources.txt";
 
+    // Bump these when the generators change, so cached inputs are rewritten.
+    private const string OcrStamp = "text-lines v1";
+    private const string MiniLmStamp = "sentences v1";
+    private const string StampFileName = "generator.txt";
+
     private readonly ModelZooOptions _options;
     private readonly ILogger _logger;
 
@@ -161,6 +166,68 @@ public sealed class ModelZoo
         string path = Path.Combine(ModelDirectory(model), ResourceListFileName);
         return File.Exists(path) ? File.ReadAllText(path) : null;
     }
+
+    /// <summary>
+    /// Writes the classifier's generated inputs (x.npy, labels.npy) into its data folder unless the
+    /// same generator already wrote them there; the model itself is not needed.
+    /// </summary>
+    public OcrInputFiles EnsureOcrInputs(int count = OcrClassifierInputs.DefaultCount)
+    {
+        string directory = DataDirectory(ZooModel.PpOcrClassifier);
+        string stamp = $"{OcrStamp} count={count}";
+        var files = new OcrInputFiles(Path.Combine(directory, $"{OcrClassifierInputs.InputName}.npy"), Path.Combine(directory, "labels.npy"), count);
+        if (HasStamp(directory, stamp) && File.Exists(files.Inputs) && File.Exists(files.Labels))
+        {
+            return files;
+        }
+
+        _logger.LogInformation("writing {Count} text-line inputs for {Model}", count, ZooModel.PpOcrClassifier.Id);
+        files = OcrClassifierInputs.Write(directory, count);
+        WriteStamp(directory, stamp);
+        return files;
+    }
+
+    /// <summary>
+    /// Writes MiniLM's generated inputs (input_ids.npy, attention_mask.npy, token_type_ids.npy,
+    /// sentences.txt) into its data folder unless already there; needs the fetched vocabulary.
+    /// </summary>
+    public MiniLmInputFiles EnsureMiniLmInputs(int count = MiniLmInputs.DefaultCount)
+    {
+        if (!IsInstalled(ZooModel.MiniLm))
+        {
+            throw new ModelFetchException($"MiniLM's vocabulary is not in {ModelDirectory(ZooModel.MiniLm)}: fetch the model first ('edgert models fetch').");
+        }
+
+        string directory = DataDirectory(ZooModel.MiniLm);
+        string stamp = $"{MiniLmStamp} count={count} length={MiniLmInputs.DefaultSequenceLength}";
+        if (HasStamp(directory, stamp) && MiniLmInputs.InputNames.All(name => File.Exists(Path.Combine(directory, $"{name}.npy"))))
+        {
+            return new MiniLmInputFiles(
+                Path.Combine(directory, "input_ids.npy"),
+                Path.Combine(directory, "attention_mask.npy"),
+                Path.Combine(directory, "token_type_ids.npy"),
+                Path.Combine(directory, "sentences.txt"),
+                count);
+        }
+
+        _logger.LogInformation("writing {Count} encoded sentences for {Model}", count, ZooModel.MiniLm.Id);
+        var tokenizer = WordPieceTokenizer.FromVocabularyFile(MiniLmPaths().VocabularyPath);
+        var files = MiniLmInputs.Write(directory, tokenizer, SentenceGenerator.Generate(count));
+        WriteStamp(directory, stamp);
+        return files;
+    }
+
+    /// <summary>Where a model's generated inputs go: a data folder beside the model.</summary>
+    public string DataDirectory(ZooModel model) => Path.Combine(ModelDirectory(model), "data");
+
+    private static bool HasStamp(string directory, string stamp)
+    {
+        string path = Path.Combine(directory, StampFileName);
+        return File.Exists(path) && File.ReadAllText(path).Trim() == stamp;
+    }
+
+    private static void WriteStamp(string directory, string stamp) =>
+        File.WriteAllText(Path.Combine(directory, StampFileName), stamp + "\n");
 
     private MiniLmFiles MiniLmPaths() => new(
         PathOf(ZooModel.MiniLm, ZooModel.MiniLm.Files[0]),

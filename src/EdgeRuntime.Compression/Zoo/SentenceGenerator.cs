@@ -18,8 +18,11 @@ public static class SentenceGenerator
     private static readonly string[] Feelings = ["happy", "worried", "surprised", "relieved", "confused", "excited", "disappointed", "grateful"];
     private static readonly string[] Topics = ["machine learning", "climate change", "quantum computing", "the stock market", "medieval history", "renewable energy", "protein folding", "urban planning", "jazz improvisation", "volcanic eruptions", "deep-sea exploration", "cryptography"];
     private static readonly string[] RareWords = ["photosynthesis", "electroencephalography", "antidisestablishmentarianism", "quintessential", "serendipitous", "onomatopoeia", "xylophonist", "unfathomable", "biodegradability", "counterintuitively"];
-    private static readonly string[] Accented = ["café", "naïve", "façade", "résumé", "jalapeño", "crème brûlée", "São Paulo", "Zürich", "piñata", "coöperate"];
-    private static readonly string[] Numbers = ["42", "3.14", "1,000", "7", "2024", "99%", "12:30", "$15", "0.5", "250 km"];
+    private static readonly string[] AccentedDishes = ["café au lait", "crème brûlée", "jalapeño soup", "piña colada", "cheese soufflé", "pâté", "crêpe"];
+    private static readonly string[] AccentedPlaces = ["São Paulo", "Zürich", "Montréal", "Curaçao", "Málaga", "Kraków", "Reykjavík"];
+    private static readonly string[] Prices = ["$15", "€3.50", "1,000 dollars", "99 cents", "£42", "twice as much"];
+    private static readonly string[] Durations = ["42", "90", "7", "120", "3.5", "15"];
+    private static readonly string[] Measures = ["12.5", "-3", "0.5", "38", "100", "21"];
 
     private static readonly Func<DeterministicRandom, string>[] Templates =
     [
@@ -29,18 +32,18 @@ public static class SentenceGenerator
         r => $"{Cap(r.Pick(People))} {r.Pick(PresentVerbs)} {r.Pick(Adjectives)} things {r.Pick(Places)}.",
         r => $"I can't believe {r.Pick(Things)} was so {r.Pick(Adjectives)}!",
         r => $"Please bring {r.Pick(Things)} to {r.Pick(People)} before {r.Next(12) + 1} o'clock.",
-        r => $"The lecture on {r.Pick(Topics)} lasted {r.Pick(Numbers)} minutes and everyone felt {r.Pick(Feelings)}.",
+        r => $"The lecture on {r.Pick(Topics)} lasted {r.Pick(Durations)} minutes and everyone felt {r.Pick(Feelings)}.",
         r => $"She wrote a {r.Pick(Adjectives)} essay about {r.Pick(Topics)} and {r.Pick(Topics)}.",
         r => $"Is it true that {r.Pick(People)} studies {r.Pick(Topics)} {r.Pick(Places)}?",
-        r => $"We ordered a {r.Pick(Accented)} at the {r.Pick(Adjectives)} restaurant {r.Pick(Places)}.",
+        r => $"We ordered {r.Pick(AccentedDishes)} at a {r.Pick(Adjectives)} restaurant in {r.Pick(AccentedPlaces)}.",
         r => $"The word \"{r.Pick(RareWords)}\" puzzled {r.Pick(People)} {r.Pick(Times)}.",
-        r => $"{Cap(r.Pick(People))} was {r.Pick(Feelings)} because {r.Pick(Things)} cost {r.Pick(Numbers)}.",
+        r => $"{Cap(r.Pick(People))} was {r.Pick(Feelings)} because {r.Pick(Things)} cost {r.Pick(Prices)}.",
         r => $"Don't forget: {r.Pick(Things)} ({r.Pick(Adjectives)}) must stay {r.Pick(Places)}; {r.Pick(People)} insists.",
         r => $"After reading about {r.Pick(Topics)}, {r.Pick(People)} {r.Pick(PastVerbs)} {r.Pick(Things)} and then {r.Pick(PastVerbs)} {r.Pick(Things)} {r.Pick(Places)}, which made {r.Pick(People)} feel {r.Pick(Feelings)} for the rest of the day.",
-        r => $"Temperature: {r.Pick(Numbers)} degrees; wind {r.Pick(Adjectives)}; visibility {r.Pick(Adjectives)} {r.Pick(Places)}.",
+        r => $"Temperature: {r.Pick(Measures)} degrees; wind {(r.Chance(0.5) ? "strong" : "calm")}; visibility {(r.Chance(0.5) ? "poor" : "good")} {r.Pick(Places)}.",
         r => $"How many {r.Pick(Adjectives)} lanterns fit inside {r.Pick(Things)}?",
         r => $"{Cap(r.Pick(Topics))} is {r.Pick(Adjectives)}, {r.Pick(Adjectives)} and {(r.Chance(0.5) ? "surprisingly" : "counterintuitively")} {r.Pick(Adjectives)}.",
-        r => $"In {r.Pick(Accented)}, {r.Pick(People)} met a {r.Pick(RareWords)} expert {r.Pick(Times)}.",
+        r => $"In {r.Pick(AccentedPlaces)}, {r.Pick(People)} met an expert on {r.Pick(Topics)} {r.Pick(Times)} and learned the word \"{r.Pick(RareWords)}\".",
     ];
 
     /// <summary>The first <paramref name="count"/> distinct sentences of the sequence seeded by <paramref name="seed"/>.</summary>

@@ -22,6 +22,7 @@ public sealed class SimulatedBoard
     private int _stepIndex;
     private double _sinceChange = double.PositiveInfinity;
     private double _sinceCheck;
+    private double _simulatedSeconds;
     private double _energyWattHours;
     private ThrottleFlags _occurred;
 
@@ -145,6 +146,7 @@ public sealed class SimulatedBoard
             double chunk = Math.Min(remaining, check - _sinceCheck);
             Advance(chunk, cpuWatts ?? ModelCpuWatts(utilisation));
             remaining -= chunk;
+            _simulatedSeconds += chunk;
             _sinceCheck += chunk;
             _sinceChange += chunk;
             if (_sinceCheck >= check - 1e-9)
@@ -220,7 +222,7 @@ public sealed class SimulatedBoard
 
     private void ChangeStep(int index, string reason)
     {
-        _changes.Add(new FrequencyChange(Elapsed + TimeSpan.FromSeconds(_sinceCheck), _steps[_stepIndex], _steps[index], Celsius, reason));
+        _changes.Add(new FrequencyChange(TimeSpan.FromSeconds(Math.Round(_simulatedSeconds, 6)), _steps[_stepIndex], _steps[index], Celsius, reason));
         _stepIndex = index;
         _sinceChange = 0;
     }

@@ -48,7 +48,8 @@ internal sealed class ClientConnection : IJobResponder
 
     public long Id { get; }
 
-    public async Task RunAsync()
+    /// <summary>Serves the connection on the calling thread (a thread of its own) until the peer or the daemon closes it.</summary>
+    public void Run()
     {
         try
         {
@@ -57,11 +58,11 @@ internal sealed class ClientConnection : IJobResponder
                 Frame? frame;
                 try
                 {
-                    frame = await _reader.ReadAsync(_closed.Token).ConfigureAwait(false);
+                    frame = _reader.Read();
                 }
                 catch (ProtocolException e)
                 {
-                    await SendErrorAsync(e.RequestId, e.Code, e.Message).ConfigureAwait(false);
+                    Wait(SendErrorAsync(e.RequestId, e.Code, e.Message));
                     if (!e.ConnectionUsable)
                     {
                         break;
@@ -72,7 +73,8 @@ internal sealed class ClientConnection : IJobResponder
                 {
                     break;
                 }
-                if (!await HandleAsync(frame).ConfigureAwait(false))
+                var handled = HandleAsync(frame);
+                if (!(handled.IsCompletedSuccessfully ? handled.Result : handled.AsTask().GetAwaiter().GetResult()))
                 {
                     break;
                 }
@@ -85,6 +87,14 @@ internal sealed class ClientConnection : IJobResponder
         finally
         {
             Close();
+        }
+    }
+
+    private static void Wait(ValueTask task)
+    {
+        if (!task.IsCompletedSuccessfully)
+        {
+            task.AsTask().GetAwaiter().GetResult();
         }
     }
 
@@ -278,6 +288,10 @@ internal sealed class ClientConnection : IJobResponder
             return true;
         }
         Interlocked.Increment(ref _outstanding);
+        if (_server.Scheduler.TryRunInline(job))
+        {
+            return true;
+        }
         if (_server.Scheduler.TryEnqueue(job, out string? reason) is ErrorCode code)
         {
             _jobs.TryRemove(envelope.RequestId, out _);

@@ -21,6 +21,8 @@ internal sealed class InferenceScheduler
     private readonly long[] _busySince;
     private readonly Task[] _workers;
     private readonly ManualResetEventSlim _resume = new(true);
+    // One permit per worker bounds concurrent runs, whether a run happens on a worker or inline on a reader.
+    private readonly SemaphoreSlim _permits;
     private volatile bool _paused;
     private volatile bool _closed;
     private int _inFlight;
@@ -43,11 +45,11 @@ internal sealed class InferenceScheduler
             SingleWriter = false,
         });
         _busySince = new long[workers];
+        _permits = new SemaphoreSlim(workers, workers);
         _workers = new Task[workers];
         for (int i = 0; i < workers; i++)
         {
-            int index = i;
-            _workers[i] = Task.Run(() => WorkerLoopAsync(index));
+            _workers[i] = Task.Run(WorkerLoopAsync);
         }
     }
 
@@ -135,31 +137,84 @@ internal sealed class InferenceScheduler
         _resume.Set();
     }
 
-    private async Task WorkerLoopAsync(int index)
+    /// <summary>
+    /// Runs the job at once on the calling thread when nothing waits and a permit is free, saving the hand-off to a
+    /// worker (the largest part of the daemon's latency on small models). The caller's connection reads no further
+    /// frames meanwhile, which is what a client waiting for this reply expects anyway.
+    /// </summary>
+    /// <returns>False when the job must be queued instead.</returns>
+    public bool TryRunInline(InferenceJob job)
+    {
+        if (_paused || _closed || _queue.Reader.Count != 0 || !_permits.Wait(0))
+        {
+            return false;
+        }
+        try
+        {
+            RunHoldingPermit(job);
+        }
+        finally
+        {
+            _permits.Release();
+        }
+        return true;
+    }
+
+    private async Task WorkerLoopAsync()
     {
         var reader = _queue.Reader;
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             while (reader.TryRead(out var job))
             {
-                Interlocked.Increment(ref _inFlight);
-                Volatile.Write(ref _busySince[index], Math.Max(1, _time.GetTimestamp()));
+                await _permits.WaitAsync().ConfigureAwait(false);
                 try
                 {
-                    Execute(job);
-                }
-                catch (Exception e)
-                {
-                    // A worker must outlive any one request.
-                    _logger.LogError(e, "Worker {Worker} failed on request {Request}", index, job.RequestId);
+                    RunHoldingPermit(job);
                 }
                 finally
                 {
-                    Volatile.Write(ref _busySince[index], 0);
-                    Interlocked.Decrement(ref _inFlight);
-                    job.Dispose();
+                    _permits.Release();
                 }
             }
+        }
+    }
+
+    private void RunHoldingPermit(InferenceJob job)
+    {
+        int slot = ClaimBusySlot();
+        Interlocked.Increment(ref _inFlight);
+        try
+        {
+            Execute(job);
+        }
+        catch (Exception e)
+        {
+            // A worker must outlive any one request.
+            _logger.LogError(e, "Inference of request {Request} failed unexpectedly", job.RequestId);
+        }
+        finally
+        {
+            Volatile.Write(ref _busySince[slot], 0);
+            Interlocked.Decrement(ref _inFlight);
+            job.Dispose();
+        }
+    }
+
+    /// <summary>Marks a free slot busy since now; permits guarantee one is free.</summary>
+    private int ClaimBusySlot()
+    {
+        long now = Math.Max(1, _time.GetTimestamp());
+        while (true)
+        {
+            for (int i = 0; i < _busySince.Length; i++)
+            {
+                if (Interlocked.CompareExchange(ref _busySince[i], now, 0) == 0)
+                {
+                    return i;
+                }
+            }
+            Thread.SpinWait(8);
         }
     }
 

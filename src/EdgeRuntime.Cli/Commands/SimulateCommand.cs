@@ -1,0 +1,150 @@
+using System.CommandLine;
+using System.Globalization;
+using EdgeRuntime.Bundles;
+using EdgeRuntime.Devices.Boards;
+using EdgeRuntime.Evaluation.Benchmarking;
+using EdgeRuntime.Evaluation.Reporting;
+using EdgeRuntime.Governance;
+using EdgeRuntime.Simulation;
+
+namespace EdgeRuntime.Cli.Commands;
+
+/// <summary>`edgert simulate`: the governor against a simulated board, compared with every static variant.</summary>
+internal static class SimulateCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var board = new Option<string>("--board") { Description = "Board descriptor id", DefaultValueFactory = _ => "raspberry-pi-4" };
+        var bundle = new Option<string?>("--bundle") { Description = "Bundle to simulate (default: the one built from the embedded fixture model)" };
+        var load = new Option<double>("--load") { Description = "Request rate as the share of time the reference variant would be busy at full clock", DefaultValueFactory = _ => 0.8 };
+        var rate = new Option<double?>("--rate") { Description = "Fixed request rate per second instead of --load" };
+        var duration = new Option<string>("--duration") { Description = "Simulated time: 90s, 30m, 2h", DefaultValueFactory = _ => "30m" };
+        var slo = new Option<double?>("--slo") { Description = $"p95 latency target in ms (default {SimulationOptions.DefaultSloFactor}x the reference's median on the board)" };
+        var ambient = new Option<double?>("--ambient") { Description = "Ambient temperature in °C (default: the board's)" };
+        var battery = new Option<bool>("--on-battery") { Description = "Run from the board's battery instead of mains" };
+        var seed = new Option<int>("--seed") { Description = "Random seed (arrivals, service times, sensor noise)", DefaultValueFactory = _ => 1 };
+        var output = new Option<string?>("--out") { Description = "Directory for traces (CSV per policy)" };
+        var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var command = new Command("simulate", "Run the adaptive governor against a simulated board in virtual time and compare it with every static variant");
+        foreach (var option in new Option[] { board, bundle, load, rate, duration, slo, ambient, battery, seed, output, json })
+        {
+            command.Options.Add(option);
+        }
+        command.SetAction(result =>
+        {
+            var options = new SimulationOptions
+            {
+                Board = result.GetValue(board)!,
+                Load = result.GetValue(load),
+                RatePerSecond = result.GetValue(rate),
+                Duration = ParseDuration(result.GetValue(duration)!),
+                SloP95Ms = result.GetValue(slo),
+                AmbientCelsius = result.GetValue(ambient),
+                OnBattery = result.GetValue(battery),
+                Seed = result.GetValue(seed),
+            };
+            TextWriter? log = result.GetValue(json) ? null : context.Out;
+            var report = Run(options, result.GetValue(bundle), result.GetValue(output), log);
+            if (result.GetValue(json))
+            {
+                context.Out.WriteLine(ReportJson.Serialize(report with { Traces = new Dictionary<string, IReadOnlyList<TracePoint>>() }));
+            }
+            else
+            {
+                Print(context.Out, report);
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    public static SimulationReport Run(SimulationOptions options, string? bundlePath, string? outputDirectory, TextWriter? log)
+    {
+        var catalog = BoardCatalog.BuiltIn();
+        if (!catalog.TryGet(options.Board, out var descriptor))
+        {
+            throw new CliError($"unknown board '{options.Board}'; known: {string.Join(", ", catalog.Boards.Where(b => b.Simulation is not null).Select(b => b.Id))}");
+        }
+        if (descriptor.Simulation is null)
+        {
+            throw new CliError($"board '{options.Board}' has no simulation parameters");
+        }
+        string work = Path.Combine(Path.GetTempPath(), "edgeruntime-simulate", Guid.NewGuid().ToString("N"));
+        try
+        {
+            ModelBundle bundle = bundlePath is null
+                ? ModelBundle.Open(FixtureBundle.Build(Path.Combine(work, "fixture"), log).Directory)
+                : ModelBundle.OpenPath(bundlePath);
+            log?.WriteLine($"measuring each variant of '{bundle.Name}' on this machine (batch 1, one thread) ...");
+            var bench = Benchmarker.Run(bundle, new BenchOptions { Runs = 300, WarmupRuns = 20, MaxDuration = TimeSpan.FromSeconds(5) });
+            var variants = bench.Variants.Where(v => v.Error is null).Select(v => new SimulatedVariant(
+                v.Variant, AdaptiveController.QualityOf(bundle[v.Variant].Manifest), v.P50Ms, v.P95Ms)).ToList();
+            foreach (var failed in bench.Variants.Where(v => v.Error is not null))
+            {
+                log?.WriteLine($"  {failed.Variant} left out: {failed.Error}");
+            }
+            var profile = ProfileCatalog.BuiltIn(descriptor.Id);
+            var report = AdaptiveSimulation.Run(variants, descriptor, profile, options, Path.Combine(work, "boards"), log is null ? null : line => log.WriteLine(line));
+            if (outputDirectory is not null)
+            {
+                WriteTraces(report, outputDirectory);
+                log?.WriteLine($"traces written to {outputDirectory}");
+            }
+            return report;
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(work, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    public static void Print(TextWriter output, SimulationReport report)
+    {
+        output.WriteLine($"{report.Board}: {report.RatePerSecond:F0} requests/s for {report.DurationSeconds / 60:F0} min, SLO p95 {report.SloP95Ms:F3} ms, board {report.BoardSlowdown}x slower than this machine");
+        var table = new TextTable("policy", "SLO met", "mean quality", "p95 ms", "max °C", "throttled s", "mJ/inference", "battery h", "switches", "share by variant");
+        foreach (var outcome in report.Outcomes)
+        {
+            table.Add(outcome.Policy, Formatting.Percent(outcome.SloAttainment), Formatting.Percent(outcome.MeanQuality),
+                double.IsFinite(outcome.P95Ms) ? outcome.P95Ms : null, Math.Round(outcome.MaxCelsius, 1), Math.Round(outcome.SecondsThrottled),
+                Math.Round(outcome.EnergyPerInferenceMillijoules, 3), outcome.BatteryHoursAtThisLoad is double h ? Math.Round(h, 2) : null, outcome.Switches,
+                string.Join(" ", outcome.ShareByVariant.Where(p => p.Value > 0).Select(p => $"{p.Key}:{p.Value:P0}")));
+        }
+        table.WriteTo(output);
+    }
+
+    private static void WriteTraces(SimulationReport report, string directory)
+    {
+        Directory.CreateDirectory(directory);
+        foreach (var (policy, trace) in report.Traces)
+        {
+            using var writer = new StreamWriter(Path.Combine(directory, $"trace-{policy}.csv"));
+            writer.WriteLine("seconds,celsius,frequency_mhz,utilisation,variant,window_p95_ms");
+            foreach (var point in trace)
+            {
+                writer.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{point.Seconds:F1},{point.Celsius:F2},{point.FrequencyMhz:F0},{point.Utilisation:F3},{point.Variant},{point.WindowP95Ms:F4}"));
+            }
+        }
+    }
+
+    internal static TimeSpan ParseDuration(string text)
+    {
+        text = text.Trim();
+        if (text.Length >= 2 && double.TryParse(text[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out double value) && value > 0)
+        {
+            switch (text[^1])
+            {
+                case 's': return TimeSpan.FromSeconds(value);
+                case 'm': return TimeSpan.FromMinutes(value);
+                case 'h': return TimeSpan.FromHours(value);
+            }
+        }
+        throw new CliError($"--duration '{text}': expected a number with s, m or h (e.g. 90s, 30m, 2h)");
+    }
+}

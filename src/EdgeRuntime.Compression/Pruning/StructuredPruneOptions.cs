@@ -1,0 +1,46 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace EdgeRuntime.Compression.Pruning;
+
+/// <summary>Options for structured (channel) pruning with layer-wise reconstruction.</summary>
+public sealed record StructuredPruneOptions
+{
+    /// <summary>Fraction of the channels of every prunable group to remove.</summary>
+    [Range(0.0, 0.95)]
+    public double Ratio { get; init; } = 0.5;
+
+    /// <summary>Ratios for single groups, keyed by the name of the group's first producing layer; they override <see cref="Ratio"/>.</summary>
+    public IReadOnlyDictionary<string, double> GroupRatios { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>L1/L2: norms of the producers' filters; SecondOrder: the consumers' reconstruction error (needs calibration data).</summary>
+    public ImportanceCriterion Criterion { get; init; } = ImportanceCriterion.SecondOrder;
+
+    /// <summary>Refit each consuming layer by least squares to the teacher's outputs after its input channels are removed.</summary>
+    public bool Reconstruct { get; init; } = true;
+
+    /// <summary>Re-estimate BatchNormalization statistics of pruned channels against the teacher's.</summary>
+    public bool ReestimateBatchNorm { get; init; } = true;
+
+    /// <summary>Never keep fewer channels than this in a group.</summary>
+    [Range(1, 1 << 20)]
+    public int MinChannels { get; init; } = 1;
+
+    /// <summary>Producer layer names or op types whose groups are left alone.</summary>
+    public IReadOnlyList<string> Exclude { get; init; } = [];
+
+    public string? WorkDirectory { get; init; }
+
+    public bool NeedsCalibration => Criterion == ImportanceCriterion.SecondOrder || Reconstruct || ReestimateBatchNorm;
+
+    public void Validate()
+    {
+        Validator.ValidateObject(this, new ValidationContext(this), validateAllProperties: true);
+        foreach (var (name, ratio) in GroupRatios)
+        {
+            if (ratio is < 0 or > 0.95 || double.IsNaN(ratio))
+            {
+                throw new ValidationException($"ratio {ratio} for group '{name}' is outside [0, 0.95]");
+            }
+        }
+    }
+}

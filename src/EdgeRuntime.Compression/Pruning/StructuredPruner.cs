@@ -1,0 +1,260 @@
+using EdgeRuntime.Compression.Calibration;
+using EdgeRuntime.Compression.Distillation;
+using EdgeRuntime.Onnx;
+
+namespace EdgeRuntime.Compression.Pruning;
+
+/// <summary>
+/// Structured channel pruning: channel groups from <see cref="ChannelDependencyGraph"/> lose their
+/// least important channels physically (weights, biases, normalizations, constants and the consumers'
+/// input columns shrink), group after group in graph order; after each group the consuming layers are
+/// refitted to the teacher's outputs and BatchNormalization statistics re-estimated, so later groups
+/// are ranked and refitted on the already-pruned model.
+/// </summary>
+public static class StructuredPruner
+{
+    public static PruneResult Prune(OnnxModel model, StructuredPruneOptions options, CalibrationData? data = null, Action<string>? log = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        if (options.NeedsCalibration && data is null)
+        {
+            throw new ArgumentException("structured pruning with the second-order criterion, reconstruction or BatchNorm re-estimation needs calibration data (--calib)");
+        }
+        var teacher = model;
+        var student = model.Clone();
+        var initial = ChannelDependencyGraph.Analyze(student);
+        var leftAlone = initial.Blocked.Select(g => $"{g.Describe()}: {g.BlockedBecause}").ToList();
+        var plan = initial.Prunable
+            .Select(g => (Key: g.Producers[0].Name, Group: g, Ratio: RatioFor(g, options)))
+            .Where(p => p.Ratio > 0 && !IsExcluded(p.Group, options))
+            .ToList();
+        var warnings = new List<string>();
+        // Teacher channel index behind each channel the student's layer outputs still have.
+        var keptOutputs = new Dictionary<string, int[]>(StringComparer.Ordinal);
+        int totalChannels = initial.Groups.Sum(g => g.Channels), removedChannels = 0;
+        int refitted = 0, renormalized = 0;
+
+        foreach (var (key, _, ratio) in plan)
+        {
+            var group = ChannelDependencyGraph.Analyze(student).Groups.FirstOrDefault(g => g.Producers[0].Name == key);
+            if (group is null || !group.CanPrune)
+            {
+                warnings.Add($"group of {key} became unprunable after earlier edits: {group?.BlockedBecause ?? "not found"}; left alone");
+                continue;
+            }
+            int keep = Math.Clamp(group.Channels - (int)Math.Round(group.Channels * ratio), Math.Min(options.MinChannels, group.Channels), group.Channels);
+            if (keep == group.Channels)
+            {
+                continue;
+            }
+            var importance = Importance(student, group, options, data);
+            int[] kept = [.. Enumerable.Range(0, group.Channels).OrderByDescending(c => importance[c]).Take(keep).Order()];
+            Apply(student.Graph, group, kept);
+            removedChannels += group.Channels - keep;
+            foreach (var producer in group.Producers)
+            {
+                var previous = keptOutputs.GetValueOrDefault(producer.OutputName) ?? [.. Enumerable.Range(0, group.Channels)];
+                keptOutputs[producer.OutputName] = [.. kept.Select(i => previous[i])];
+            }
+            log?.Invoke($"{group.Describe()}: kept {keep} channels");
+            if (options.Reconstruct)
+            {
+                var graph = student.Graph;
+                var consumers = group.Consumers.Select(c => c.Layer.Node.Name).Distinct()
+                    .Select(name => WeightLayer.FindAll(graph).First(l => l.Node.Name == name))
+                    .ToList();
+                var requests = consumers.Select(l => new LayerRequest(l, true, true, keptOutputs.GetValueOrDefault(l.OutputName))).ToList();
+                var statistics = LayerStatistics.Collect(student, teacher, requests, data!, options.WorkDirectory);
+                for (int i = 0; i < consumers.Count; i++)
+                {
+                    LayerReconstructor.RefitDense(graph, consumers[i], statistics[i]);
+                    refitted++;
+                }
+            }
+            if (options.ReestimateBatchNorm)
+            {
+                var mappings = group.Normalizations
+                    .Where(n => n.Offset == 0 && student.Graph.GetInitializerData(n.Node.Input[3]).ElementCount == keep)
+                    .Select(n => new NormalizationMapping(n.Node, TeacherChannels(group, keptOutputs)))
+                    .ToList();
+                renormalized += BatchNormReestimator.Reestimate(student, teacher, mappings, data!, options.WorkDirectory);
+            }
+        }
+        var problems = student.Graph.Validate();
+        if (problems.Count > 0)
+        {
+            throw new InvalidOperationException($"structured pruning produced an invalid graph: {string.Join("; ", problems.Take(3))}");
+        }
+
+        var applied = new List<string>
+        {
+            $"structured channel pruning: {removedChannels} of {totalChannels} channels removed in {plan.Count} group(s), ranked by {options.Criterion}",
+        };
+        if (options.Reconstruct)
+        {
+            applied.Add($"layer-wise least-squares reconstruction of {refitted} consuming layer(s) to the teacher's outputs");
+        }
+        if (renormalized > 0)
+        {
+            applied.Add($"BatchNormalization statistics re-estimated for {renormalized} node(s)");
+        }
+        return new PruneResult(student, applied, warnings, Reports(teacher, student), ModelSparsity(student), 1.0 - (double)removedChannels / Math.Max(1, totalChannels))
+        {
+            LeftAlone = leftAlone,
+        };
+    }
+
+    private static bool IsExcluded(ChannelGroup group, StructuredPruneOptions options) =>
+        group.Producers.Any(p => options.Exclude.Contains(p.Name) || options.Exclude.Contains(p.OpType));
+
+    private static double RatioFor(ChannelGroup group, StructuredPruneOptions options)
+    {
+        foreach (var producer in group.Producers)
+        {
+            if (options.GroupRatios.TryGetValue(producer.Name, out double ratio))
+            {
+                return ratio;
+            }
+        }
+        return options.Ratio;
+    }
+
+    private static int[] TeacherChannels(ChannelGroup group, Dictionary<string, int[]> keptOutputs) =>
+        keptOutputs[group.Producers[0].OutputName];
+
+    /// <summary>Importance of each channel of the group; higher is kept.</summary>
+    internal static double[] Importance(OnnxModel student, ChannelGroup group, StructuredPruneOptions options, CalibrationData? data)
+    {
+        var graph = student.Graph;
+        var importance = new double[group.Channels];
+        if (options.Criterion != ImportanceCriterion.SecondOrder || group.Consumers.Count == 0)
+        {
+            foreach (var producer in group.Producers)
+            {
+                var w = producer.ReadMatrix(graph);
+                int n = producer.Columns;
+                for (int c = 0; c < group.Channels; c++)
+                {
+                    var row = w.AsSpan(c * n, n);
+                    double value = 0;
+                    foreach (float v in row)
+                    {
+                        value += options.Criterion == ImportanceCriterion.L1 ? Math.Abs(v) : v * (double)v;
+                    }
+                    importance[c] += options.Criterion == ImportanceCriterion.L2 ? Math.Sqrt(value) : value;
+                }
+            }
+            return importance;
+        }
+        // Removing channel c deletes the consumers' columns it feeds: the error that adds to their outputs
+        // is, to second order, sum over those columns j of ||W[:, j]||^2 · E[x_j^2].
+        var consumers = group.Consumers.Select(c => c.Layer).DistinctBy(l => l.Node.Name).ToList();
+        var statistics = LayerStatistics.Collect(student, null, [.. consumers.Select(l => new LayerRequest(l, false, false))], data!, options.WorkDirectory);
+        foreach (var consumer in group.Consumers)
+        {
+            int index = consumers.FindIndex(l => l.Node.Name == consumer.Layer.Node.Name);
+            var layer = consumers[index];
+            var gram = statistics[index];
+            var w = layer.ReadMatrix(graph);
+            int n = layer.Columns;
+            int perChannel = layer.OpType == "Conv" ? (int)(layer.WeightDims[2] * layer.WeightDims[3]) : consumer.Block;
+            int offset = layer.OpType == "Conv" ? consumer.Offset * perChannel : consumer.Offset;
+            for (int c = 0; c < group.Channels; c++)
+            {
+                double value = 0;
+                for (int t = 0; t < perChannel; t++)
+                {
+                    int j = offset + c * perChannel + t;
+                    double energy = gram.Gram[j * gram.Dimension + j] / Math.Max(1, gram.Rows);
+                    double norm = 0;
+                    for (int o = 0; o < layer.Outputs; o++)
+                    {
+                        norm += w[o * n + j] * (double)w[o * n + j];
+                    }
+                    value += norm * energy;
+                }
+                importance[c] += value;
+            }
+        }
+        return importance;
+    }
+
+    /// <summary>Removes every channel not in <paramref name="kept"/> from all tensors of the group.</summary>
+    internal static void Apply(OnnxGraph graph, ChannelGroup group, IReadOnlyList<int> kept)
+    {
+        var keptSet = kept.ToHashSet();
+        var removed = new Dictionary<(string Tensor, int Axis), HashSet<long>>();
+        foreach (var slice in group.Slices)
+        {
+            int rank = graph.FindInitializer(slice.Initializer)!.Dims.Count;
+            int axis = slice.Axis < 0 ? slice.Axis + rank : slice.Axis;
+            if (!removed.TryGetValue((slice.Initializer, axis), out var set))
+            {
+                removed[(slice.Initializer, axis)] = set = [];
+            }
+            for (int c = 0; c < group.Channels; c++)
+            {
+                if (keptSet.Contains(c))
+                {
+                    continue;
+                }
+                for (int t = 0; t < slice.Block; t++)
+                {
+                    set.Add(slice.Offset + (long)c * slice.Block + t);
+                }
+            }
+        }
+        foreach (var ((tensor, axis), indices) in removed)
+        {
+            graph.SetInitializer(tensor, Slice(graph.GetInitializerData(tensor), axis, indices));
+        }
+        foreach (var node in group.Depthwise)
+        {
+            node.SetInt("group", graph.FindInitializer(node.Input[1])!.Dims[0]);
+        }
+        // Declared intermediate shapes are stale now; ONNX Runtime infers them again.
+        graph.ValueInfos.Clear();
+        graph.Invalidate();
+    }
+
+    private static TensorData Slice(TensorData data, int axis, HashSet<long> removed)
+    {
+        var values = data.ToFloatArray();
+        long[] dims = [.. data.Dims];
+        long outer = dims.Take(axis).Aggregate(1L, (a, b) => a * b);
+        long inner = dims.Skip(axis + 1).Aggregate(1L, (a, b) => a * b);
+        long size = dims[axis];
+        var keep = Enumerable.Range(0, (int)size).Where(i => !removed.Contains(i)).ToArray();
+        var result = new float[outer * keep.Length * inner];
+        long k = 0;
+        for (long o = 0; o < outer; o++)
+        {
+            foreach (int index in keep)
+            {
+                Array.Copy(values, (o * size + index) * inner, result, k, inner);
+                k += inner;
+            }
+        }
+        dims[axis] = keep.Length;
+        if (data.DataType != OnnxDataType.Float)
+        {
+            throw new NotSupportedException($"only float tensors are sliced; this one is {OnnxDataTypes.Name(data.DataType)}");
+        }
+        return TensorData.Create(result, dims);
+    }
+
+    private static List<LayerPruneReport> Reports(OnnxModel teacher, OnnxModel student)
+    {
+        var before = WeightLayer.FindAll(teacher.Graph).ToDictionary(l => l.Node.Name);
+        return [.. WeightLayer.FindAll(student.Graph).Select(l =>
+        {
+            var w = l.ReadMatrix(student.Graph);
+            var original = before.GetValueOrDefault(l.Node.Name);
+            return new LayerPruneReport(l.Name, l.OpType, w.Length, w.LongCount(v => v == 0f), original?.Outputs ?? l.Outputs, l.Outputs, original?.Columns ?? l.Columns, l.Columns);
+        })];
+    }
+
+    private static double ModelSparsity(OnnxModel model) => Packing.ModelFacts.WeightSparsity(model.Graph);
+}

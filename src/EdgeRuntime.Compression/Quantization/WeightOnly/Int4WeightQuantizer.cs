@@ -1,0 +1,199 @@
+using EdgeRuntime.Compression.Calibration;
+using EdgeRuntime.Compression.Diff;
+using EdgeRuntime.Compression.Quantization.Dynamic;
+using EdgeRuntime.Onnx;
+using Onnx;
+
+namespace EdgeRuntime.Compression.Quantization.WeightOnly;
+
+/// <summary>
+/// 4-bit weight-only quantization: each MatMul (and Gemm) with a constant [K, N] weight becomes ONNX
+/// Runtime's com.microsoft MatMulNBits, which keeps the weight packed two codes per byte in blocks of
+/// 32/64/128 along K with a float scale (and a 4-bit zero point) per block; activations stay float.
+/// The weight shrinks to about 1/7 of float32 (block 32, with zero points).
+/// </summary>
+public static class Int4WeightQuantizer
+{
+    private const string MicrosoftDomain = "com.microsoft";
+
+    /// <param name="calibration">Model inputs for <see cref="Int4Algorithm.Gptq"/>; ignored by round-to-nearest.</param>
+    public static QuantizationResult Quantize(OnnxModel model, Int4Options? options = null, CalibrationData? calibration = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        options ??= new Int4Options();
+        options.Validate();
+        if (options.Algorithm == Int4Algorithm.Gptq && calibration is null)
+        {
+            throw new ArgumentException("int4-weight: GPTQ needs calibration data (the inputs of each layer); give some, or use round-to-nearest");
+        }
+        var quantized = model.Clone();
+        if (quantized.HasExternalData)
+        {
+            quantized.InternalizeExternalData();
+        }
+        var graph = quantized.Graph;
+        var known = new HashSet<string>(graph.Nodes.Select(n => n.Name), StringComparer.Ordinal);
+        var unknown = options.ExcludedNodes.Where(n => !known.Contains(n)).ToList();
+        if (unknown.Count > 0)
+        {
+            throw new ArgumentException($"int4-weight: no node named {string.Join(", ", unknown.Select(n => $"'{n}'"))} in the model to exclude");
+        }
+
+        var floatNodes = new List<string>();
+        var warnings = new List<string>();
+        var layers = new List<LinearLayer>();
+        foreach (var node in graph.Nodes.ToList())
+        {
+            if (options.ExcludedNodes.Contains(node.Name))
+            {
+                floatNodes.Add(node.Name);
+                continue;
+            }
+            var layer = LinearLayer.TryRead(graph, node, options.QuantizeGemm, out string? skipReason);
+            if (layer is not null)
+            {
+                layers.Add(layer);
+            }
+            else if (skipReason is not null)
+            {
+                floatNodes.Add(NameOf(node));
+                warnings.Add($"kept {GraphNodes.Describe(node)} in float: {skipReason}");
+            }
+        }
+        foreach (var node in graph.Nodes.Where(n => n.GetSubgraphs().Any(ContainsMatMul)))
+        {
+            floatNodes.Add(NameOf(node));
+            warnings.Add($"kept {GraphNodes.Describe(node)} in float: MatMul/Gemm inside control flow (its body) is not quantized");
+        }
+
+        Dictionary<string, HessianAccumulator>? hessians = null;
+        if (options.Algorithm == Int4Algorithm.Gptq && layers.Count > 0)
+        {
+            var inputs = new Dictionary<string, int>(StringComparer.Ordinal);
+            foreach (var layer in layers)
+            {
+                if (inputs.TryGetValue(layer.Input, out int k) && k != layer.K)
+                {
+                    throw new InvalidOperationException($"tensor '{layer.Input}' feeds layers of different widths ({k} and {layer.K})");
+                }
+                inputs[layer.Input] = layer.K;
+            }
+            hessians = HessianCollector.Collect(model, inputs, calibration!);
+        }
+
+        var hessianMatrices = new Dictionary<string, double[]>(StringComparer.Ordinal);
+        var written = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        long floatBytes = 0, packedBytes = 0;
+        foreach (var layer in layers)
+        {
+            if (!written.TryGetValue(layer.WeightName, out var tensors))
+            {
+                Int4Blocks blocks;
+                if (hessians is not null)
+                {
+                    if (!hessianMatrices.TryGetValue(layer.Input, out var hessian))
+                    {
+                        hessian = hessians[layer.Input].Hessian();
+                        hessianMatrices[layer.Input] = hessian;
+                    }
+                    blocks = GptqQuantizer.Quantize(layer.Weight, layer.K, layer.N, hessian, options.BlockSize, options.Symmetric, options.GptqDampening);
+                }
+                else
+                {
+                    blocks = RoundToNearest.Quantize(layer.Weight, layer.K, layer.N, options.BlockSize, options.Symmetric);
+                }
+                tensors = AddInitializers(graph, layer.Node.Input[1], blocks, options.Symmetric);
+                written[layer.WeightName] = tensors;
+                floatBytes += 4L * layer.K * layer.N;
+                packedBytes += blocks.Codes.Length / 2 + 4L * blocks.Scales.Length + (options.Symmetric ? 0 : (blocks.BlockCount + 1) / 2 * blocks.N);
+            }
+            Replace(graph, layer, tensors, options);
+        }
+        if (layers.Count > 0)
+        {
+            quantized.SetOpset(MicrosoftDomain, Math.Max(1, quantized.OpsetFor(MicrosoftDomain) ?? 1));
+        }
+        graph.RemoveUnusedInitializers();
+        graph.SortTopologically();
+        string algorithm = options.Algorithm == Int4Algorithm.Gptq
+            ? $"GPTQ on {calibration!.Description}, dampening {options.GptqDampening}"
+            : "round-to-nearest";
+        quantized.SetMetadata("edgeruntime.quantization.mode", QuantizationMode.Int4Weight.ToName());
+        quantized.SetMetadata("edgeruntime.quantization.weights",
+            $"int4 {(options.Symmetric ? "symmetric" : "asymmetric")} blocks of {options.BlockSize}, {algorithm}, accuracy_level {options.AccuracyLevel}");
+        if (options.VerifyWithOnnxRuntime)
+        {
+            Verify(quantized);
+        }
+        return new QuantizationResult(quantized, QuantizationMode.Int4Weight)
+        {
+            QuantizedNodes = layers.Count,
+            FloatNodes = floatNodes,
+            Warnings = warnings,
+            Applied =
+            [
+                $"int4-weight: {layers.Count} MatMul/Gemm nodes as MatMulNBits, {(options.Symmetric ? "symmetric" : "asymmetric")} blocks of {options.BlockSize} along K, {algorithm}",
+                $"int4-weight: quantized weights {packedBytes} bytes from {floatBytes} ({(floatBytes == 0 ? 0 : 100.0 * packedBytes / floatBytes):0.0}%); accuracy_level {options.AccuracyLevel}",
+            ],
+        };
+    }
+
+    private static string[] AddInitializers(OnnxGraph graph, string weightName, Int4Blocks blocks, bool symmetric)
+    {
+        string codes = graph.UniqueName($"{weightName}_int4");
+        string scales = graph.UniqueName($"{weightName}_scales");
+        graph.AddInitializer(TensorData.Create(blocks.PackCodes(), blocks.N, blocks.BlockCount, blocks.BlockSize / 2).ToProto(codes));
+        graph.AddInitializer(TensorData.Create(blocks.Scales, blocks.N, blocks.BlockCount).ToProto(scales));
+        if (symmetric)
+        {
+            return [codes, scales];
+        }
+        string zeroPoints = graph.UniqueName($"{weightName}_zero_points");
+        graph.AddInitializer(TensorData.Create(blocks.PackZeroPoints(), blocks.N, (blocks.BlockCount + 1) / 2).ToProto(zeroPoints));
+        return [codes, scales, zeroPoints];
+    }
+
+    private static void Replace(OnnxGraph graph, LinearLayer layer, string[] tensors, Int4Options options)
+    {
+        string name = NameOf(layer.Node);
+        string output = layer.BiasTensor is null ? layer.Output : graph.UniqueName($"{name}_no_bias");
+        var matMul = GraphNodes.Create("MatMulNBits", [layer.Input, .. tensors], [output], graph.UniqueName($"{name}_MatMulNBits"), MicrosoftDomain);
+        matMul.SetInt("K", layer.K);
+        matMul.SetInt("N", layer.N);
+        matMul.SetInt("bits", 4);
+        matMul.SetInt("block_size", options.BlockSize);
+        if (options.AccuracyLevel > 0)
+        {
+            matMul.SetInt("accuracy_level", options.AccuracyLevel);
+        }
+        int index = graph.IndexOf(layer.Node);
+        graph.RemoveNode(layer.Node);
+        graph.InsertNode(index, matMul);
+        if (layer.BiasTensor is not null)
+        {
+            graph.InsertNode(index + 1, GraphNodes.Create("Add", [output, layer.BiasTensor], [layer.Output], graph.UniqueName($"{name}_bias_Add")));
+        }
+    }
+
+    private static void Verify(OnnxModel model)
+    {
+        var problems = model.Graph.Validate();
+        if (problems.Count > 0)
+        {
+            throw new InvalidOperationException($"int4-weight produced an invalid graph: {string.Join("; ", problems.Select(p => p.ToString()))}");
+        }
+        try
+        {
+            using var session = ModelSession.Open(model.ToBytes(), "int4-weight model");
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidOperationException($"the int4-weight model does not load in ONNX Runtime ({e.Message}); exclude the node it names", e);
+        }
+    }
+
+    private static bool ContainsMatMul(GraphProto graph) =>
+        graph.Node.Any(n => n.OpType is "MatMul" or "Gemm" || n.GetSubgraphs().Any(ContainsMatMul));
+
+    private static string NameOf(NodeProto node) => node.Name.Length > 0 ? node.Name : node.Output.FirstOrDefault(o => o.Length > 0) ?? node.OpType;
+}

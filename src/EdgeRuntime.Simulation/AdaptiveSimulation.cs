@@ -1,0 +1,252 @@
+using EdgeRuntime.Devices;
+using EdgeRuntime.Devices.Boards;
+using EdgeRuntime.Devices.Simulation;
+using EdgeRuntime.Governance;
+using EdgeRuntime.Inference;
+
+namespace EdgeRuntime.Simulation;
+
+/// <summary>
+/// A discrete-event simulation in virtual time: Poisson requests queue for one inference server on a
+/// simulated board whose temperature, clock and battery follow its descriptor; the governor reads the
+/// board through the real device monitor (over the simulated sysfs tree) and decides as it would on the
+/// device. Each static variant runs the same workload for comparison.
+/// </summary>
+public static class AdaptiveSimulation
+{
+    public const string AdaptivePolicy = "adaptive";
+
+    public static SimulationReport Run(IReadOnlyList<SimulatedVariant> variants, BoardDescriptor board, GovernorProfile profile,
+        SimulationOptions options, string workDirectory, Action<string>? log = null)
+    {
+        options.Validate();
+        if (variants.Count == 0)
+        {
+            throw new ArgumentException("the simulation needs at least one variant");
+        }
+        if (board.Simulation is null)
+        {
+            throw new ArgumentException($"board '{board.Id}' has no simulation parameters");
+        }
+        var ordered = variants.OrderByDescending(v => v.Quality).ToList();
+        double slowdown = options.BoardSlowdown ?? BoardSpeed.SlowdownFor(board.Id);
+        var reference = ordered[0];
+        double referenceMs = reference.MeasuredP50Ms * slowdown;
+        double rate = options.RatePerSecond ?? options.Load / (referenceMs / 1000);
+        double slo = options.SloP95Ms ?? SimulationOptions.DefaultSloFactor * referenceMs;
+        log?.Invoke($"{board.Id}: reference {reference.Id} takes {referenceMs:F3} ms at full clock ({slowdown}x this machine); {rate:F0} requests/s; SLO p95 {slo:F3} ms");
+
+        var outcomes = new List<PolicyOutcome>();
+        var traces = new Dictionary<string, IReadOnlyList<TracePoint>>();
+        IReadOnlyList<GovernorDecision> switches = [];
+        foreach (string policy in new[] { AdaptivePolicy }.Concat(ordered.Select(v => v.Id)))
+        {
+            var run = new PolicyRun(ordered, board, profile, options, slowdown, rate, slo, policy, Path.Combine(workDirectory, policy));
+            var outcome = run.Execute();
+            outcomes.Add(outcome);
+            traces[policy] = run.Trace;
+            if (policy == AdaptivePolicy)
+            {
+                switches = run.Switches;
+            }
+            log?.Invoke($"  {policy}: SLO met in {outcome.SloAttainment:P1} of windows, quality {outcome.MeanQuality:P2}, max {outcome.MaxCelsius:F1} °C, throttled {outcome.SecondsThrottled:F0} s");
+        }
+        return new SimulationReport(board.Id, slowdown, rate, slo, options.Duration.TotalSeconds, ordered, outcomes)
+        {
+            Traces = traces,
+            AdaptiveSwitches = switches,
+        };
+    }
+
+    private sealed class PolicyRun
+    {
+        private readonly IReadOnlyList<SimulatedVariant> _variants;
+        private readonly BoardDescriptor _board;
+        private readonly SimulationOptions _options;
+        private readonly double _slowdown;
+        private readonly double _rate;
+        private readonly double _slo;
+        private readonly string _policy;
+        private readonly VirtualTimeProvider _time = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        private readonly SimulatedBoard _sim;
+        private readonly Governor? _governor;
+        private readonly DeviceMonitor? _monitor;
+        private readonly Dictionary<string, LatencyTracker> _observed;
+        private readonly Random _random;
+        private readonly List<TracePoint> _trace = [];
+        private readonly List<GovernorDecision> _switches = [];
+
+        public PolicyRun(IReadOnlyList<SimulatedVariant> variants, BoardDescriptor board, GovernorProfile profile, SimulationOptions options,
+            double slowdown, double rate, double slo, string policy, string directory)
+        {
+            _variants = variants;
+            _board = board;
+            _options = options;
+            _slowdown = slowdown;
+            _rate = rate;
+            _slo = slo;
+            _policy = policy;
+            _random = new Random(options.Seed);
+            if (Directory.Exists(directory))
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+            _sim = new SimulatedBoard(board, directory, _time.Advance, options.AmbientCelsius, options.Seed) { WriteAfterEachStep = false };
+            _sim.ExternalPower = !options.OnBattery;
+            _observed = variants.ToDictionary(v => v.Id, _ => new LatencyTracker(_time, capacity: 4096, window: TimeSpan.FromSeconds(10)));
+            if (policy == AdaptivePolicy)
+            {
+                var costs = variants.Select(v => new VariantOption(v.Id, v.Quality, new VariantCost
+                {
+                    LatencyP50Ms = v.MeasuredP50Ms * slowdown,
+                    LatencyP95Ms = v.MeasuredP95Ms * slowdown,
+                })).ToList();
+                _governor = new Governor(costs, new ProfileStore(profile), _time);
+                _monitor = DeviceMonitor.ForBoard(board, _sim.Root, new DeviceMonitorOptions { ReadI2c = false, RunBoardTools = false }, _time);
+            }
+        }
+
+        public IReadOnlyList<TracePoint> Trace => _trace;
+        public IReadOnlyList<GovernorDecision> Switches => _switches;
+
+        public PolicyOutcome Execute()
+        {
+            double dt = _options.Step.TotalSeconds;
+            double duration = _options.Duration.TotalSeconds;
+            double tick = _governor is null ? double.PositiveInfinity : Math.Max(dt, 0.5);
+            double maxMhz = _board.CpuFreq.StepsMhz[0];
+            int current = _policy == AdaptivePolicy ? 0 : _variants.ToList().FindIndex(v => v.Id == _policy);
+            var pending = new Queue<double>();
+            var histogram = new LatencyHistogram();
+            var served = new long[_variants.Count];
+            double nextArrival = Exponential(), free = 0, now = 0, nextTick = tick, nextTrace = 0;
+            double energyJoules = 0, throttled = 0, maxCelsius = _sim.Celsius, qualitySum = 0, boardJoules = 0;
+            long requests = 0, completed = 0;
+            int switches = 0, windowsMet = 0, windows = 0;
+            long windowSecond = 0;
+            var windowLatencies = new List<double>();
+            long arrivalsSinceTick = 0;
+
+            void CloseWindowsUntil(long second)
+            {
+                while (windowSecond < second)
+                {
+                    windows++;
+                    if (windowLatencies.Count == 0 ? pending.Count == 0 : Percentile(windowLatencies, 0.95) <= _slo)
+                    {
+                        windowsMet++;
+                    }
+                    windowLatencies.Clear();
+                    windowSecond++;
+                }
+            }
+
+            while (now < duration - 1e-9)
+            {
+                double end = Math.Min(now + dt, duration);
+                while (nextArrival < end)
+                {
+                    pending.Enqueue(nextArrival);
+                    nextArrival += Exponential();
+                    requests++;
+                    arrivalsSinceTick++;
+                }
+                double busy = Math.Max(0, Math.Min(free, end) - now);
+                double frequencyFactor = maxMhz / _sim.CapMhz;
+                var variant = _variants[current];
+                while (pending.Count > 0)
+                {
+                    double arrival = pending.Peek();
+                    double start = Math.Max(arrival, free);
+                    if (start >= end)
+                    {
+                        break;
+                    }
+                    pending.Dequeue();
+                    double service = ServiceSeconds(variant) * frequencyFactor;
+                    double finish = start + service;
+                    free = finish;
+                    busy += Math.Min(finish, end) - start;
+                    double latencyMs = (finish - arrival) * 1000;
+                    if (finish <= duration)
+                    {
+                        CloseWindowsUntil((long)finish);
+                        windowLatencies.Add(latencyMs);
+                        histogram.Add(latencyMs);
+                        completed++;
+                        served[current]++;
+                        qualitySum += variant.Quality;
+                    }
+                    _observed[variant.Id].Record(TimeSpan.FromMilliseconds(latencyMs));
+                }
+                double utilisation = Math.Clamp(busy / (end - now), 0, 1);
+                _sim.Step(TimeSpan.FromSeconds(end - now), utilisation);
+                energyJoules += _sim.CpuWatts * (end - now);
+                boardJoules += (_sim.CpuWatts + (_board.Simulation!.BoardWatts)) * (end - now);
+                if (_sim.CapMhz < maxMhz)
+                {
+                    throttled += end - now;
+                }
+                maxCelsius = Math.Max(maxCelsius, _sim.Celsius);
+                now = end;
+
+                if (now >= nextTick - 1e-9 && _governor is not null)
+                {
+                    _sim.WriteTree();
+                    var decision = _governor.Decide(new GovernorInput
+                    {
+                        Device = _monitor!.Read(),
+                        Observed = _observed.ToDictionary(p => p.Key, p => p.Value.Snapshot()),
+                        ArrivalRatePerSecond = arrivalsSinceTick / tick,
+                        Hints = new GovernorHints { SloP95Ms = _slo },
+                    });
+                    arrivalsSinceTick = 0;
+                    if (decision.Switched)
+                    {
+                        current = _variants.ToList().FindIndex(v => v.Id == decision.Variant);
+                        switches++;
+                        _switches.Add(decision);
+                    }
+                    nextTick += tick;
+                }
+                if (now >= nextTrace - 1e-9)
+                {
+                    _trace.Add(new TracePoint(now, _sim.Celsius, _sim.FrequencyMhz, utilisation, _variants[current].Id,
+                        windowLatencies.Count > 0 ? Percentile(windowLatencies, 0.95) : 0));
+                    nextTrace += 5;
+                }
+            }
+            CloseWindowsUntil((long)Math.Floor(duration));
+            double averageBoardWatts = boardJoules / duration;
+            double? batteryHours = _board.Simulation!.Battery is { } battery ? battery.CapacityWattHours / averageBoardWatts : null;
+            return new PolicyOutcome(
+                _policy, requests, completed,
+                windows == 0 ? 1 : (double)windowsMet / windows,
+                completed == 0 ? 0 : qualitySum / completed,
+                histogram.Percentile(0.95),
+                maxCelsius, throttled,
+                completed == 0 ? double.NaN : energyJoules * 1000 / completed,
+                batteryHours,
+                switches,
+                _variants.Select((v, i) => (v.Id, Share: completed == 0 ? 0 : (double)served[i] / completed)).ToDictionary(p => p.Id, p => p.Share));
+        }
+
+        private double Exponential() => -Math.Log(1 - _random.NextDouble()) / _rate;
+
+        /// <summary>Service time on the board at full clock: lognormal with the measured median and p95.</summary>
+        private double ServiceSeconds(SimulatedVariant variant)
+        {
+            double median = variant.MeasuredP50Ms * _slowdown / 1000;
+            double sigma = Math.Max(1e-6, Math.Log(Math.Max(variant.MeasuredP95Ms, variant.MeasuredP50Ms * 1.0001) / variant.MeasuredP50Ms) / 1.645);
+            double u1 = 1 - _random.NextDouble(), u2 = _random.NextDouble();
+            double normal = Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
+            return median * Math.Exp(sigma * normal);
+        }
+
+        private static double Percentile(List<double> values, double fraction)
+        {
+            values.Sort();
+            return LatencyTracker.Percentile(values, fraction);
+        }
+    }
+}

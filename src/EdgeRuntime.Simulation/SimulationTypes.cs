@@ -1,0 +1,79 @@
+using EdgeRuntime.Governance;
+
+namespace EdgeRuntime.Simulation;
+
+/// <summary>One variant as the simulation sees it: quality from the bundle, latency measured on this machine.</summary>
+public sealed record SimulatedVariant(string Id, double Quality, double MeasuredP50Ms, double MeasuredP95Ms);
+
+public sealed record SimulationOptions
+{
+    public string Board { get; init; } = "raspberry-pi-4";
+    /// <summary>Request rate as the share of time the reference variant would be busy at full clock on the board.</summary>
+    public double Load { get; init; } = 0.8;
+    /// <summary>A fixed request rate instead of <see cref="Load"/>.</summary>
+    public double? RatePerSecond { get; init; }
+    public TimeSpan Duration { get; init; } = TimeSpan.FromMinutes(30);
+    /// <summary>p95 target; null: <see cref="DefaultSloFactor"/> × the reference's median latency on the board at full clock.</summary>
+    public double? SloP95Ms { get; init; }
+    public double? BoardSlowdown { get; init; }
+    public double? AmbientCelsius { get; init; }
+    public int Seed { get; init; } = 1;
+    /// <summary>Board time per simulation step.</summary>
+    public TimeSpan Step { get; init; } = TimeSpan.FromMilliseconds(100);
+    /// <summary>Start on battery instead of mains power.</summary>
+    public bool OnBattery { get; init; }
+
+    /// <summary>At 80% load an M/M/1 queue's p95 response is about 15 service times; 10 leaves room only for a lighter variant.</summary>
+    public const double DefaultSloFactor = 10;
+
+    public void Validate()
+    {
+        if (Load is <= 0 or > 2)
+        {
+            throw new ArgumentException($"load must be in (0, 2], got {Load}");
+        }
+        if (RatePerSecond is <= 0)
+        {
+            throw new ArgumentException($"rate must be positive, got {RatePerSecond}");
+        }
+        if (Duration <= TimeSpan.Zero || Duration > TimeSpan.FromDays(2))
+        {
+            throw new ArgumentException($"duration must be positive and at most two days, got {Duration}");
+        }
+        if (Step <= TimeSpan.Zero || Step > TimeSpan.FromSeconds(1))
+        {
+            throw new ArgumentException($"step must be in (0, 1 s], got {Step}");
+        }
+    }
+}
+
+/// <summary>One policy's outcome over the run.</summary>
+public sealed record PolicyOutcome(
+    string Policy,
+    long Requests,
+    long Completed,
+    double SloAttainment,
+    double MeanQuality,
+    double P95Ms,
+    double MaxCelsius,
+    double SecondsThrottled,
+    double EnergyPerInferenceMillijoules,
+    double? BatteryHoursAtThisLoad,
+    int Switches,
+    IReadOnlyDictionary<string, double> ShareByVariant);
+
+/// <summary>A sample of the board and the policy's choice, for plots.</summary>
+public sealed record TracePoint(double Seconds, double Celsius, double FrequencyMhz, double Utilisation, string Variant, double WindowP95Ms);
+
+public sealed record SimulationReport(
+    string Board,
+    double BoardSlowdown,
+    double RatePerSecond,
+    double SloP95Ms,
+    double DurationSeconds,
+    IReadOnlyList<SimulatedVariant> Variants,
+    IReadOnlyList<PolicyOutcome> Outcomes)
+{
+    public IReadOnlyDictionary<string, IReadOnlyList<TracePoint>> Traces { get; init; } = new Dictionary<string, IReadOnlyList<TracePoint>>();
+    public IReadOnlyList<GovernorDecision> AdaptiveSwitches { get; init; } = [];
+}

@@ -1,0 +1,179 @@
+using EdgeRuntime.Bundles;
+using EdgeRuntime.Devices;
+using EdgeRuntime.Inference;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace EdgeRuntime.Governance;
+
+/// <summary>
+/// Runs the governor against a live runtime: every tick it reads the device, asks the governor, switches
+/// the runtime when told to, and keeps the next lighter variant warm so a step down drops nothing.
+/// </summary>
+public sealed class AdaptiveController : IDisposable
+{
+    private readonly ModelRuntime _runtime;
+    private readonly IDeviceMonitor? _monitor;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly Lock _gate = new();
+    private readonly Queue<GovernorDecision> _recent = new();
+    private ITimer? _timer;
+    private long _lastCount;
+    private long _lastTick;
+    private volatile GovernorHints _hints = new();
+
+    public AdaptiveController(ModelRuntime runtime, ProfileStore profiles, IDeviceMonitor? monitor, TimeProvider? time = null, ILogger? logger = null)
+    {
+        _runtime = runtime;
+        _monitor = monitor;
+        _time = time ?? TimeProvider.System;
+        _logger = logger ?? NullLogger.Instance;
+        Profiles = profiles;
+        var serving = runtime.GetStatus().Where(s => s.State != VariantState.Unavailable).Select(s => s.Manifest).ToList();
+        Governor = new Governor(OptionsFor(serving, profiles.Current.DeviceClass), profiles, _time, runtime.CurrentVariant);
+        _lastTick = _time.GetTimestamp();
+    }
+
+    public Governor Governor { get; }
+    public ProfileStore Profiles { get; }
+    public DeviceSnapshot? LastSnapshot { get; private set; }
+
+    public GovernorHints Hints
+    {
+        get => _hints;
+        set => _hints = value ?? new GovernorHints();
+    }
+
+    /// <summary>Raised after every decision, on the ticking thread.</summary>
+    public event Action<GovernorDecision>? Decided;
+
+    /// <summary>The last decisions, newest last.</summary>
+    public IReadOnlyList<GovernorDecision> RecentDecisions
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _recent];
+            }
+        }
+    }
+
+    /// <summary>Ticks on the profile's interval until disposed.</summary>
+    public void Start()
+    {
+        var period = TimeSpan.FromSeconds(Profiles.Current.Policy.TickSeconds);
+        _timer = _time.CreateTimer(_ => SafeTick(), null, period, period);
+    }
+
+    /// <summary>One decision now (the timer calls this; simulations call it in virtual time).</summary>
+    public GovernorDecision Tick()
+    {
+        var snapshot = _monitor?.Read();
+        LastSnapshot = snapshot;
+        var status = _runtime.GetStatus();
+        long count = status.Sum(s => s.Latency.TotalCount);
+        long now = _time.GetTimestamp();
+        double seconds = _time.GetElapsedTime(_lastTick, now).TotalSeconds;
+        double rate = seconds > 0 ? (count - _lastCount) / seconds : 0;
+        _lastCount = count;
+        _lastTick = now;
+
+        Governor.Follow(_runtime.CurrentVariant);
+        var decision = Governor.Decide(new GovernorInput
+        {
+            Device = snapshot,
+            Observed = status.ToDictionary(s => s.Id, s => s.Latency),
+            ArrivalRatePerSecond = rate,
+            Hints = _hints,
+        });
+        if (decision.Switched)
+        {
+            try
+            {
+                _runtime.SwitchTo(decision.Variant);
+                _logger.LogInformation("Switched {From} → {To}: {Reason} ({Detail})", decision.Previous, decision.Variant, decision.Reason, decision.Detail);
+            }
+            catch (VariantUnavailableException e)
+            {
+                _logger.LogWarning("Could not switch to {Variant}: {Reason}", decision.Variant, e.Reason);
+                Governor.Follow(_runtime.CurrentVariant);
+            }
+        }
+        PrewarmNextLighter();
+        lock (_gate)
+        {
+            _recent.Enqueue(decision);
+            while (_recent.Count > 32)
+            {
+                _recent.Dequeue();
+            }
+        }
+        Decided?.Invoke(decision);
+        return decision;
+    }
+
+    /// <summary>The governor's view of a bundle's variants: quality from the manifest, cost for this device class.</summary>
+    public static IReadOnlyList<VariantOption> OptionsFor(IEnumerable<VariantManifest> variants, string deviceClass) =>
+    [
+        .. variants.Select(v =>
+        {
+            var cost = v.Costs.TryGetValue(deviceClass, out var measured)
+                ? new VariantCost { LatencyP50Ms = measured.LatencyP50Ms, LatencyP95Ms = measured.LatencyP95Ms, BusyPowerWatts = measured.PowerWatts, EnergyMillijoules = measured.EnergyMillijoules }
+                : null;
+            return new VariantOption(v.Id, QualityOf(v), cost);
+        }),
+    ];
+
+    /// <summary>The manifest's measured quality; without one, a rank that keeps precision order (fp32 first).</summary>
+    public static double QualityOf(VariantManifest variant)
+    {
+        if (variant.Quality is { } quality)
+        {
+            return quality.Value;
+        }
+        double precision = variant.Precision switch
+        {
+            Precisions.Fp32 => 1.0,
+            Precisions.Fp16 => 0.99,
+            Precisions.Mixed => 0.985,
+            Precisions.Int8Static or Precisions.Int8Dynamic => 0.98,
+            Precisions.Int4Weight => 0.96,
+            _ => 0.95,
+        };
+        return precision * variant.ChannelsKept * (1 - 0.1 * variant.Sparsity);
+    }
+
+    private void PrewarmNextLighter()
+    {
+        var variants = Governor.Variants;
+        int index = variants.ToList().FindIndex(v => v.Id == Governor.Current);
+        if (index >= 0 && index + 1 < variants.Count)
+        {
+            try
+            {
+                _runtime.Prewarm(variants[index + 1].Id);
+            }
+            catch (VariantUnavailableException)
+            {
+                // Reported by the runtime's status; the governor skips it on its next move.
+            }
+        }
+    }
+
+    private void SafeTick()
+    {
+        try
+        {
+            Tick();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A failed tick keeps the current variant; the next tick tries again.
+            _logger.LogError(e, "Governor tick failed");
+        }
+    }
+
+    public void Dispose() => _timer?.Dispose();
+}

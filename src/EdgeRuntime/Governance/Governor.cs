@@ -1,0 +1,385 @@
+using EdgeRuntime.Devices;
+
+namespace EdgeRuntime.Governance;
+
+/// <summary>
+/// Picks the variant to serve from what the device measures: the most accurate one whose predicted p95
+/// latency fits the SLO at the current clock and load, whose predicted steady temperature stays below the
+/// throttle point, and whose energy per inference fits the battery tier. It steps down at once when a
+/// limit is at risk and up only after a dwell time and with margin. Deterministic: time comes from the
+/// caller's <see cref="TimeProvider"/>, and the same inputs give the same decisions.
+/// </summary>
+public sealed class Governor
+{
+    private readonly IReadOnlyList<VariantOption> _variants;
+    private readonly ProfileStore _profiles;
+    private readonly TimeProvider _time;
+    private int _current;
+    private DateTimeOffset _lastSwitch;
+    private readonly Queue<(DateTimeOffset At, double Celsius)> _readings = new();
+    private double _trend;
+    private bool _started;
+
+    /// <param name="variants">The variants that can serve, most accurate first.</param>
+    public Governor(IReadOnlyList<VariantOption> variants, ProfileStore profiles, TimeProvider time, string? initial = null)
+    {
+        if (variants.Count == 0)
+        {
+            throw new ArgumentException("the governor needs at least one variant");
+        }
+        _variants = [.. variants.OrderByDescending(v => v.Quality)];
+        _profiles = profiles;
+        _time = time;
+        _current = initial is null ? 0 : IndexOf(initial);
+        _lastSwitch = time.GetUtcNow();
+    }
+
+    public string Current => _variants[_current].Id;
+    public IReadOnlyList<VariantOption> Variants => _variants;
+    /// <summary>Window the temperature trend is fitted over; long enough that sensor noise does not look like heating.</summary>
+    public static readonly TimeSpan TrendWindow = TimeSpan.FromSeconds(20);
+
+    /// <summary>Temperature trend in °C per second: least-squares slope over <see cref="TrendWindow"/>.</summary>
+    public double TrendCelsiusPerSecond => _trend;
+
+    /// <summary>Tells the governor a switch happened elsewhere (an operator, a reload).</summary>
+    public void Follow(string variant)
+    {
+        int index = IndexOf(variant);
+        if (index != _current)
+        {
+            _current = index;
+            _lastSwitch = _time.GetUtcNow();
+        }
+    }
+
+    public GovernorDecision Decide(GovernorInput input)
+    {
+        var now = _time.GetUtcNow();
+        var profile = _profiles.Current;
+        var policy = profile.Policy;
+        var thermal = profile.Thermal;
+        string previous = Current;
+
+        double? celsius = null;
+        bool sensorsUnknown = false;
+        if (input.Device is { } device)
+        {
+            if (device.HottestCelsius.TryGetValue(out double t))
+            {
+                celsius = t;
+                UpdateTrend(t, now);
+            }
+            else
+            {
+                sensorsUnknown = true;
+            }
+        }
+        double frequencyFactor = FrequencyFactor(input.Device);
+        double? slo = input.Hints.SloP95Ms ?? policy.SloP95Ms ?? DefaultSlo();
+        double rate = Math.Max(0, input.ArrivalRatePerSecond);
+
+        // Steady-state temperature now: a first-order system heading for T + τ·dT/dt.
+        double currentUtilisation = Utilisation(_current, rate, frequencyFactor, input);
+        double? steadyNow = celsius is double c ? c + Math.Max(0, _trend) * thermal.TimeConstantSeconds : null;
+        double limit = thermal.ThrottleCelsius - policy.ThermalMarginCelsius;
+
+        var evaluations = new Evaluation[_variants.Count];
+        for (int i = 0; i < _variants.Count; i++)
+        {
+            evaluations[i] = Evaluate(i, input, profile, rate, frequencyFactor, slo, steadyNow, currentUtilisation, limit);
+        }
+
+        var (target, reason, detail) = Choose(evaluations, input, now, celsius, sensorsUnknown, policy, slo);
+        if (!_started)
+        {
+            _started = true;
+            reason = target == _current && reason == DecisionReason.Steady ? DecisionReason.Initial : reason;
+        }
+        if (target != _current)
+        {
+            _current = target;
+            _lastSwitch = now;
+        }
+        var chosen = evaluations[target];
+        return new GovernorDecision(now, Current, previous, reason, detail)
+        {
+            TemperatureCelsius = celsius,
+            PredictedSteadyCelsius = chosen.SteadyCelsius,
+            PredictedP95Ms = double.IsFinite(chosen.PredictedP95Ms) ? chosen.PredictedP95Ms : null,
+            SloP95Ms = slo,
+        };
+    }
+
+    private (int Target, DecisionReason Reason, string Detail) Choose(
+        Evaluation[] evaluations, GovernorInput input, DateTimeOffset now, double? celsius, bool sensorsUnknown, GovernorPolicy policy, double? slo)
+    {
+        int lightest = _variants.Count - 1;
+        var device = input.Device;
+        if (device is not null && device.ThermalState == ThermalState.Critical)
+        {
+            return (lightest, DecisionReason.ThermalCritical, $"critical thermal state at {celsius:F1} °C");
+        }
+        bool throttled = device is not null && device.Throttle.TryGetValue(out var flags) && IsThrottlingNow(flags);
+        if (device is not null && (device.ThermalState == ThermalState.Serious || throttled))
+        {
+            // Step to the most accurate variant that is cheaper than the current one, if there is one.
+            string why = throttled ? "the board reports throttling" : $"serious thermal state at {celsius:F1} °C";
+            int lighter = Enumerable.Range(0, _variants.Count)
+                .Where(i => evaluations[i].ServiceMs < evaluations[_current].ServiceMs)
+                .DefaultIfEmpty(-1).First();
+            return lighter < 0
+                ? (_current, DecisionReason.ThermalSerious, why + $"; no variant is lighter than {_variants[_current].Id}")
+                : (lighter, DecisionReason.ThermalSerious, why + $"; stepping down to {_variants[lighter].Id}");
+        }
+
+        // Lighter variants win under background priority: the one that fits with the least energy.
+        var floor = input.Hints.QualityFloor;
+        var allowed = Enumerable.Range(0, _variants.Count).Where(i => evaluations[i].Fits).ToList();
+        var aboveFloor = allowed.Where(i => floor is null || _variants[i].Quality >= floor).ToList();
+        int best;
+        DecisionReason reasonIfMoving;
+        if (aboveFloor.Count > 0)
+        {
+            best = input.Hints.Priority == RequestPriority.Background ? aboveFloor.MinBy(i => evaluations[i].ServiceMs) : aboveFloor[0];
+            reasonIfMoving = DecisionReason.Headroom;
+        }
+        else if (allowed.Count > 0 && floor is not null)
+        {
+            // The floor cannot be met within the limits: the limits win, and the reason says so.
+            best = allowed[0];
+            reasonIfMoving = DecisionReason.QualityFloor;
+        }
+        else
+        {
+            // Nothing fits: the cheapest variant does the least harm.
+            best = Enumerable.Range(0, _variants.Count).MinBy(i => evaluations[i].ServiceMs);
+            reasonIfMoving = DecisionReason.NoVariantFits;
+        }
+
+        var current = evaluations[_current];
+        if (best != _current && evaluations[best].ServiceMs >= current.ServiceMs && !current.Fits && reasonIfMoving == DecisionReason.NoVariantFits)
+        {
+            return (_current, DecisionReason.NoVariantFits, $"{_variants[_current].Id}: {current.Explanation}; no cheaper variant");
+        }
+        if (best > _current)
+        {
+            // Down: at once, named by what the current variant breaks.
+            var why = current.Failure ?? reasonIfMoving;
+            return (best, why, $"{_variants[_current].Id}: {current.Explanation}; {_variants[best].Id} fits");
+        }
+        if (best < _current)
+        {
+            if (sensorsUnknown)
+            {
+                return (_current, DecisionReason.SensorsUnknown, "temperature unknown or stale: not moving to a heavier variant");
+            }
+            double dwell = (now - _lastSwitch).TotalSeconds;
+            if (dwell < policy.DwellUpSeconds)
+            {
+                return (_current, DecisionReason.DwellHold, $"{_variants[best].Id} would fit; {dwell:F1} s of {policy.DwellUpSeconds:F0} s dwell passed");
+            }
+            // Move up one step at a time, so each step is measured before the next.
+            int up = _current - 1;
+            while (up > best && !evaluations[up].Fits)
+            {
+                up--;
+            }
+            return (up, reasonIfMoving == DecisionReason.Headroom ? DecisionReason.Headroom : reasonIfMoving,
+                $"{_variants[up].Id} predicted p95 {evaluations[up].PredictedP95Ms:F2} ms (SLO {slo:F2}), steady {evaluations[up].SteadyCelsius:F1} °C");
+        }
+        return (_current, current.Fits ? DecisionReason.Steady : reasonIfMoving, current.Fits ? "within every limit" : current.Explanation);
+    }
+
+    private Evaluation Evaluate(int index, GovernorInput input, GovernorProfile profile, double rate, double frequencyFactor,
+        double? slo, double? steadyNow, double currentUtilisation, double limit)
+    {
+        var policy = profile.Policy;
+        bool heavier = index < _current;
+        var (p50, p95) = ServiceTimes(index, input, frequencyFactor);
+        return EvaluateWith(index, input, profile, rate, slo, steadyNow, currentUtilisation, limit, heavier, p50, p95) with { ServiceMs = p50 };
+    }
+
+    private Evaluation EvaluateWith(int index, GovernorInput input, GovernorProfile profile, double rate, double? slo, double? steadyNow,
+        double currentUtilisation, double limit, bool heavier, double p50, double p95)
+    {
+        var policy = profile.Policy;
+        double frequencyFactor = FrequencyFactor(input.Device);
+        double utilisation = rate * p50 / 1000.0;
+        double predictedP95 = ResponseP95(p50, p95, utilisation);
+
+        // A variant the runtime measured over the SLO, right now, breaks it whatever the prediction says.
+        if (index == _current && slo is double measuredSlo
+            && input.Observed.TryGetValue(_variants[index].Id, out var observed) && observed.WindowCount >= 20 && observed.P95Ms > measuredSlo)
+        {
+            return new Evaluation(false, DecisionReason.SloBreach, $"measured p95 {observed.P95Ms:F2} ms > SLO {measuredSlo:F2} ms", observed.P95Ms, steadyNow);
+        }
+        if (utilisation > policy.MaxUtilisation)
+        {
+            return new Evaluation(false, DecisionReason.SloRisk, $"would be {utilisation:P0} busy at {rate:F1} req/s", predictedP95, null);
+        }
+        if (slo is double target && predictedP95 > target * (heavier ? policy.UpLatencyMargin : 1))
+        {
+            return new Evaluation(false, DecisionReason.SloRisk, $"predicted p95 {predictedP95:F2} ms vs SLO {target:F2} ms", predictedP95, null);
+        }
+        double? steady = steadyNow is double now ? now + profile.Thermal.RiseAtFullLoadCelsius * (utilisation - currentUtilisation) : null;
+        if (steady is double s && s > limit - (heavier ? policy.HysteresisCelsius : 0))
+        {
+            return new Evaluation(false, DecisionReason.ThermalPredicted, $"would settle at {s:F1} °C (limit {limit:F1} °C)", predictedP95, steady);
+        }
+        if (BatteryLimit(input.Device, policy) is (double ratio, double percent) && EnergyRatio(index, input, frequencyFactor) > ratio)
+        {
+            return new Evaluation(false, DecisionReason.BatteryTier, $"battery at {percent:F0}%: energy per inference capped at {ratio:P0} of the reference", predictedP95, steady);
+        }
+        return new Evaluation(true, null, "within every limit", predictedP95, steady);
+    }
+
+    /// <summary>Service time p50/p95 in ms at the current clock: profile, then measurements.</summary>
+    private (double P50, double P95) ServiceTimes(int index, GovernorInput input, double frequencyFactor)
+    {
+        var option = _variants[index];
+        var cost = _profiles.Current.Variants.GetValueOrDefault(option.Id) ?? option.Cost;
+        if (cost is not null)
+        {
+            return (cost.LatencyP50Ms * frequencyFactor, cost.LatencyP95Ms * frequencyFactor);
+        }
+        if (input.Observed.TryGetValue(option.Id, out var observed) && observed.WindowCount > 0)
+        {
+            return (observed.P50Ms, observed.P95Ms);
+        }
+        // Unknown cost: assume it is as slow as the slowest known one, so it is never chosen on hope.
+        double slowest = _variants.Select(v => (_profiles.Current.Variants.GetValueOrDefault(v.Id) ?? v.Cost)?.LatencyP95Ms ?? 0).DefaultIfEmpty(0).Max();
+        return slowest > 0 ? (slowest * frequencyFactor, slowest * frequencyFactor) : (double.PositiveInfinity, double.PositiveInfinity);
+    }
+
+    private double Utilisation(int index, double rate, double frequencyFactor, GovernorInput input) =>
+        rate * ServiceTimes(index, input, frequencyFactor).P50 / 1000.0;
+
+    /// <summary>
+    /// p95 response time with queueing: service p95 plus the 95th-percentile wait of an M/G/1 queue, whose
+    /// mean wait is Pollaczek-Khinchine's u(1+cv²)s/(2(1-u)) with the service-time spread read from p50/p95
+    /// (lognormal), and whose tail is taken as exponential, as in M/M/1.
+    /// </summary>
+    public static double ResponseP95(double medianMs, double p95Ms, double utilisation)
+    {
+        if (!double.IsFinite(medianMs) || utilisation >= 1)
+        {
+            return double.PositiveInfinity;
+        }
+        if (utilisation <= 0.05)
+        {
+            return p95Ms;
+        }
+        double sigma = p95Ms > medianMs ? Math.Log(p95Ms / medianMs) / 1.645 : 0;
+        double squaredCv = Math.Exp(sigma * sigma) - 1;
+        double meanMs = medianMs * Math.Exp(sigma * sigma / 2);
+        double meanWait = utilisation * (1 + squaredCv) * meanMs / (2 * (1 - utilisation));
+        double wait95 = meanWait / utilisation * Math.Log(utilisation / 0.05);
+        return p95Ms + wait95;
+    }
+
+    private double EnergyRatio(int index, GovernorInput input, double frequencyFactor)
+    {
+        double Energy(int i)
+        {
+            var cost = _profiles.Current.Variants.GetValueOrDefault(_variants[i].Id) ?? _variants[i].Cost;
+            if (cost?.EnergyMillijoules is double measured)
+            {
+                return measured;
+            }
+            var (p50, _) = ServiceTimes(i, input, frequencyFactor);
+            return p50 * (cost?.BusyPowerWatts ?? 1);
+        }
+        double reference = Energy(0);
+        return reference > 0 && double.IsFinite(reference) ? Energy(index) / reference : 1;
+    }
+
+    private static (double Ratio, double Percent)? BatteryLimit(DeviceSnapshot? device, GovernorPolicy policy)
+    {
+        if (device?.Battery is not { } battery || !battery.CapacityPercent.TryGetValue(out double percent))
+        {
+            return null;
+        }
+        if (device.ExternalPower.TryGetValue(out bool external) && external)
+        {
+            return null;
+        }
+        foreach (var tier in policy.BatteryTiers)
+        {
+            if (percent < tier.BelowPercent)
+            {
+                return (tier.MaxEnergyRatio, percent);
+            }
+        }
+        return null;
+    }
+
+    private static double FrequencyFactor(DeviceSnapshot? device)
+    {
+        if (device is null || !device.CpuMhz.TryGetValue(out double current) || current <= 0)
+        {
+            return 1;
+        }
+        double max = device.CpuPolicies
+            .Select(p => p.HardwareMaxMhz.TryGetValue(out double h) ? h : p.MaxMhz.TryGetValue(out double m) ? m : 0)
+            .DefaultIfEmpty(0).Max();
+        return max > current ? max / current : 1;
+    }
+
+    private static bool IsThrottlingNow(ThrottleFlags flags) =>
+        flags.HasFlag(ThrottleFlags.Throttled) || flags.HasFlag(ThrottleFlags.FrequencyCapped);
+
+    private double? DefaultSlo()
+    {
+        var reference = _profiles.Current.Variants.GetValueOrDefault(_variants[0].Id) ?? _variants[0].Cost;
+        return reference is null ? null : 3 * reference.LatencyP95Ms;
+    }
+
+    private void UpdateTrend(double celsius, DateTimeOffset now)
+    {
+        _readings.Enqueue((now, celsius));
+        while (_readings.Count > 0 && now - _readings.Peek().At > TrendWindow)
+        {
+            _readings.Dequeue();
+        }
+        if (_readings.Count < 3)
+        {
+            _trend = 0;
+            return;
+        }
+        double meanT = 0, meanC = 0;
+        foreach (var (at, c) in _readings)
+        {
+            meanT += (at - now).TotalSeconds;
+            meanC += c;
+        }
+        meanT /= _readings.Count;
+        meanC /= _readings.Count;
+        double covariance = 0, variance = 0;
+        foreach (var (at, c) in _readings)
+        {
+            double dt = (at - now).TotalSeconds - meanT;
+            covariance += dt * (c - meanC);
+            variance += dt * dt;
+        }
+        _trend = variance > 0 ? covariance / variance : 0;
+    }
+
+    private int IndexOf(string variant)
+    {
+        for (int i = 0; i < _variants.Count; i++)
+        {
+            if (_variants[i].Id == variant)
+            {
+                return i;
+            }
+        }
+        throw new KeyNotFoundException($"the governor has no variant '{variant}'; it has {string.Join(", ", _variants.Select(v => v.Id))}");
+    }
+
+    private readonly record struct Evaluation(bool Fits, DecisionReason? Failure, string Explanation, double PredictedP95Ms, double? SteadyCelsius)
+    {
+        /// <summary>Median service time at the current clock: what "lighter" means.</summary>
+        public double ServiceMs { get; init; }
+    }
+}

@@ -1,0 +1,89 @@
+namespace EdgeRuntime.Governance;
+
+/// <summary>
+/// The policy and cost tables the governor uses on one class of device: written by hand at first, then
+/// fitted from field telemetry. Stored as JSON in profiles/ (schema: profiles/profile.schema.json).
+/// </summary>
+public sealed record GovernorProfile
+{
+    public const int CurrentSchemaVersion = 1;
+
+    public int SchemaVersion { get; init; } = CurrentSchemaVersion;
+    /// <summary>The board descriptor id this profile is for (raspberry-pi-4, jetson-orin-nano, ...).</summary>
+    public required string DeviceClass { get; init; }
+    /// <summary>Monotonic version; a device refuses to go back to an older one.</summary>
+    public required long Version { get; init; }
+    public required ProfileProvenance Provenance { get; init; }
+    public GovernorPolicy Policy { get; init; } = new();
+    public ThermalModel Thermal { get; init; } = new();
+    /// <summary>Per-variant cost at full clock, keyed by variant id; variants not listed are predicted from measurements.</summary>
+    public IReadOnlyDictionary<string, VariantCost> Variants { get; init; } = new Dictionary<string, VariantCost>();
+}
+
+/// <summary>Where a profile's numbers come from.</summary>
+public sealed record ProfileProvenance
+{
+    /// <summary>"hand-written", "fleet-fit", ...</summary>
+    public required string Source { get; init; }
+    public DateTimeOffset CreatedUtc { get; init; }
+    public string? DataWindow { get; init; }
+    public int? Devices { get; init; }
+    /// <summary>Fit error of the cost model (relative RMS), when fitted.</summary>
+    public double? FitError { get; init; }
+    public string? Notes { get; init; }
+}
+
+/// <summary>Decision rules. Temperatures in °C, times in seconds.</summary>
+public sealed record GovernorPolicy
+{
+    /// <summary>p95 latency target when the app gives none; null: 3× the reference variant's p95 at full clock.</summary>
+    public double? SloP95Ms { get; init; }
+    /// <summary>How often the governor decides.</summary>
+    public double TickSeconds { get; init; } = 0.5;
+    /// <summary>Time since the last switch before switching to a heavier variant.</summary>
+    public double DwellUpSeconds { get; init; } = 10;
+    /// <summary>A heavier variant must be predicted to use at most this share of the SLO.</summary>
+    public double UpLatencyMargin { get; init; } = 0.7;
+    /// <summary>Highest utilisation a variant may be predicted to need (queues grow without bound near 1).</summary>
+    public double MaxUtilisation { get; init; } = 0.85;
+    /// <summary>Predicted steady temperature a variant may reach: the board's throttle point minus this.</summary>
+    public double ThermalMarginCelsius { get; init; } = 5;
+    /// <summary>Extra margin a heavier variant must keep, so the choice does not oscillate.</summary>
+    public double HysteresisCelsius { get; init; } = 3;
+    /// <summary>Limits while running on battery, lowest charge first.</summary>
+    public IReadOnlyList<BatteryTier> BatteryTiers { get; init; } =
+    [
+        new BatteryTier { BelowPercent = 15, MaxEnergyRatio = 0.35 },
+        new BatteryTier { BelowPercent = 40, MaxEnergyRatio = 0.6 },
+    ];
+}
+
+/// <summary>Below this charge (and not charging), a variant may spend at most this share of the reference's energy per inference.</summary>
+public sealed record BatteryTier
+{
+    public double BelowPercent { get; init; }
+    public double MaxEnergyRatio { get; init; }
+}
+
+/// <summary>First-order thermal model of the board under load.</summary>
+public sealed record ThermalModel
+{
+    /// <summary>Temperature at which the board starts to throttle.</summary>
+    public double ThrottleCelsius { get; init; } = 80;
+    /// <summary>Time constant of heating and cooling.</summary>
+    public double TimeConstantSeconds { get; init; } = 120;
+    /// <summary>Steady-state rise of temperature from idle to 100% busy.</summary>
+    public double RiseAtFullLoadCelsius { get; init; } = 30;
+    /// <summary>Horizon over which a rising temperature is extrapolated.</summary>
+    public double PredictionHorizonSeconds { get; init; } = 30;
+}
+
+/// <summary>One variant's cost on this device class at full clock.</summary>
+public sealed record VariantCost
+{
+    public double LatencyP50Ms { get; init; }
+    public double LatencyP95Ms { get; init; }
+    /// <summary>Board power while this variant runs, if measured.</summary>
+    public double? BusyPowerWatts { get; init; }
+    public double? EnergyMillijoules { get; init; }
+}
