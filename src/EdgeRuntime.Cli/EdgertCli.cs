@@ -21,6 +21,7 @@ public static class EdgertCli
         root.Subcommands.Add(BenchCommand.Create(context));
         root.Subcommands.Add(DiffCommand.Create(context));
         root.Subcommands.Add(QuantizeCommand.Create(context));
+        root.Subcommands.Add(PruneCommand.Create(context));
         root.Subcommands.Add(SimulateCommand.Create(context));
         foreach (var zooCommand in new[] { ModelsCommand.Create(context), UpgradeCommand.Create(context) }) root.Subcommands.Add(zooCommand);
         root.Subcommands.Add(DeviceCommand.Create(context));

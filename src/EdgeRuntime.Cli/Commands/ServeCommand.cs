@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using EdgeRuntime.Server;
 using EdgeRuntime.Server.Hosting;
 using Microsoft.Extensions.Logging;
@@ -55,9 +56,18 @@ internal static class ServeCommand
             await service.StartAsync(cancellation);
             context.Out.WriteLine($"edgertd serving {string.Join(", ", server.Models)} on {server.SocketPath}" +
                 (server.TcpEndPoint is { } endpoint ? $" and tcp {endpoint}" : "") + "; Ctrl+C stops (accepted requests are answered first)");
+            // Handle SIGINT and SIGTERM here so the process drains instead of exiting at once.
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+            void OnSignal(PosixSignalContext signal)
+            {
+                signal.Cancel = true;
+                stop.Cancel();
+            }
+            using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+            using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
             try
             {
-                await Task.Delay(Timeout.Infinite, cancellation);
+                await Task.Delay(Timeout.Infinite, stop.Token);
             }
             catch (OperationCanceledException)
             {

@@ -80,7 +80,7 @@ internal static class ResizeAdapters
         node.Input.Add(roi);
         node.Input.Add(scalesName);
         node.SetString("mode", mode);
-        node.SetString("coordinate_transformation_mode", "half_pixel");
+        node.SetString("coordinate_transformation_mode", "asymmetric");
         context.Graph.Invalidate();
         context.Record(node, node.OpType, opset,
             $"empty roi input added; coordinate_transformation_mode=asymmetric{(nearestMode.Length > 0 ? $", nearest_mode={nearestMode}" : "")} keep the opset-10 behaviour");

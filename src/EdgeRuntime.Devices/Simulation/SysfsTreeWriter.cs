@@ -16,13 +16,22 @@ public sealed class SysfsTreeWriter(SysfsRoot root)
         ? throw new ArgumentException("refusing to write a simulated tree over the machine's real root '/'", nameof(root))
         : root;
 
+    // What each file holds now: most values (model, limits, governor) never change, and a simulation
+    // rewrites the tree every tick, so unchanged files are not written again.
+    private readonly Dictionary<string, string> _written = new(StringComparer.Ordinal);
+
     public void WriteText(string boardPath, string text)
     {
         string path = Root.Resolve(boardPath);
+        if (_written.TryGetValue(path, out var previous) && previous == text && File.Exists(path))
+        {
+            return;
+        }
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         string temporary = path + ".tmp";
         File.WriteAllText(temporary, text, Encoding.ASCII);
         File.Move(temporary, path, overwrite: true);
+        _written[path] = text;
     }
 
     public void WriteInteger(string boardPath, long value) => WriteText(boardPath, value.ToString(CultureInfo.InvariantCulture) + "\n");

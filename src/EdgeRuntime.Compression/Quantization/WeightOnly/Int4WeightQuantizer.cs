@@ -78,7 +78,9 @@ public static class Int4WeightQuantizer
                 }
                 inputs[layer.Input] = layer.K;
             }
+            var sw0 = System.Diagnostics.Stopwatch.StartNew();
             hessians = HessianCollector.Collect(model, inputs, calibration!);
+            Console.Error.WriteLine($"TRACE hessians {sw0.Elapsed.TotalSeconds:0.0}s");
         }
 
         var hessianMatrices = new Dictionary<string, double[]>(StringComparer.Ordinal);
@@ -96,7 +98,9 @@ public static class Int4WeightQuantizer
                         hessian = hessians[layer.Input].Hessian();
                         hessianMatrices[layer.Input] = hessian;
                     }
+                    var sw1 = System.Diagnostics.Stopwatch.StartNew();
                     blocks = GptqQuantizer.Quantize(layer.Weight, layer.K, layer.N, hessian, options.BlockSize, options.Symmetric, options.GptqDampening);
+                    Console.Error.WriteLine($"TRACE gptq {layer.K}x{layer.N} {sw1.Elapsed.TotalSeconds:0.00}s");
                 }
                 else
                 {

@@ -1,0 +1,167 @@
+using System.CommandLine;
+using System.ComponentModel.DataAnnotations;
+using EdgeRuntime.Compression.Distillation;
+using EdgeRuntime.Compression.Packing;
+using EdgeRuntime.Compression.Pruning;
+using EdgeRuntime.Evaluation.Reporting;
+using EdgeRuntime.Onnx;
+
+namespace EdgeRuntime.Cli.Commands;
+
+/// <summary>`edgert prune`: unstructured (magnitude, second-order) or structured channel pruning, with reconstruction.</summary>
+internal static class PruneCommand
+{
+    public sealed record PruneReport(string Input, string Output, string Method, double Ratio, long InputBytes, long OutputBytes,
+        long? InputMacs, long? OutputMacs, double Sparsity, double ChannelsKept, IReadOnlyList<LayerPruneReport> Layers,
+        IReadOnlyList<string> Applied, IReadOnlyList<string> LeftAlone, IReadOnlyList<string> Warnings);
+
+    public static Command Create(CliContext context)
+    {
+        var input = new Argument<FileInfo>("model") { Description = "The fp32 .onnx model" };
+        var method = new Option<string>("--method") { Description = "magnitude | second-order | structured", Required = true };
+        var ratio = new Option<double>("--ratio") { Description = "Fraction of weights (unstructured) or of each group's channels (structured) to remove", DefaultValueFactory = _ => 0.5 };
+        var output = new Option<FileInfo>("--output", "-o") { Description = "Where to write the pruned model", Required = true };
+        var calib = new Option<string[]>("--calib") { Description = "Calibration samples: X.npy, NAME=X.npy per input, or a dataset name (fashion-mnist)", AllowMultipleArgumentsPerToken = true };
+        var calibLimit = new Option<int?>("--calib-limit") { Description = "Use only the first N calibration samples (default: all of a file, 4096 of a dataset)" };
+        var criterion = new Option<string?>("--criterion") { Description = "l1 | l2 | second-order (default: l1 for magnitude, second-order otherwise)" };
+        var scope = new Option<string>("--scope") { Description = "Unstructured: global (one threshold) | per-layer", DefaultValueFactory = _ => "global" };
+        var noReconstruct = new Option<bool>("--no-reconstruct") { Description = "Skip the least-squares refit of layers to the teacher's outputs" };
+        var reconstruct = new Option<bool>("--reconstruct") { Description = "Unstructured: also refit the remaining weights to the teacher's outputs" };
+        var noBatchNorm = new Option<bool>("--no-bn-reestimate") { Description = "Structured: keep BatchNormalization statistics as they are" };
+        var distillHead = new Option<bool>("--distill-head") { Description = "Finally refit the classifier head to the teacher's softened outputs" };
+        var temperature = new Option<double>("--temperature") { Description = "Temperature of --distill-head", DefaultValueFactory = _ => 4.0 };
+        var exclude = new Option<string[]>("--exclude") { Description = "Layer names or op types to leave alone (repeatable)", AllowMultipleArgumentsPerToken = true };
+        var addTo = new Option<string?>("--add-to") { Description = "Also add the result to this bundle, with what was applied" };
+        var id = new Option<string?>("--id") { Description = "Variant id for --add-to (default: pruned-<method>-<ratio>)" };
+        var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var command = new Command("prune", "Make a pruned variant of an fp32 model (unstructured or channel pruning, with reconstruction from calibration data)");
+        command.Arguments.Add(input);
+        foreach (var option in new Option[] { method, ratio, output, calib, calibLimit, criterion, scope, noReconstruct, reconstruct, noBatchNorm, distillHead, temperature, exclude, addTo, id, json })
+        {
+            command.Options.Add(option);
+        }
+        command.SetAction(result =>
+        {
+            var source = result.GetValue(input)!;
+            var destination = result.GetValue(output)!;
+            if (!source.Exists)
+            {
+                throw new CliError($"model file '{source.FullName}' does not exist");
+            }
+            string methodName = result.GetValue(method)!.ToLowerInvariant();
+            double fraction = result.GetValue(ratio);
+            if (double.IsNaN(fraction) || fraction < 0 || fraction >= 1)
+            {
+                throw new CliError($"--ratio {fraction}: expected a fraction in [0, 1)");
+            }
+            var model = OnnxModel.Load(source.FullName);
+            var data = QuantizeCommand.LoadCalibration(source.FullName, result.GetValue(calib) ?? [], result.GetValue(calibLimit) ?? DefaultLimit(result.GetValue(calib)));
+            Action<string>? log = result.GetValue(json) ? null : line => context.Error.WriteLine(line);
+            string[] excluded = result.GetValue(exclude) ?? [];
+            PruneResult pruned;
+            try
+            {
+                pruned = methodName switch
+                {
+                    "magnitude" or "second-order" => UnstructuredPruner.Prune(model, new UnstructuredPruneOptions
+                    {
+                        Ratio = fraction,
+                        Criterion = ParseCriterion(result.GetValue(criterion) ?? (methodName == "magnitude" ? "l1" : "second-order")),
+                        Scope = result.GetValue(scope)!.ToLowerInvariant() switch
+                        {
+                            "global" => SparsityScope.Global,
+                            "per-layer" => SparsityScope.PerLayer,
+                            string other => throw new CliError($"--scope '{other}': expected global or per-layer"),
+                        },
+                        SecondOrderUpdate = methodName == "second-order",
+                        Reconstruct = result.GetValue(reconstruct),
+                        Exclude = excluded,
+                    }, data, log),
+                    "structured" => StructuredPruner.Prune(model, new StructuredPruneOptions
+                    {
+                        Ratio = fraction,
+                        Criterion = ParseCriterion(result.GetValue(criterion) ?? "second-order"),
+                        Reconstruct = !result.GetValue(noReconstruct),
+                        ReestimateBatchNorm = !result.GetValue(noBatchNorm),
+                        Exclude = excluded,
+                    }, data, log),
+                    _ => throw new CliError($"--method '{methodName}': expected magnitude, second-order or structured"),
+                };
+            }
+            catch (ValidationException e)
+            {
+                throw new CliError(e.Message);
+            }
+            var applied = pruned.Applied.ToList();
+            if (result.GetValue(distillHead))
+            {
+                if (data is null)
+                {
+                    throw new CliError("--distill-head needs calibration data (--calib)");
+                }
+                applied.Add(HeadDistiller.Distill(pruned.Model, model, data, result.GetValue(temperature)));
+            }
+            pruned.Model.Save(destination.FullName);
+            foreach (string warning in pruned.Warnings)
+            {
+                context.Error.WriteLine($"warning: {warning}");
+            }
+            if (result.GetValue(addTo) is string bundle)
+            {
+                BundleBuilder.Add(bundle, new VariantSource(result.GetValue(id) ?? $"pruned-{methodName}-{Math.Round(fraction * 100)}", destination.FullName)
+                {
+                    ChannelsKept = Math.Round(pruned.ChannelsKept, 4),
+                    Applied = applied,
+                });
+            }
+            long inBytes = source.Length, outBytes = new FileInfo(destination.FullName).Length;
+            var report = new PruneReport(source.FullName, destination.FullName, methodName, fraction, inBytes, outBytes,
+                Macs(model), Macs(pruned.Model), Math.Round(pruned.Sparsity, 4), Math.Round(pruned.ChannelsKept, 4), pruned.Layers, applied, pruned.LeftAlone, pruned.Warnings);
+            if (result.GetValue(json))
+            {
+                context.Out.WriteLine(ReportJson.Serialize(report));
+                return 0;
+            }
+            context.Out.WriteLine($"wrote {destination.FullName}: {Formatting.Bytes(outBytes)} ({(double)outBytes / inBytes:P1} of {Formatting.Bytes(inBytes)}), "
+                + $"sparsity {report.Sparsity:P1}, channels kept {report.ChannelsKept:P1}, MACs {report.OutputMacs:N0} of {report.InputMacs:N0}");
+            var table = new TextTable("layer", "op", "outputs", "columns", "sparsity");
+            foreach (var layer in pruned.Layers)
+            {
+                table.Add(layer.Layer, layer.OpType, $"{layer.OutputsKept}/{layer.Outputs}", $"{layer.ColumnsKept}/{layer.Columns}", $"{layer.Sparsity:P1}");
+            }
+            table.WriteTo(context.Out);
+            foreach (string line in applied)
+            {
+                context.Out.WriteLine($"  {line}");
+            }
+            foreach (string line in pruned.LeftAlone)
+            {
+                context.Out.WriteLine($"  left alone: {line}");
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    private static int? DefaultLimit(string[]? specs) => specs is [var single] && Data.DatasetCatalog.IsKnown(single) ? 4096 : null;
+
+    private static long? Macs(OnnxModel model)
+    {
+        try
+        {
+            return MacCounter.Count(model).TotalMacs;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return null;
+        }
+    }
+
+    private static ImportanceCriterion ParseCriterion(string name) => name.ToLowerInvariant() switch
+    {
+        "l1" => ImportanceCriterion.L1,
+        "l2" => ImportanceCriterion.L2,
+        "second-order" or "hessian" => ImportanceCriterion.SecondOrder,
+        _ => throw new CliError($"--criterion '{name}': expected l1, l2 or second-order"),
+    };
+}
