@@ -1,8 +1,12 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
+using EdgeRuntime.Devices;
+using EdgeRuntime.Devices.Boards;
+using EdgeRuntime.Devices.Sysfs;
 using EdgeRuntime.Inference;
 using EdgeRuntime.Server.Connections;
+using EdgeRuntime.Server.Governance;
 using EdgeRuntime.Server.Hosting;
 using EdgeRuntime.Server.Inference;
 using EdgeRuntime.Server.Models;
@@ -12,8 +16,9 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace EdgeRuntime.Server;
 
 /// <summary>
-/// The daemon without its host: opens the bundles, listens on the Unix socket (and loopback TCP when asked),
-/// serves connections, and on stop drains every accepted request before closing. Usable in-process (tests,
+/// The daemon without its host: opens the bundles, reads the board's sensors and runs the governor on them,
+/// listens on the Unix socket (and loopback TCP when asked), serves connections, and on stop drains every
+/// accepted request before closing. Usable in-process (tests,
 /// benchmarks, `edgert serve`) as well as under systemd through <see cref="EdgertdService"/>.
 /// </summary>
 public sealed class EdgertdServer : IAsyncDisposable
@@ -48,6 +53,14 @@ public sealed class EdgertdServer : IAsyncDisposable
     /// <summary>Serving, and no worker stuck on one request beyond the stall limit.</summary>
     public bool IsHealthy => _context is { Draining: false } context && context.Scheduler.IsHealthy(_options.StallLimit);
 
+    /// <summary>How long the governor's ticks have been failing (or one has been running); zero while they succeed.</summary>
+    public TimeSpan GovernorStalledFor => _context?.Governance.StalledFor ?? TimeSpan.Zero;
+
+    /// <summary>Builds the device monitor instead of the board's sysfs sources (fault injection in tests).</summary>
+    internal Func<BoardDescriptor, SysfsRoot, IDeviceMonitor>? MonitorFactory { get; init; }
+
+    internal GovernorLoop Governance => Context.Governance;
+
     internal InferenceScheduler Scheduler => Context.Scheduler;
     internal ModelRegistry Registry => Context.Registry;
     private ServerContext Context => _context ?? throw new InvalidOperationException("the server has not started");
@@ -64,6 +77,7 @@ public sealed class EdgertdServer : IAsyncDisposable
         var runtimeOptions = new RuntimeOptions { IntraOpThreads = _options.IntraOpThreads };
         var events = new EventHub();
         var hosts = new List<ModelHost>();
+        GovernorLoop? governance = null;
         try
         {
             foreach (string bundle in _options.Bundles)
@@ -77,8 +91,10 @@ public sealed class EdgertdServer : IAsyncDisposable
                 }
                 _logger.LogInformation("Serving {Model} from {Path} on variant {Variant}", host.Name, path, host.CurrentVariant);
             }
+            governance = GovernorLoop.Create(_options, hosts, events, _time, _loggers, MonitorFactory);
+            governance.Start();
             var scheduler = new InferenceScheduler(_options.ResolvedWorkers, _options.QueueCapacity, _time, _loggers.CreateLogger<InferenceScheduler>());
-            _context = new ServerContext(_options, new ModelRegistry(hosts), scheduler, events, _time, _loggers);
+            _context = new ServerContext(_options, new ModelRegistry(hosts), scheduler, events, governance, _time, _loggers);
             ListenOnUnixSocket();
             if (_options.TcpPort is int port)
             {
@@ -92,6 +108,7 @@ public sealed class EdgertdServer : IAsyncDisposable
             {
                 listener.Dispose();
             }
+            governance?.Dispose();
             if (_context is not null)
             {
                 await _context.Scheduler.DrainAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
@@ -263,6 +280,7 @@ public sealed class EdgertdServer : IAsyncDisposable
             connection.Close();
         }
         await Task.WhenAll(_connections.Values.Select(c => c.Run)).ConfigureAwait(false);
+        context.Governance.Dispose();
         context.Registry.Dispose();
         TryDeleteSocket();
         _logger.LogInformation(drained ? "Stopped after answering every accepted request" : "Stopped; the drain timeout cut some requests short");

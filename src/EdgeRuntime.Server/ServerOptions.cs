@@ -9,6 +9,7 @@ public sealed class ServerOptions : IValidatableObject
 {
     public const string SectionName = "Edgertd";
     public const string DefaultSocketName = "edgertd.sock";
+    public const string AutoBoard = "auto";
 
     /// <summary>Directory for the socket (systemd's RuntimeDirectory); every default path lives under it.</summary>
     [Required]
@@ -79,6 +80,21 @@ public sealed class ServerOptions : IValidatableObject
     [Range(1, 1024)]
     public int? IntraOpThreads { get; set; }
 
+    /// <summary>Board descriptor id (raspberry-pi-4, jetson-orin-nano, ...) or "auto" to detect it under <see cref="SysfsRoot"/>.</summary>
+    [Required]
+    [RegularExpression("^[a-z0-9][a-z0-9-]{0,63}$", ErrorMessage = "Board must be \"auto\" or a board descriptor id such as raspberry-pi-4")]
+    public string Board { get; set; } = AutoBoard;
+
+    /// <summary>The directory that stands for "/" when reading sensors: "/" on a device, a simulated tree in tests.</summary>
+    [Required]
+    public string SysfsRoot { get; set; } = "/";
+
+    /// <summary>Governor profile file, re-read whenever it changes; null for the built-in profile of the board.</summary>
+    public string? ProfilePath { get; set; }
+
+    /// <summary>Let the governor switch variants from what the device measures. Off: sensors are still reported.</summary>
+    public bool Adaptive { get; set; } = true;
+
     public string ResolvedSocketPath =>
         Path.GetFullPath(Path.Combine(RuntimeDirectory, SocketPath ?? DefaultSocketName));
 
@@ -119,6 +135,14 @@ public sealed class ServerOptions : IValidatableObject
         if (StallLimit <= TimeSpan.Zero)
         {
             yield return new ValidationResult("StallLimit must be positive", [nameof(StallLimit)]);
+        }
+        if (string.IsNullOrWhiteSpace(SysfsRoot))
+        {
+            yield return new ValidationResult("SysfsRoot must name a directory (\"/\" on a device)", [nameof(SysfsRoot)]);
+        }
+        if (ProfilePath is not null && string.IsNullOrWhiteSpace(ProfilePath))
+        {
+            yield return new ValidationResult("ProfilePath is empty; leave it out for the built-in profile", [nameof(ProfilePath)]);
         }
         if (ResolvedSocketPathOrNull() is { Length: > 107 } socket)
         {

@@ -78,7 +78,7 @@ public sealed class BenchAndDemoTests
     public async Task Demo_builds_a_bundle_and_serves_every_request()
     {
         using var temp = new TempDirectory();
-        var result = await Cli.RunAsync("demo", "--out", temp.File("demo"), "--requests", "200", "--json");
+        var result = await Cli.RunAsync("demo", "--out", temp.File("demo"), "--requests", "200", "--quick", "--json");
         Assert.True(result.ExitCode == 0, result.ToString());
         using var report = JsonDocument.Parse(result.Output);
         Assert.Equal(0, report.RootElement.GetProperty("failures").GetInt32());

@@ -63,6 +63,23 @@ public sealed class OpsetUpgraderRefusalTests
     }
 
     [Fact]
+    public void BatchNormalization_in_training_mode_is_refused_past_opset_13()
+    {
+        var (model, graph) = OpsetModels.Create(9, ("x", [1, 2, 2, 2]), ("y", null));
+        foreach (string name in new[] { "scale", "bias", "mean", "var" })
+        {
+            graph.AddInitializer(TensorData.Vector(new[] { 1f, 1f }).ToProto(name));
+        }
+
+        graph.AddNode("BatchNormalization", ["x", "scale", "bias", "mean", "var"], ["y", "m", "v", "sm", "sv"], "bn");
+
+        Assert.Equal(13, OpsetUpgrader.Upgrade(model, 13).ToOpset);
+        var error = Assert.Throws<OpsetUpgradeException>(() => OpsetUpgrader.Upgrade(model, 14));
+        Assert.Contains("training mode", error.Message);
+        Assert.Equal(14, error.Opset);
+    }
+
+    [Fact]
     public void Nearest_Resize_with_scales_computed_at_run_time_is_refused()
     {
         var (model, graph) = OpsetModels.Create(10, ("x", [1, 1, 2, 2]), ("y", null));

@@ -150,6 +150,9 @@ public sealed class OpsetUpgraderTests
 
         var resize = upgraded.Graph.Nodes.Single();
         Assert.Equal("Resize", resize.OpType);
+        var steps = OpsetUpgrader.Upgrade(model, 13);
+        Assert.Equal(1, steps.NodesRewritten);
+        Assert.Equal([(9L, "Upsample"), (10L, "Upsample"), (11L, "Resize")], steps.Changes.Select(c => (c.Opset, c.OpType)));
         Assert.Equal("asymmetric", resize.GetString("coordinate_transformation_mode"));
         Assert.Equal("floor", resize.GetString("nearest_mode"));
     }
@@ -263,6 +266,39 @@ public sealed class OpsetUpgraderTests
         Assert.Equal(6, result.NodesChecked);
         Assert.Equal(before, result.Model.Graph.Proto.ToString());
         AssertSameOutputs(model, 13, ("x", OpsetModels.Values(128, seed: 18), [1, 2, 8, 8]));
+    }
+
+    [Fact]
+    public void Upgrades_past_13_keep_inference_BatchNormalization_and_Softmax()
+    {
+        var (model, graph) = OpsetModels.Create(9, ("x", [1, 2, 3, 3]), ("y", null));
+        foreach (var (name, seed, low) in new[] { ("scale", 21, 0.5f), ("bias", 22, -1f), ("mean", 23, -1f), ("var", 24, 0.5f) })
+        {
+            graph.AddInitializer(TensorData.Vector(OpsetModels.Values(2, seed, low, 2f)).ToProto(name));
+        }
+
+        graph.AddNode("BatchNormalization", ["x", "scale", "bias", "mean", "var"], ["bn"], "bn");
+        graph.AddInitializer(TensorData.Vector(new long[] { 1, -1 }).ToProto("flat"));
+        graph.AddNode("Reshape", ["bn", "flat"], ["r"], "reshape");
+        graph.AddNode("Softmax", ["r"], ["y"], "softmax");
+
+        var upgraded = AssertSameOutputs(model, 17, ("x", OpsetModels.Values(18, seed: 25), [1, 2, 3, 3]));
+
+        Assert.Equal(8, upgraded.IrVersion);
+        Assert.Equal(1, upgraded.Graph.Nodes.Single(n => n.OpType == "Softmax").GetInt("axis"));
+    }
+
+    [Fact]
+    public void RoiAlign_keeps_its_old_coordinate_default_at_opset_16()
+    {
+        var (model, graph) = OpsetModels.Create(10, ("x", [1, 1, 6, 6]), ("y", null));
+        graph.AddInitializer(TensorData.Create(new[] { 0.5f, 0.5f, 4.2f, 3.7f, 1f, 0f, 5f, 5f }, 2, 4).ToProto("rois"));
+        graph.AddInitializer(TensorData.Vector(new long[] { 0, 0 }).ToProto("batch_indices"));
+        graph.AddNode("RoiAlign", ["x", "rois", "batch_indices"], ["y"], "roi").SetInt("output_height", 2).SetInt("output_width", 2).SetInt("sampling_ratio", 2);
+
+        var upgraded = AssertSameOutputs(model, 16, ("x", OpsetModels.Values(36, seed: 26), [1, 1, 6, 6]));
+
+        Assert.Equal("output_half_pixel", upgraded.Graph.Nodes.Single().GetString("coordinate_transformation_mode"));
     }
 
     [Fact]

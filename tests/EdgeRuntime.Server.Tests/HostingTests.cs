@@ -85,6 +85,7 @@ public sealed class HostingTests
             Workers = 1,
             StallLimit = TimeSpan.FromSeconds(10),
             IntraOpThreads = 1,
+            SysfsRoot = TestServer.EmptyTree(directory),
         };
         var environment = new Dictionary<string, string> { ["NOTIFY_SOCKET"] = systemd.Path };
         var server = new EdgertdServer(options, time);
@@ -119,7 +120,14 @@ public sealed class HostingTests
         using var directory = new TestDirectory();
         using var systemd = new NotifySocket(directory["notify"]);
         var time = new FakeTimeProvider(DateTimeOffset.UnixEpoch);
-        var options = new ServerOptions { RuntimeDirectory = directory["run"], Bundles = [TestBundles.FashionPair(directory["bundle"])], Workers = 1, IntraOpThreads = 1 };
+        var options = new ServerOptions
+        {
+            RuntimeDirectory = directory["run"],
+            Bundles = [TestBundles.FashionPair(directory["bundle"])],
+            Workers = 1,
+            IntraOpThreads = 1,
+            SysfsRoot = TestServer.EmptyTree(directory),
+        };
         var environment = new Dictionary<string, string> { ["NOTIFY_SOCKET"] = systemd.Path, ["WATCHDOG_USEC"] = "10000000" };
         await using var service = new EdgertdService(new EdgertdServer(options, time), n => environment.GetValueOrDefault(n), time, NullLogger.Instance);
         await service.StartAsync(default);

@@ -133,7 +133,9 @@ public sealed class OperationTests
 
         using var raw = server.Raw();
         raw.Send(MessageType.Reload, 5, new ReloadRequest { Kind = "profile" });
-        Assert.Equal(ErrorCode.NotSupported, (await raw.ReceiveErrorAsync()).Code);
+        var profileError = await raw.ReceiveErrorAsync();
+        Assert.Equal(ErrorCode.InvalidRequest, profileError.Code);
+        Assert.Contains("'profile' (the JSON text) or 'path'", profileError.Message);
     }
 
     [Fact]

@@ -3,7 +3,10 @@ using EdgeRuntime.Protocol;
 
 namespace EdgeRuntime.Server.Tests;
 
-/// <summary>A real daemon on a Unix socket in a temp directory, serving the fixture pair.</summary>
+/// <summary>
+/// A real daemon on a Unix socket in a temp directory, serving the fixture pair. Its sensors read an empty tree
+/// unless a test gives another, so no test depends on the machine's own sensors.
+/// </summary>
 internal sealed class TestServer : IAsyncDisposable
 {
     private readonly List<EdgertClient> _clients = [];
@@ -32,11 +35,20 @@ internal sealed class TestServer : IAsyncDisposable
             QueueCapacity = 16,
             IntraOpThreads = 1,
             DrainTimeout = TimeSpan.FromSeconds(20),
+            SysfsRoot = EmptyTree(directory),
         };
         configure?.Invoke(options);
         var server = new EdgertdServer(options, time);
         await server.StartAsync();
         return new TestServer(directory, options, server);
+    }
+
+    /// <summary>A sysfs root with nothing in it: no sensor reads, the generic board.</summary>
+    public static string EmptyTree(TestDirectory directory)
+    {
+        string root = directory["empty-sysfs"];
+        System.IO.Directory.CreateDirectory(root);
+        return root;
     }
 
     public EdgertClient Client(Action<EdgertClientOptions>? configure = null)

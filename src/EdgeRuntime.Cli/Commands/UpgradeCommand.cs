@@ -54,7 +54,7 @@ internal static class UpgradeCommand
             Save(upgrade.Model, target.FullName);
             var report = new UpgradeReport(
                 source.FullName, target.FullName, upgrade.FromOpset, upgrade.ToOpset, upgrade.FromIrVersion, upgrade.ToIrVersion,
-                upgrade.NodesChecked, upgrade.Changes.Count, upgrade.ChangesByOpType, upgrade.Changes, verified);
+                upgrade.NodesChecked, upgrade.NodesRewritten, upgrade.ChangesByOpType, upgrade.Changes, verified);
             if (result.GetValue(json))
             {
                 context.Out.WriteLine(ReportJson.Serialize(report));
@@ -107,7 +107,7 @@ internal static class UpgradeCommand
     private static void Print(TextWriter output, UpgradeReport report)
     {
         output.WriteLine($"{Path.GetFileName(report.Input)}: opset {report.FromOpset} -> {report.ToOpset}, IR {report.FromIrVersion} -> {report.ToIrVersion}; "
-            + $"{report.NodesChecked} standard nodes checked, {report.Rewrites} rewritten");
+            + $"{report.NodesChecked} standard nodes checked, {report.NodesRewritten} rewritten");
         if (report.Changes.Count > 0)
         {
             var table = new TextTable("op", "opset", "nodes", "rewrite");
@@ -138,7 +138,7 @@ internal static class UpgradeCommand
         long FromIrVersion,
         long ToIrVersion,
         int NodesChecked,
-        int Rewrites,
+        int NodesRewritten,
         IReadOnlyDictionary<string, int> RewritesByOp,
         IReadOnlyList<OpsetChange> Changes,
         UpgradeCheck? Check);

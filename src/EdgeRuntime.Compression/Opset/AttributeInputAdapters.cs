@@ -16,7 +16,7 @@ internal static class AttributeInputAdapters
         bool hasMax = node.HasAttribute("max");
         if (!hasMin && !hasMax)
         {
-            context.Record(node, node.OpType, opset, "no bounds given: nothing to move");
+            // No bounds: no inputs either, the same unbounded Clip.
             return;
         }
 
@@ -115,7 +115,7 @@ internal static class AttributeInputAdapters
                 throw context.Refuse(node, opset, "it has no 'axes' attribute, which Unsqueeze before opset 13 requires");
             }
 
-            context.Record(node, node.OpType, opset, "no axes given: all axes, as before");
+            // No axes: every axis, at both opsets.
             return;
         }
 
@@ -130,7 +130,7 @@ internal static class AttributeInputAdapters
     {
         if (!node.HasAttribute("split"))
         {
-            context.Record(node, node.OpType, opset, "no split sizes given: equal parts, as before");
+            // No sizes: equal parts, at both opsets.
             return;
         }
 

@@ -28,27 +28,23 @@ internal static class BatchNormalizationAdapters
             }
         }
 
-        context.Record(node, node.OpType, opset, dropped.Count > 0
-            ? $"legacy attribute {string.Join(", ", dropped)} dropped (per-channel statistics, as before)"
-            : "per-channel statistics: same meaning");
+        if (dropped.Count > 0)
+        {
+            context.Record(node, node.OpType, opset, $"legacy attribute {string.Join(", ", dropped)} dropped (per-channel statistics, as before)");
+        }
     }
 
-    /// <summary>BatchNormalization-14 returns running statistics only in training mode; inference nodes have one output.</summary>
-    public static void RequireInferenceOutputs(UpgradeContext context, NodeProto node, long opset)
+    /// <summary>
+    /// Before opset 14 the number of outputs chooses the mode: five outputs mean training (batch
+    /// statistics, which ONNX Runtime then uses), one means inference. BatchNormalization-14 chooses
+    /// by an attribute and has other training outputs, so only inference nodes pass unchanged.
+    /// </summary>
+    public static void RequireInferenceMode(UpgradeContext context, NodeProto node, long opset)
     {
-        for (int i = 1; i < node.Output.Count; i++)
+        if (node.Output.Count(output => output.Length > 0) > 1)
         {
-            if (context.IsUsed(node.Output[i]))
-            {
-                throw context.Refuse(node, opset, $"its training output '{node.Output[i]}' is used, and opset 14 changed the training outputs");
-            }
+            throw context.Refuse(node, opset,
+                $"it has {node.Output.Count} outputs, which before opset 14 means training mode (batch statistics); opset 14 redefined training mode and its outputs");
         }
-
-        while (node.Output.Count > 1)
-        {
-            node.Output.RemoveAt(node.Output.Count - 1);
-        }
-
-        context.Graph.Invalidate();
     }
 }

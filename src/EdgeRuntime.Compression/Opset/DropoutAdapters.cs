@@ -20,7 +20,7 @@ internal static class DropoutAdapters
     {
         if (!node.HasAttribute("ratio"))
         {
-            context.Record(node, node.OpType, opset, "default ratio: nothing to move");
+            // The default ratio needs no input.
             return;
         }
 

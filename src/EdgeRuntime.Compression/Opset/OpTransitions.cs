@@ -68,7 +68,7 @@ internal static class OpTransitions
         [("Unsqueeze", 13)] = AttributeInputAdapters.AxesToInput,
         [("ReduceSum", 13)] = AttributeInputAdapters.AxesToInput,
         [("Split", 13)] = AttributeInputAdapters.SplitToInput,
-        [("BatchNormalization", 14)] = BatchNormalizationAdapters.RequireInferenceOutputs,
+        [("BatchNormalization", 14)] = BatchNormalizationAdapters.RequireInferenceMode,
         [("RoiAlign", 16)] = DefaultRoiAlignCoordinates,
     };
 

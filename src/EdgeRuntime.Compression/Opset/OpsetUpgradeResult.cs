@@ -5,7 +5,7 @@ namespace EdgeRuntime.Compression.Opset;
 /// <summary>The upgraded copy of a model and what was changed on the way.</summary>
 public sealed class OpsetUpgradeResult
 {
-    internal OpsetUpgradeResult(OnnxModel model, long fromOpset, long toOpset, long fromIrVersion, IReadOnlyList<OpsetChange> changes, int nodesChecked)
+    internal OpsetUpgradeResult(OnnxModel model, long fromOpset, long toOpset, long fromIrVersion, IReadOnlyList<OpsetChange> changes, int nodesChecked, int nodesRewritten)
     {
         Model = model;
         FromOpset = fromOpset;
@@ -13,6 +13,7 @@ public sealed class OpsetUpgradeResult
         FromIrVersion = fromIrVersion;
         Changes = changes;
         NodesChecked = nodesChecked;
+        NodesRewritten = nodesRewritten;
     }
 
     /// <summary>The upgraded model (a copy: the input model is left as it was).</summary>
@@ -32,7 +33,10 @@ public sealed class OpsetUpgradeResult
     /// <summary>Standard-domain nodes looked at, subgraphs included.</summary>
     public int NodesChecked { get; }
 
-    /// <summary>Rewrites per operator, e.g. Clip: 18.</summary>
+    /// <summary>Nodes that were rewritten (a node may be rewritten at several opset steps, e.g. Upsample to Resize).</summary>
+    public int NodesRewritten { get; }
+
+    /// <summary>Rewrites per operator (as named before each rewrite), e.g. Clip: 18.</summary>
     public IReadOnlyDictionary<string, int> ChangesByOpType =>
         Changes.GroupBy(change => change.OpType, StringComparer.Ordinal)
             .OrderBy(group => group.Key, StringComparer.Ordinal)

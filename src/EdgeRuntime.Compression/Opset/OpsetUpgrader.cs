@@ -59,16 +59,18 @@ public static class OpsetUpgrader
         long fromIr = upgraded.IrVersion;
         var changes = new List<OpsetChange>();
         int nodesChecked = 0;
+        int nodesRewritten = 0;
         if (source < targetOpset)
         {
             var context = new UpgradeContext(upgraded.Graph, source, targetOpset, InferShapes(upgraded), null, changes);
             nodesChecked = UpgradeGraph(context);
+            nodesRewritten = context.NodesRewritten;
             upgraded.SetOpset("", targetOpset);
             // Every adapter that adds initializers works at opset 9 or later, where IR 4 lets initializers stand alone.
             upgraded.IrVersion = Math.Max(upgraded.IrVersion, MinimumIrVersion(targetOpset));
         }
 
-        return new OpsetUpgradeResult(upgraded, source, targetOpset, fromIr, changes, nodesChecked);
+        return new OpsetUpgradeResult(upgraded, source, targetOpset, fromIr, changes, nodesChecked, nodesRewritten);
     }
 
     /// <summary>Upgrades every standard node of a graph and of its subgraphs; returns how many were checked.</summary>

@@ -12,9 +12,11 @@ internal sealed class UpgradeContext
     private readonly IReadOnlyDictionary<string, long[]> _inferredShapes;
     private readonly UpgradeContext? _outer;
     private readonly List<OpsetChange> _changes;
+    private readonly HashSet<NodeProto> _rewritten;
 
     public UpgradeContext(OnnxGraph graph, long sourceOpset, long targetOpset, IReadOnlyDictionary<string, long[]> inferredShapes, UpgradeContext? outer, List<OpsetChange> changes)
     {
+        _rewritten = outer?._rewritten ?? new HashSet<NodeProto>(ReferenceEqualityComparer.Instance);
         Graph = graph;
         SourceOpset = sourceOpset;
         TargetOpset = targetOpset;
@@ -36,8 +38,14 @@ internal sealed class UpgradeContext
     public UpgradeContext ForSubgraph(GraphProto subgraph) =>
         new(new OnnxGraph(subgraph, Graph.ExternalDataDirectory), SourceOpset, TargetOpset, new Dictionary<string, long[]>(), this, _changes);
 
-    public void Record(NodeProto node, string opType, long opset, string description) =>
+    /// <summary>Nodes rewritten so far in the model, subgraphs included.</summary>
+    public int NodesRewritten => _rewritten.Count;
+
+    public void Record(NodeProto node, string opType, long opset, string description)
+    {
         _changes.Add(new OpsetChange(GraphNodes.Describe(node), opType, opset, description));
+        _rewritten.Add(node);
+    }
 
     /// <summary>The exception to throw when a node cannot be rewritten safely.</summary>
     public OpsetUpgradeException Refuse(NodeProto node, long opset, string reason) =>

@@ -50,4 +50,6 @@ public sealed class SwitchEvent
     [Key("to")] public string To { get; set; } = "";
     [Key("at_unix_ms")] public long AtUnixMs { get; set; }
     [Key("reason")] public string? Reason { get; set; }
+    /// <summary>The governor's reason code (ThermalSerious, SloBreach, ...) when the governor switched; absent otherwise.</summary>
+    [Key("code")] public string? Code { get; set; }
 }

@@ -14,10 +14,42 @@ public sealed class StatusResponse
 {
     [Key("server")] public ServerStatus Server { get; set; } = new();
     [Key("models")] public ModelStatus[] Models { get; set; } = [];
-    /// <summary>Latest sensor readings by name (e.g. "thermal/cpu_c"); empty until a device monitor runs.</summary>
+    /// <summary>Latest sensor readings by name (e.g. "thermal/hottest_c"); only readings that are trustworthy now.</summary>
     [Key("sensors")] public Dictionary<string, double> Sensors { get; set; } = [];
-    /// <summary>"nominal", "fair", "serious", "critical", or absent when nothing measures it.</summary>
+    /// <summary>"nominal", "fair", "serious", "critical", or absent when no temperature can be read.</summary>
     [Key("thermal_state")] public string? ThermalState { get; set; }
+    /// <summary>Throttle flags of the board (Raspberry Pi firmware names), now and since boot; empty when none or unknown.</summary>
+    [Key("throttle")] public string[] Throttle { get; set; } = [];
+    /// <summary>The board's power mode (e.g. a Jetson nvpmodel mode), when it reports one.</summary>
+    [Key("power_mode")] public string? PowerMode { get; set; }
+    /// <summary>When the sensors were read, or absent before the first reading.</summary>
+    [Key("sampled_at_unix_ms")] public long? SampledAtUnixMs { get; set; }
+    /// <summary>The board, the profile in force and the health of the governor's tick; absent when the daemon runs none.</summary>
+    [Key("governor")] public GovernorStatus? Governor { get; set; }
+}
+
+[MessagePackObject]
+public sealed class GovernorStatus
+{
+    /// <summary>Whether the governor may switch variants; when false, only sensors are read.</summary>
+    [Key("adaptive")] public bool Adaptive { get; set; }
+    [Key("board")] public string Board { get; set; } = "";
+    /// <summary>Why this board descriptor: configured, or what auto-detection saw.</summary>
+    [Key("board_reason")] public string BoardReason { get; set; } = "";
+    [Key("device_class")] public string DeviceClass { get; set; } = "";
+    [Key("profile_version")] public long ProfileVersion { get; set; }
+    /// <summary>The profile's provenance ("hand-written", "fleet-fit", ...).</summary>
+    [Key("profile_provenance")] public string ProfileProvenance { get; set; } = "";
+    /// <summary>Where the profile in force came from: "built-in", a file path, or "client".</summary>
+    [Key("profile_from")] public string ProfileFrom { get; set; } = "";
+    /// <summary>Why the last offered profile was refused, if one was since the daemon started.</summary>
+    [Key("profile_refusal")] public string? ProfileRefusal { get; set; }
+    [Key("tick_ms")] public double TickMs { get; set; }
+    [Key("ticks")] public long Ticks { get; set; }
+    [Key("tick_failures")] public long TickFailures { get; set; }
+    /// <summary>How long every tick has failed, or absent while ticks succeed.</summary>
+    [Key("failing_for_ms")] public long? FailingForMs { get; set; }
+    [Key("last_error")] public string? LastError { get; set; }
 }
 
 [MessagePackObject]
@@ -51,6 +83,26 @@ public sealed class ModelStatus
     [Key("hints")] public Dictionary<string, string> Hints { get; set; } = [];
     [Key("reloads")] public long Reloads { get; set; }
     [Key("variants")] public VariantLatency[] Variants { get; set; } = [];
+    /// <summary>The governor's recent decisions, newest first; repeats of one decision are folded into one record.</summary>
+    [Key("decisions")] public DecisionRecord[] Decisions { get; set; } = [];
+}
+
+/// <summary>One governor decision, or a run of identical ones.</summary>
+[MessagePackObject]
+public sealed class DecisionRecord
+{
+    /// <summary>The latest decision of the run.</summary>
+    [Key("at_unix_ms")] public long AtUnixMs { get; set; }
+    [Key("first_at_unix_ms")] public long FirstAtUnixMs { get; set; }
+    [Key("count")] public long Count { get; set; }
+    [Key("from")] public string From { get; set; } = "";
+    [Key("to")] public string To { get; set; } = "";
+    /// <summary>The reason code (Initial, Steady, Headroom, DwellHold, SloBreach, SloRisk, ThermalPredicted, ThermalSerious, ...).</summary>
+    [Key("code")] public string Code { get; set; } = "";
+    [Key("detail")] public string Detail { get; set; } = "";
+    [Key("temperature_c")] public double? TemperatureCelsius { get; set; }
+    [Key("predicted_p95_ms")] public double? PredictedP95Ms { get; set; }
+    [Key("slo_p95_ms")] public double? SloP95Ms { get; set; }
 }
 
 [MessagePackObject]

@@ -362,7 +362,7 @@ internal sealed class ClientConnection : IJobResponder
     {
         var scheduler = _server.Scheduler;
         var models = request.Model is null ? _server.Registry.Models : [_server.Registry.Resolve(request.Model)];
-        return new StatusResponse
+        var status = new StatusResponse
         {
             Server = new ServerStatus
             {
@@ -383,6 +383,8 @@ internal sealed class ClientConnection : IJobResponder
             },
             Models = [.. models.Select(m => m.Status())],
         };
+        _server.Governance.Describe(status);
+        return status;
     }
 
     private SetHintsResponse SetHints(SetHintsRequest request)
@@ -411,7 +413,9 @@ internal sealed class ClientConnection : IJobResponder
             case "bundle":
                 break;
             case "profile":
-                throw new ProtocolException(ErrorCode.NotSupported, "profiles are not served yet: this daemon runs no governor");
+                // A profile is a few kilobytes of JSON: checked and applied here, on the read loop.
+                PostProfileReply(requestId, _server.Governance.OfferProfile(request));
+                return;
             default:
                 throw new ProtocolException(ErrorCode.InvalidRequest, $"reload: 'kind' must be 'bundle' or 'profile', got '{request.Kind}'");
         }
@@ -435,6 +439,12 @@ internal sealed class ClientConnection : IJobResponder
                 ReplyDone();
             }
         }
+    }
+
+    private void PostProfileReply(uint requestId, ReloadResponse response)
+    {
+        Interlocked.Increment(ref _outstanding);
+        PostReply(MessageType.Reload, requestId, response);
     }
 
     private SubscribeResponse Subscribe(uint requestId, SubscribeRequest request)

@@ -1,12 +1,14 @@
 using EdgeRuntime.Protocol;
+using EdgeRuntime.Server.Governance;
 using EdgeRuntime.Server.Inference;
 using EdgeRuntime.Server.Models;
 using Microsoft.Extensions.Logging;
 
 namespace EdgeRuntime.Server.Connections;
 
-/// <summary>What every connection shares: options, models, the scheduler, the event hub and the clock.</summary>
-internal sealed class ServerContext(ServerOptions options, ModelRegistry registry, InferenceScheduler scheduler, EventHub events, TimeProvider time, ILoggerFactory loggers)
+/// <summary>What every connection shares: options, models, the scheduler, the event hub, the device loop and the clock.</summary>
+internal sealed class ServerContext(ServerOptions options, ModelRegistry registry, InferenceScheduler scheduler, EventHub events, GovernorLoop governance,
+    TimeProvider time, ILoggerFactory loggers)
 {
     public static readonly string Version = typeof(ServerContext).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 
@@ -18,6 +20,7 @@ internal sealed class ServerContext(ServerOptions options, ModelRegistry registr
     public ModelRegistry Registry { get; } = registry;
     public InferenceScheduler Scheduler { get; } = scheduler;
     public EventHub Events { get; } = events;
+    public GovernorLoop Governance { get; } = governance;
     public TimeProvider Time { get; } = time;
     public ILoggerFactory Loggers { get; } = loggers;
     public long StartedAt { get; } = time.GetTimestamp();

@@ -20,10 +20,15 @@ public static class EdgertdHost
         ["--queue"] = $"{ServerOptions.SectionName}:{nameof(ServerOptions.QueueCapacity)}",
         ["--bundle-root"] = $"{ServerOptions.SectionName}:{nameof(ServerOptions.BundleRoot)}",
         ["--runtime-dir"] = $"{ServerOptions.SectionName}:{nameof(ServerOptions.RuntimeDirectory)}",
+        ["--board"] = $"{ServerOptions.SectionName}:{nameof(ServerOptions.Board)}",
+        ["--sysfs-root"] = $"{ServerOptions.SectionName}:{nameof(ServerOptions.SysfsRoot)}",
+        ["--profile"] = $"{ServerOptions.SectionName}:{nameof(ServerOptions.ProfilePath)}",
+        ["--adaptive"] = $"{ServerOptions.SectionName}:{nameof(ServerOptions.Adaptive)}",
     };
 
     /// <summary>
-    /// `edgertd [--socket PATH] [--group G] [--tcp-port N] [--workers N] [--queue N] [--bundle PATH]...`;
+    /// `edgertd [--socket PATH] [--group G] [--tcp-port N] [--workers N] [--queue N] [--board ID|auto] [--sysfs-root DIR]
+    /// [--profile FILE] [--adaptive true|false] [--bundle PATH]...`;
     /// the TCP token comes from the environment (Edgertd__TcpToken) or the settings file, never the command line.
     /// </summary>
     public static IHost Build(string[] args, Func<string, string?>? environment = null)

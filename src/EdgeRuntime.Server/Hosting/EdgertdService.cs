@@ -6,7 +6,8 @@ namespace EdgeRuntime.Server.Hosting;
 
 /// <summary>
 /// Runs <see cref="EdgertdServer"/> as a hosted service and speaks sd_notify: READY=1 once it serves,
-/// WATCHDOG=1 every half watchdog interval while the inference loop is healthy, STOPPING=1 when it drains.
+/// WATCHDOG=1 every half watchdog interval while the inference loop is healthy and the governor's ticks have not
+/// been failing for longer than the watchdog interval, STOPPING=1 when it drains.
 /// </summary>
 public sealed class EdgertdService : IHostedService, IAsyncDisposable
 {
@@ -49,7 +50,10 @@ public sealed class EdgertdService : IHostedService, IAsyncDisposable
         }
     }
 
-    /// <summary>Pings the watchdog if the daemon is healthy; a stuck worker withholds the ping so systemd restarts us.</summary>
+    /// <summary>
+    /// Pings the watchdog if the daemon is healthy; a stuck worker, or a governor whose ticks keep failing for
+    /// longer than the watchdog interval, withholds the ping so systemd restarts us.
+    /// </summary>
     public bool PingWatchdogIfHealthy()
     {
         if (_notifier is null)
@@ -59,6 +63,11 @@ public sealed class EdgertdService : IHostedService, IAsyncDisposable
         if (!_server.IsHealthy)
         {
             _logger.LogWarning("Unhealthy: withholding the watchdog ping");
+            return false;
+        }
+        if (_watchdogInterval is TimeSpan interval && _server.GovernorStalledFor is var stalled && stalled > interval)
+        {
+            _logger.LogWarning("The governor has not completed a tick for {Stalled}: withholding the watchdog ping", stalled);
             return false;
         }
         return _notifier.Watchdog();

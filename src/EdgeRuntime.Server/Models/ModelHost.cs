@@ -1,8 +1,11 @@
 using System.Globalization;
 using EdgeRuntime.Bundles;
+using EdgeRuntime.Devices;
+using EdgeRuntime.Governance;
 using EdgeRuntime.Inference;
 using EdgeRuntime.Protocol;
 using EdgeRuntime.Protocol.Messages;
+using EdgeRuntime.Server.Governance;
 using EdgeRuntime.Tensors;
 using Microsoft.Extensions.Logging;
 
@@ -10,8 +13,9 @@ namespace EdgeRuntime.Server.Models;
 
 /// <summary>
 /// One served model: its current runtime (swapped atomically on reload), app hints, switch history and the
-/// reasons for the current variant. The governor, when it lands, switches through <see cref="SwitchTo"/>
-/// and reports its reasons through <see cref="SetReasons"/>.
+/// reasons for the current variant. With a governor attached, <see cref="GovernorTick"/> lets an
+/// <see cref="AdaptiveController"/> switch the runtime and records its decisions; a client's "variant" hint
+/// pins a variant and holds the governor until the pin is removed.
 /// </summary>
 internal sealed class ModelHost : IDisposable
 {
@@ -32,6 +36,12 @@ internal sealed class ModelHost : IDisposable
     private long _switches;
     private long _reloads;
     private SwitchEvent? _lastSwitch;
+    private readonly DecisionHistory _decisions = new();
+    private ProfileStore? _profiles;
+    private IDeviceMonitor? _monitor;
+    private volatile Governed? _governed;
+    private bool _inGovernorTick;
+    private VariantSwitch? _governorSwitch;
 
     private ModelHost(RuntimeLease lease, RuntimeOptions runtimeOptions, ServerOptions options, TimeProvider time, ILogger logger, EventHub events)
     {
@@ -121,6 +131,115 @@ internal sealed class ModelHost : IDisposable
         }
     }
 
+    /// <summary>Lets a governor with these profiles and this device choose the variant from now on (and after reloads).</summary>
+    public void AttachGovernor(ProfileStore profiles, IDeviceMonitor monitor)
+    {
+        lock (_switchGate)
+        {
+            _profiles = profiles;
+            _monitor = monitor;
+            _governed = CreateGoverned(_current);
+        }
+    }
+
+    /// <summary>
+    /// One governor decision: switches the runtime when the governor says so and publishes the switch with the
+    /// governor's reason. Does nothing without a governor, or while a client pins a variant.
+    /// </summary>
+    /// <returns>The decision, or null when the governor did not decide this time.</returns>
+    public GovernorDecision? GovernorTick()
+    {
+        lock (_switchGate)
+        {
+            var governed = _governed;
+            if (governed is null || !governed.Lease.TryAcquire())
+            {
+                return null;
+            }
+            try
+            {
+                if (governed.Lease != _current || PinnedVariant() is not null)
+                {
+                    return null;
+                }
+                GovernorDecision decision;
+                _governorSwitch = null;
+                _inGovernorTick = true;
+                try
+                {
+                    decision = governed.Controller.Tick();
+                }
+                catch (Exception e)
+                {
+                    if (_governorSwitch is { } partial)
+                    {
+                        RecordSwitch(partial, $"governor: switched, then its tick failed: {e.Message}", code: null);
+                    }
+                    throw;
+                }
+                finally
+                {
+                    _inGovernorTick = false;
+                }
+                var change = _governorSwitch;
+                _governorSwitch = null;
+                if (decision.Switched && change is null)
+                {
+                    // The controller could not load the variant it chose; say what actually serves.
+                    string serving = governed.Lease.Runtime.CurrentVariant;
+                    decision = decision with { Variant = serving, Detail = $"{decision.Detail}; {decision.Variant} could not be loaded, {serving} keeps serving" };
+                }
+                lock (_stateGate)
+                {
+                    _decisions.Add(decision);
+                    _reasons = _decisions.Reasons();
+                }
+                if (change is not null)
+                {
+                    RecordSwitch(change, DecisionHistory.Describe(decision), decision.Reason.ToString());
+                }
+                return decision;
+            }
+            finally
+            {
+                governed.Lease.Release();
+            }
+        }
+    }
+
+    private Governed? CreateGoverned(RuntimeLease lease)
+    {
+        if (_profiles is null)
+        {
+            return null;
+        }
+        var previous = _governed;
+        previous?.Controller.Dispose();
+        try
+        {
+            var controller = new AdaptiveController(lease.Runtime, _profiles, _monitor, _time, _logger);
+            lock (_stateGate)
+            {
+                controller.Hints = GovernorHintKeys.From(_hints);
+            }
+            return new Governed(lease, controller);
+        }
+        catch (Exception e) when (e is ArgumentException or KeyNotFoundException or ObjectDisposedException)
+        {
+            _logger.LogWarning("No governor for {Model}: {Reason}; the current variant stays", Name, e.Message);
+            SetReasons([$"no governor: {e.Message}"]);
+            return null;
+        }
+    }
+
+    private string? PinnedVariant()
+    {
+        lock (_stateGate)
+        {
+            return _hints.GetValueOrDefault(VariantHint);
+        }
+    }
+
     /// <summary>Merges hints (an empty value removes one); a "variant" hint pins that variant at once.</summary>
     public Dictionary<string, string> SetHints(IReadOnlyDictionary<string, string> hints)
     {
@@ -131,6 +250,7 @@ internal sealed class ModelHost : IDisposable
                 throw new ProtocolException(ErrorCode.InvalidRequest, "hint keys must be 1 to 64 characters and values at most 256");
             }
         }
+        GovernorHintKeys.Validate(hints);
         if (hints.TryGetValue(VariantHint, out string? pinned) && !string.IsNullOrEmpty(pinned))
         {
             SwitchTo(pinned, $"hint: variant '{pinned}' pinned by a client");
@@ -158,6 +278,10 @@ internal sealed class ModelHost : IDisposable
                 throw new ProtocolException(ErrorCode.InvalidRequest, $"at most {_options.MaxHints} hints may be set per model");
             }
             snapshot = new Dictionary<string, string>(_hints);
+        }
+        if (_governed is { } governed)
+        {
+            governed.Controller.Hints = GovernorHintKeys.From(snapshot);
         }
         _events.Publish(new ServerEvent
         {
@@ -219,7 +343,12 @@ internal sealed class ModelHost : IDisposable
             }
             var lease = new RuntimeLease(fresh, target);
             Hook(lease);
-            var old = Interlocked.Exchange(ref _current, lease);
+            RuntimeLease old;
+            lock (_switchGate)
+            {
+                old = Interlocked.Exchange(ref _current, lease);
+                _governed = CreateGoverned(lease);
+            }
             old.Retire();
             lock (_stateGate)
             {
@@ -330,6 +459,7 @@ internal sealed class ModelHost : IDisposable
                 status.LastSwitch = _lastSwitch;
                 status.Hints = new Dictionary<string, string>(_hints);
                 status.Reloads = _reloads;
+                status.Decisions = _decisions.Records();
             }
             return status;
         }
@@ -348,18 +478,34 @@ internal sealed class ModelHost : IDisposable
 
     private void OnSwitched(VariantSwitch change)
     {
+        if (_inGovernorTick)
+        {
+            // Raised inside the controller's tick, before its decision is known: published once the tick returns.
+            _governorSwitch = change;
+            return;
+        }
+        RecordSwitch(change, _pendingReason ?? "switched", code: null);
+    }
+
+    private void RecordSwitch(VariantSwitch change, string reason, string? code)
+    {
         var record = new SwitchEvent
         {
             From = change.From,
             To = change.To,
             AtUnixMs = change.At.ToUnixTimeMilliseconds(),
-            Reason = _pendingReason ?? "switched",
+            Reason = reason,
+            Code = code,
         };
         lock (_stateGate)
         {
             _switches++;
             _lastSwitch = record;
-            _reasons = [record.Reason];
+            if (code is null)
+            {
+                // A governor switch keeps the decision history as its reasons.
+                _reasons = [record.Reason];
+            }
         }
         _events.Publish(new ServerEvent { Kind = "switch", Model = Name, AtUnixMs = record.AtUnixMs, Switch = record });
     }
@@ -387,8 +533,16 @@ internal sealed class ModelHost : IDisposable
         return path.StartsWith(prefix, StringComparison.Ordinal) || path == root;
     }
 
+    /// <summary>A controller and the runtime it drives; replaced together on reload.</summary>
+    private sealed record Governed(RuntimeLease Lease, AdaptiveController Controller);
+
     public void Dispose()
     {
+        lock (_switchGate)
+        {
+            _governed?.Controller.Dispose();
+            _governed = null;
+        }
         _current.Retire();
         _reloadGate.Dispose();
     }

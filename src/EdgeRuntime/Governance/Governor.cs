@@ -105,7 +105,7 @@ public sealed class Governor
         return new GovernorDecision(now, Current, previous, reason, detail)
         {
             TemperatureCelsius = celsius,
-            PredictedSteadyCelsius = chosen.SteadyCelsius,
+            PredictedCelsius = chosen.SteadyCelsius,
             PredictedP95Ms = double.IsFinite(chosen.PredictedP95Ms) ? chosen.PredictedP95Ms : null,
             SloP95Ms = slo,
         };
@@ -222,16 +222,23 @@ public sealed class Governor
         {
             return new Evaluation(false, DecisionReason.SloRisk, $"predicted p95 {predictedP95:F2} ms vs SLO {target:F2} ms", predictedP95, null);
         }
+        // Where the temperature would be at the horizon on this variant: a first-order approach from the
+        // current temperature to the variant's steady state. Looking at the horizon rather than the steady
+        // state lets a heavier variant borrow thermal headroom while the board is cool.
         double? steady = steadyNow is double now ? now + profile.Thermal.RiseAtFullLoadCelsius * (utilisation - currentUtilisation) : null;
-        if (steady is double s && s > limit - (heavier ? policy.HysteresisCelsius : 0))
+        double? atHorizon = steady is double settle && _readings.Count > 0
+            ? settle + (_readings.Last().Celsius - settle) * Math.Exp(-profile.Thermal.PredictionHorizonSeconds / profile.Thermal.TimeConstantSeconds)
+            : steady;
+        if (atHorizon is double h && h > limit - (heavier ? policy.HysteresisCelsius : 0))
         {
-            return new Evaluation(false, DecisionReason.ThermalPredicted, $"would settle at {s:F1} °C (limit {limit:F1} °C)", predictedP95, steady);
+            return new Evaluation(false, DecisionReason.ThermalPredicted,
+                $"would reach {h:F1} °C within {profile.Thermal.PredictionHorizonSeconds:F0} s, settling at {steady:F1} °C (limit {limit:F1} °C)", predictedP95, atHorizon);
         }
         if (BatteryLimit(input.Device, policy) is (double ratio, double percent) && EnergyRatio(index, input, frequencyFactor) > ratio)
         {
             return new Evaluation(false, DecisionReason.BatteryTier, $"battery at {percent:F0}%: energy per inference capped at {ratio:P0} of the reference", predictedP95, steady);
         }
-        return new Evaluation(true, null, "within every limit", predictedP95, steady);
+        return new Evaluation(true, null, "within every limit", predictedP95, atHorizon);
     }
 
     /// <summary>Service time p50/p95 in ms at the current clock: profile, then measurements.</summary>

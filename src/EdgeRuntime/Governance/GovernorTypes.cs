@@ -75,7 +75,8 @@ public sealed record GovernorDecision(
 {
     public bool Switched => Variant != Previous;
     public double? TemperatureCelsius { get; init; }
-    public double? PredictedSteadyCelsius { get; init; }
+    /// <summary>Temperature predicted at the profile's horizon on the chosen variant.</summary>
+    public double? PredictedCelsius { get; init; }
     public double? PredictedP95Ms { get; init; }
     public double? SloP95Ms { get; init; }
 }

@@ -106,7 +106,7 @@ public static class DynamicInt8Quantizer
                     _floatNodes.Add(node.Name);
                     continue;
                 }
-                if (node.OpType == "Conv" && node.Domain is "" or "ai.onnx")
+                if (node.OpType == "Conv" && node.Domain is ("" or "ai.onnx"))
                 {
                     if (options.QuantizeConvolutions)
                     {

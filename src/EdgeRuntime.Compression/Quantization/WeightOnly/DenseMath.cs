@@ -35,52 +35,39 @@ internal static class DenseMath
 
     /// <summary>
     /// The upper-triangular U with a⁻¹ = Uᵀ·U, as GPTQ uses it: row i of U holds how the error of row i
-    /// spreads over the later rows. Computed as L⁻¹ from a = L·Lᵀ, then a⁻¹ = L⁻ᵀ·L⁻¹ and its Cholesky factor.
+    /// spreads over the later rows. With J the order-reversing permutation, Cholesky of J·a·J = L·Lᵀ gives
+    /// a = R·Rᵀ for the upper-triangular R = J·L·J, so a⁻¹ = R⁻ᵀ·R⁻¹ and U = R⁻¹ = J·L⁻¹·J:
+    /// one factorization and one triangular inverse instead of inverting a first.
     /// </summary>
     public static bool TryUpperCholeskyOfInverse(double[] a, int k, out double[] upper)
     {
         upper = [];
-        if (!TryCholesky(a, k, out var lower))
+        var reversed = new double[k * k];
+        for (int i = 0; i < k; i++)
+        {
+            for (int j = 0; j < k; j++)
+            {
+                reversed[i * k + j] = a[(k - 1 - i) * k + (k - 1 - j)];
+            }
+        }
+        if (!TryCholesky(reversed, k, out var lower))
         {
             return false;
         }
-        // T = (L⁻¹)ᵀ, upper-triangular, computed column of L⁻¹ by column (= row of T by row).
-        var t = new double[k * k];
-        var x = new double[k];
-        for (int j = 0; j < k; j++)
+        // Column j of L⁻¹ solves L·x = e_j; columns are independent, so they are solved in parallel.
+        var result = new double[k * k];
+        Parallel.For(0, k, () => new double[k], (j, _, x) =>
         {
-            Array.Clear(x);
             for (int i = j; i < k; i++)
             {
-                double sum = i == j ? 1 : 0;
-                sum -= Dot(lower.AsSpan(i * k + j, i - j), x.AsSpan(j, i - j));
+                double sum = (i == j ? 1 : 0) - Dot(lower.AsSpan(i * k + j, i - j), x.AsSpan(j, i - j));
                 x[i] = sum / lower[i * k + i];
+                // U[k-1-i, k-1-j] = L⁻¹[i, j]
+                result[(k - 1 - i) * k + (k - 1 - j)] = x[i];
             }
-            x.AsSpan(j, k - j).CopyTo(t.AsSpan(j * k + j, k - j));
-        }
-        // a⁻¹ = L⁻ᵀ·L⁻¹ = T·Tᵀ: entry (i, j) is the dot of rows i and j of T from max(i, j) on.
-        var inverse = new double[k * k];
-        for (int i = 0; i < k; i++)
-        {
-            for (int j = i; j < k; j++)
-            {
-                double value = Dot(t.AsSpan(i * k + j, k - j), t.AsSpan(j * k + j, k - j));
-                inverse[i * k + j] = value;
-                inverse[j * k + i] = value;
-            }
-        }
-        if (!TryCholesky(inverse, k, out var factor))
-        {
-            return false;
-        }
-        upper = new double[k * k];
-        for (int i = 0; i < k; i++)
-        {
-            for (int j = 0; j <= i; j++)
-            {
-                upper[j * k + i] = factor[i * k + j];
-            }
-        }
+            return x;
+        }, _ => { });
+        upper = result;
         return true;
     }
 

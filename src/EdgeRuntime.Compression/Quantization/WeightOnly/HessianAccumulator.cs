@@ -1,63 +1,31 @@
 namespace EdgeRuntime.Compression.Quantization.WeightOnly;
 
 /// <summary>
-/// Running sum of x·xᵀ over the rows x (length K) of a layer's input, batch by batch, so GPTQ's Hessian
-/// costs K×K numbers whatever the number of calibration samples.
+/// Running sum of x·xᵀ over the rows x (length K) of a layer's input, one batch's Gram matrix at a time,
+/// so GPTQ's Hessian costs K×K numbers whatever the number of calibration samples. The sum is not divided
+/// by the row count: GPTQ gives the same result for any positive multiple of H (its damping is relative).
 /// </summary>
 internal sealed class HessianAccumulator(int k)
 {
     private readonly double[] _sum = new double[k * k];
-    private readonly float[] _batch = new float[k * k];
 
     public int K { get; } = k;
-    public long Rows { get; private set; }
+    public int Batches { get; private set; }
 
-    /// <summary>Adds every row of a [..., K] activation tensor.</summary>
-    public void Add(ReadOnlySpan<float> activations)
+    /// <summary>Adds one batch's XᵀX ([K, K], row-major).</summary>
+    public void AddGram(ReadOnlySpan<float> gram)
     {
-        if (activations.Length % K != 0)
+        if (gram.Length != _sum.Length)
         {
-            throw new InvalidDataException($"an activation of {activations.Length} values is not made of rows of {K}");
+            throw new InvalidDataException($"a Gram matrix of {gram.Length} values does not match a layer input of width {K}");
         }
-        int rows = activations.Length / K;
-        // Sum a batch in float with SIMD, then fold it into the double total.
-        Array.Clear(_batch);
-        for (int r = 0; r < rows; r++)
+        for (int i = 0; i < _sum.Length; i++)
         {
-            var x = activations.Slice(r * K, K);
-            for (int i = 0; i < K; i++)
-            {
-                float xi = x[i];
-                if (xi != 0)
-                {
-                    DenseMath.Axpy(xi, x[i..], _batch.AsSpan(i * K + i, K - i));
-                }
-            }
+            _sum[i] += gram[i];
         }
-        for (int i = 0; i < K; i++)
-        {
-            for (int j = i; j < K; j++)
-            {
-                _sum[i * K + j] += _batch[i * K + j];
-            }
-        }
-        Rows += rows;
+        Batches++;
     }
 
-    /// <summary>The mean of x·xᵀ, full symmetric [K, K].</summary>
-    public double[] Hessian()
-    {
-        var hessian = new double[K * K];
-        double scale = Rows == 0 ? 0 : 1.0 / Rows;
-        for (int i = 0; i < K; i++)
-        {
-            for (int j = i; j < K; j++)
-            {
-                double value = _sum[i * K + j] * scale;
-                hessian[i * K + j] = value;
-                hessian[j * K + i] = value;
-            }
-        }
-        return hessian;
-    }
+    /// <summary>Σ x·xᵀ, symmetric [K, K] (a copy).</summary>
+    public double[] Hessian() => (double[])_sum.Clone();
 }

@@ -7,8 +7,9 @@ using Onnx;
 namespace EdgeRuntime.Compression.Quantization.WeightOnly;
 
 /// <summary>
-/// Runs calibration batches through the float model with the inputs of the layers to quantize made
-/// graph outputs, and accumulates each input's x·xᵀ. Only one batch of activations is alive at a time.
+/// Accumulates XᵀX of the inputs of the layers to quantize over calibration batches. The float model gets,
+/// per input X, a Reshape to [rows, K], a Transpose and a MatMul whose [K, K] result is a graph output, so
+/// ONNX Runtime's own GEMM computes each batch's Gram matrix and only K×K numbers per input leave the session.
 /// </summary>
 internal static class HessianCollector
 {
@@ -21,20 +22,22 @@ internal static class HessianCollector
             probe.InternalizeExternalData();
         }
         var graph = probe.Graph;
-        var fetched = new List<string>();
-        foreach (string name in inputs.Keys)
+        var grams = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (name, k) in inputs)
         {
-            if (graph.IsGraphInput(name))
-            {
-                continue;
-            }
-            if (!graph.IsGraphOutput(name))
-            {
-                graph.Outputs.Add(new ValueInfoProto { Name = name });
-            }
-            fetched.Add(name);
+            string shape = graph.UniqueName($"{name}_rows_shape");
+            string rows = graph.UniqueName($"{name}_rows");
+            string transposed = graph.UniqueName($"{name}_rows_transposed");
+            string gram = graph.UniqueName($"{name}_gram");
+            graph.AddInitializer(TensorData.Vector(new long[] { -1, k }).ToProto(shape));
+            graph.AddNode("Reshape", [name, shape], [rows], graph.UniqueName($"{name}_gram_Reshape"));
+            graph.AddNode("Transpose", [rows], [transposed], graph.UniqueName($"{name}_gram_Transpose")).SetInts("perm", [1, 0]);
+            graph.AddNode("MatMul", [transposed, rows], [gram], graph.UniqueName($"{name}_gram_MatMul"));
+            graph.Outputs.Add(OnnxValueInfo.CreateTensor(gram, OnnxDataType.Float, k, k));
+            grams[name] = gram;
         }
         var accumulators = inputs.ToDictionary(p => p.Key, p => new HessianAccumulator(p.Value), StringComparer.Ordinal);
+        var names = grams.Values.ToList();
         using var session = ModelSession.Open(probe.ToBytes(), "calibration probe");
         int batches = 0;
         foreach (var batch in data.Batches())
@@ -42,7 +45,7 @@ internal static class HessianCollector
             NamedTensor[] outputs;
             try
             {
-                outputs = fetched.Count == 0 ? [] : session.Run(batch, fetched);
+                outputs = session.Run(batch, names);
             }
             catch (Microsoft.ML.OnnxRuntime.OnnxRuntimeException e)
             {
@@ -50,13 +53,7 @@ internal static class HessianCollector
             }
             foreach (var (name, accumulator) in accumulators)
             {
-                var tensor = outputs.FirstOrDefault(o => o.Name == name) ?? batch.FirstOrDefault(t => t.Name == name)
-                    ?? throw new InvalidDataException($"calibration batch has no tensor '{name}'");
-                if (tensor.ElementType != ElementType.Float32)
-                {
-                    throw new InvalidDataException($"layer input '{name}' is {tensor.ElementType.ToName()}, GPTQ needs float32 activations");
-                }
-                accumulator.Add(tensor.AsSpan<float>());
+                accumulator.AddGram(outputs[names.IndexOf(grams[name])].AsSpan<float>());
             }
             batches++;
         }

@@ -27,6 +27,13 @@ public sealed record Int4Options
     /// <summary>Quantize Gemm nodes with constant weights as well as MatMul. Default: true.</summary>
     public bool QuantizeGemm { get; init; } = true;
 
+    /// <summary>
+    /// Store embedding tables (Gather on a constant [rows, K] float table) in 4-bit blocks too, as
+    /// com.microsoft GatherBlockQuantized, which dequantizes only the rows it gathers. In a small
+    /// transformer the word embeddings are half the file. Default: true.
+    /// </summary>
+    public bool QuantizeEmbeddings { get; init; } = true;
+
     /// <summary>Nodes (by name) left in float. Default: none.</summary>
     public IReadOnlyList<string> ExcludedNodes { get; init; } = [];
 

@@ -42,11 +42,26 @@ public static class Int4WeightQuantizer
         var floatNodes = new List<string>();
         var warnings = new List<string>();
         var layers = new List<LinearLayer>();
+        var embeddings = new List<NodeProto>();
         foreach (var node in graph.Nodes.ToList())
         {
             if (options.ExcludedNodes.Contains(node.Name))
             {
                 floatNodes.Add(node.Name);
+                continue;
+            }
+            if (options.QuantizeEmbeddings && IsEmbedding(graph, node))
+            {
+                int width = (int)graph.FindInitializer(node.Input[0])!.Dims[1];
+                if (width % options.BlockSize == 0)
+                {
+                    embeddings.Add(node);
+                }
+                else
+                {
+                    floatNodes.Add(NameOf(node));
+                    warnings.Add($"kept {GraphNodes.Describe(node)} in float: its rows of {width} are no multiple of the block size {options.BlockSize}");
+                }
                 continue;
             }
             var layer = LinearLayer.TryRead(graph, node, options.QuantizeGemm, out string? skipReason);
@@ -78,9 +93,7 @@ public static class Int4WeightQuantizer
                 }
                 inputs[layer.Input] = layer.K;
             }
-            var sw0 = System.Diagnostics.Stopwatch.StartNew();
             hessians = HessianCollector.Collect(model, inputs, calibration!);
-            Console.Error.WriteLine($"TRACE hessians {sw0.Elapsed.TotalSeconds:0.0}s");
         }
 
         var hessianMatrices = new Dictionary<string, double[]>(StringComparer.Ordinal);
@@ -98,9 +111,7 @@ public static class Int4WeightQuantizer
                         hessian = hessians[layer.Input].Hessian();
                         hessianMatrices[layer.Input] = hessian;
                     }
-                    var sw1 = System.Diagnostics.Stopwatch.StartNew();
                     blocks = GptqQuantizer.Quantize(layer.Weight, layer.K, layer.N, hessian, options.BlockSize, options.Symmetric, options.GptqDampening);
-                    Console.Error.WriteLine($"TRACE gptq {layer.K}x{layer.N} {sw1.Elapsed.TotalSeconds:0.00}s");
                 }
                 else
                 {
@@ -113,7 +124,33 @@ public static class Int4WeightQuantizer
             }
             Replace(graph, layer, tensors, options);
         }
-        if (layers.Count > 0)
+        var tables = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        foreach (var node in embeddings)
+        {
+            string table = node.Input[0];
+            if (!tables.TryGetValue(table, out var tensors))
+            {
+                var data = graph.GetInitializerData(table);
+                int rows = checked((int)data.Dims[0]), width = checked((int)data.Dims[1]);
+                // The table is [rows, K]; as a weight it is Wᵀ, so each row is one "output column" of blocks along K.
+                float[] values = data.ToFloatArray();
+                var transposed = new float[values.Length];
+                for (int r = 0; r < rows; r++)
+                {
+                    for (int c = 0; c < width; c++)
+                    {
+                        transposed[c * rows + r] = values[r * width + c];
+                    }
+                }
+                var blocks = RoundToNearest.Quantize(transposed, width, rows, options.BlockSize, options.Symmetric);
+                tensors = AddTableInitializers(graph, table, blocks, options.Symmetric);
+                tables[table] = tensors;
+                floatBytes += 4L * values.Length;
+                packedBytes += blocks.Codes.Length / 2 + 4L * blocks.Scales.Length + (options.Symmetric ? 0 : (blocks.BlockCount + 1) / 2 * blocks.N);
+            }
+            ReplaceGather(graph, node, tensors, options);
+        }
+        if (layers.Count + embeddings.Count > 0)
         {
             quantized.SetOpset(MicrosoftDomain, Math.Max(1, quantized.OpsetFor(MicrosoftDomain) ?? 1));
         }
@@ -131,12 +168,13 @@ public static class Int4WeightQuantizer
         }
         return new QuantizationResult(quantized, QuantizationMode.Int4Weight)
         {
-            QuantizedNodes = layers.Count,
+            QuantizedNodes = layers.Count + embeddings.Count,
             FloatNodes = floatNodes,
             Warnings = warnings,
             Applied =
             [
                 $"int4-weight: {layers.Count} MatMul/Gemm nodes as MatMulNBits, {(options.Symmetric ? "symmetric" : "asymmetric")} blocks of {options.BlockSize} along K, {algorithm}",
+                $"int4-weight: {embeddings.Count} embedding Gather nodes as GatherBlockQuantized (round-to-nearest)",
                 $"int4-weight: quantized weights {packedBytes} bytes from {floatBytes} ({(floatBytes == 0 ? 0 : 100.0 * packedBytes / floatBytes):0.0}%); accuracy_level {options.AccuracyLevel}",
             ],
         };
@@ -156,6 +194,34 @@ public static class Int4WeightQuantizer
         graph.AddInitializer(TensorData.Create(blocks.PackZeroPoints(), blocks.N, (blocks.BlockCount + 1) / 2).ToProto(zeroPoints));
         return [codes, scales, zeroPoints];
     }
+
+    private static string[] AddTableInitializers(OnnxGraph graph, string tableName, Int4Blocks blocks, bool symmetric)
+    {
+        // Same blocks as MatMulNBits, but GatherBlockQuantized wants the codes as [rows, K / 2].
+        var tensors = AddInitializers(graph, tableName, blocks, symmetric);
+        graph.SetInitializer(tensors[0], TensorData.Create(blocks.PackCodes(), blocks.N, blocks.BlockCount * blocks.BlockSize / 2));
+        return tensors;
+    }
+
+    private static void ReplaceGather(OnnxGraph graph, NodeProto gather, string[] tensors, Int4Options options)
+    {
+        string name = NameOf(gather);
+        var node = GraphNodes.Create("GatherBlockQuantized", [tensors[0], gather.Input[1], .. tensors[1..]], [gather.Output[0]], graph.UniqueName($"{name}_GatherBlockQuantized"), MicrosoftDomain);
+        node.SetInt("bits", 4);
+        node.SetInt("block_size", options.BlockSize);
+        node.SetInt("gather_axis", 0);
+        node.SetInt("quantize_axis", 1);
+        int index = graph.IndexOf(gather);
+        graph.RemoveNode(gather);
+        graph.InsertNode(index, node);
+    }
+
+    /// <summary>A Gather along axis 0 from a constant float [rows, K] table.</summary>
+    private static bool IsEmbedding(OnnxGraph graph, NodeProto node) =>
+        node.OpType == "Gather" && node.Domain is ("" or "ai.onnx")
+        && node.GetInt("axis") == 0
+        && graph.FindInitializer(node.Input[0]) is { } table
+        && (OnnxDataType)table.DataType == OnnxDataType.Float && table.Dims.Count == 2 && table.Dims[0] > 1;
 
     private static void Replace(OnnxGraph graph, LinearLayer layer, string[] tensors, Int4Options options)
     {

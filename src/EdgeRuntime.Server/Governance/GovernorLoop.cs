@@ -1,0 +1,445 @@
+using System.Globalization;
+using EdgeRuntime.Devices;
+using EdgeRuntime.Devices.Boards;
+using EdgeRuntime.Devices.Sysfs;
+using EdgeRuntime.Governance;
+using EdgeRuntime.Protocol;
+using EdgeRuntime.Protocol.Messages;
+using EdgeRuntime.Server.Models;
+using Microsoft.Extensions.Logging;
+
+namespace EdgeRuntime.Server.Governance;
+
+/// <summary>
+/// The daemon's device loop. Each tick it re-reads the profile file when it changed, reads the sensors once,
+/// announces thermal state changes, and lets every model's governor decide. It keeps track of failing and hung
+/// ticks, so the watchdog stops vouching for a daemon whose policy no longer runs.
+/// </summary>
+internal sealed class GovernorLoop : IDisposable
+{
+    /// <summary>Largest profile accepted from a file or a client; real ones are a few kilobytes.</summary>
+    public const int MaxProfileChars = 1 << 20;
+
+    private readonly IReadOnlyList<ModelHost> _models;
+    private readonly EventHub _events;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly SharedSnapshotMonitor _monitor;
+    private readonly IDisposable? _ownedMonitor;
+    private readonly string? _profilePath;
+    private readonly Lock _tickGate = new();
+    private readonly Lock _stateGate = new();
+    private ITimer? _timer;
+    private bool _disposed;
+    private bool _thermalSeen;
+    private string? _thermalState;
+    private long _ticks;
+    private long _tickFailures;
+    private long? _failingSince;
+    private long? _tickStartedAt;
+    private string? _lastError;
+    private string _profileFrom;
+    private string? _profileRefusal;
+
+    private GovernorLoop(IReadOnlyList<ModelHost> models, EventHub events, TimeProvider time, ILogger logger, BoardDescriptor board, string boardReason,
+        IDeviceMonitor monitor, ProfileStore profiles, string profileFrom, string? profilePath, bool adaptive)
+    {
+        _models = models;
+        _events = events;
+        _time = time;
+        _logger = logger;
+        Board = board;
+        BoardReason = boardReason;
+        _monitor = new SharedSnapshotMonitor(monitor);
+        _ownedMonitor = monitor as IDisposable;
+        Profiles = profiles;
+        _profileFrom = profileFrom;
+        _profilePath = profilePath;
+        Adaptive = adaptive;
+        Profiles.Changed += OnProfileChanged;
+    }
+
+    public BoardDescriptor Board { get; }
+    public string BoardReason { get; }
+    public ProfileStore Profiles { get; }
+    public bool Adaptive { get; }
+
+    /// <summary>The last snapshot read, or null before the first tick.</summary>
+    public DeviceSnapshot? LastSnapshot => _monitor.Latest;
+
+    /// <summary>How long ticks have been failing, or the current tick has been running; zero while all is well.</summary>
+    public TimeSpan StalledFor
+    {
+        get
+        {
+            lock (_stateGate)
+            {
+                long now = _time.GetTimestamp();
+                var failing = _failingSince is long since ? _time.GetElapsedTime(since, now) : TimeSpan.Zero;
+                var running = _tickStartedAt is long started ? _time.GetElapsedTime(started, now) : TimeSpan.Zero;
+                return failing > running ? failing : running;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Resolves the board (configured, or detected under the sysfs root), the profile (the file, or the board's
+    /// built-in one) and the device monitor, and attaches a governor to every model when adaptive.
+    /// </summary>
+    /// <exception cref="ArgumentException">Unknown board, missing sysfs root, or a profile file that is missing, invalid or for another board.</exception>
+    public static GovernorLoop Create(ServerOptions options, IReadOnlyList<ModelHost> models, EventHub events, TimeProvider time, ILoggerFactory loggers,
+        Func<BoardDescriptor, SysfsRoot, IDeviceMonitor>? monitorFactory = null)
+    {
+        var logger = loggers.CreateLogger<GovernorLoop>();
+        string rootDirectory = Path.GetFullPath(options.SysfsRoot);
+        if (!Directory.Exists(rootDirectory))
+        {
+            throw new ArgumentException($"SysfsRoot '{rootDirectory}' is not a directory");
+        }
+        var root = new SysfsRoot(rootDirectory);
+        var catalog = BoardCatalog.BuiltIn();
+        BoardDescriptor board;
+        string boardReason;
+        if (options.Board == ServerOptions.AutoBoard)
+        {
+            var detected = BoardDetector.Detect(root, catalog);
+            (board, boardReason) = (detected.Board, $"detected: {detected.Reason}");
+        }
+        else if (catalog.TryGet(options.Board, out board))
+        {
+            boardReason = "configured";
+        }
+        else
+        {
+            throw new ArgumentException($"unknown board '{options.Board}'; known: {string.Join(", ", catalog.Boards.Select(b => b.Id).Order(StringComparer.Ordinal))}, or \"{ServerOptions.AutoBoard}\"");
+        }
+
+        ProfileStore profiles;
+        string profileFrom;
+        string? profilePath = options.ProfilePath is null ? null : Path.GetFullPath(options.ProfilePath);
+        if (profilePath is not null)
+        {
+            if (!File.Exists(profilePath))
+            {
+                throw new ArgumentException($"profile file '{profilePath}' (ProfilePath) does not exist");
+            }
+            GovernorProfile profile;
+            try
+            {
+                profile = ProfileJson.Load(profilePath);
+            }
+            catch (Exception e) when (e is ProfileException or UnauthorizedAccessException)
+            {
+                throw new ArgumentException($"profile file cannot be used: {e.Message}", e);
+            }
+            if (profile.DeviceClass != board.Id)
+            {
+                throw new ArgumentException($"profile '{profilePath}' is for device class '{profile.DeviceClass}', but this board is '{board.Id}' ({boardReason})");
+            }
+            profiles = new ProfileStore(profile);
+            // Primes the store's change detection with the file as loaded; offering the same version again is refused quietly.
+            profiles.ReloadIfChanged(profilePath);
+            profileFrom = profilePath;
+        }
+        else
+        {
+            profiles = new ProfileStore(ProfileCatalog.BuiltIn(board.Id));
+            profileFrom = "built-in";
+        }
+
+        // Board tools (vcgencmd, nvpmodel) and I2C buses belong to this machine, not to a simulated tree.
+        var monitor = monitorFactory?.Invoke(board, root)
+            ?? DeviceMonitor.ForBoard(board, root, new DeviceMonitorOptions { ReadI2c = root.IsHost, RunBoardTools = root.IsHost }, time,
+                logger: loggers.CreateLogger<DeviceMonitor>());
+        var loop = new GovernorLoop(models, events, time, logger, board, boardReason, monitor, profiles, profileFrom, profilePath, options.Adaptive);
+        if (options.Adaptive)
+        {
+            foreach (var model in models)
+            {
+                model.AttachGovernor(profiles, loop._monitor);
+            }
+        }
+        logger.LogInformation("Board {Board} ({Reason}); profile {DeviceClass} version {Version} from {From}; governor {Mode}",
+            board.Id, boardReason, profiles.Current.DeviceClass, profiles.Current.Version, profileFrom, options.Adaptive ? "adaptive" : "off (sensors only)");
+        return loop;
+    }
+
+    /// <summary>Ticks once now (so status has sensors from the start), then on the profile's interval.</summary>
+    public void Start()
+    {
+        Tick();
+        var period = Period(Profiles.Current);
+        _timer = _time.CreateTimer(_ => Tick(), null, period, period);
+    }
+
+    public void Tick()
+    {
+        // A tick still running (slow sensors) makes this one a no-op rather than a second reader.
+        if (!_tickGate.TryEnter())
+        {
+            return;
+        }
+        try
+        {
+            if (_disposed)
+            {
+                return;
+            }
+            long started = _time.GetTimestamp();
+            lock (_stateGate)
+            {
+                _tickStartedAt = started;
+            }
+            var failures = new List<string>();
+            if (_profilePath is not null)
+            {
+                ReloadProfileFile(_profilePath);
+            }
+            DeviceSnapshot? snapshot = null;
+            try
+            {
+                snapshot = _monitor.Refresh();
+                AnnounceThermalChange(snapshot);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                failures.Add($"reading the sensors failed: {e.GetType().Name}: {e.Message}");
+            }
+            if (snapshot is not null && Adaptive)
+            {
+                foreach (var model in _models)
+                {
+                    try
+                    {
+                        model.GovernorTick();
+                    }
+                    catch (Exception e) when (e is not OutOfMemoryException)
+                    {
+                        failures.Add($"governor of {model.Name} failed: {e.GetType().Name}: {e.Message}");
+                    }
+                }
+            }
+            Finish(started, failures);
+        }
+        finally
+        {
+            _tickGate.Exit();
+        }
+    }
+
+    private void Finish(long started, List<string> failures)
+    {
+        bool firstFailure, recovered;
+        lock (_stateGate)
+        {
+            _ticks++;
+            _tickStartedAt = null;
+            firstFailure = failures.Count > 0 && _failingSince is null;
+            recovered = failures.Count == 0 && _failingSince is not null;
+            if (failures.Count == 0)
+            {
+                _failingSince = null;
+            }
+            else
+            {
+                _tickFailures++;
+                _failingSince ??= started;
+                _lastError = string.Join("; ", failures);
+            }
+        }
+        // Once per run of failures, not twice a second.
+        if (firstFailure)
+        {
+            _logger.LogError("Governor tick failed: {Problem}; the current variants keep serving", string.Join("; ", failures));
+        }
+        else if (recovered)
+        {
+            _logger.LogInformation("Governor ticks succeed again");
+        }
+    }
+
+    private void ReloadProfileFile(string path)
+    {
+        ProfileUpdate? update;
+        try
+        {
+            update = Profiles.ReloadIfChanged(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            update = new ProfileUpdate(false, $"{path}: cannot be read: {e.Message}", Profiles.Current);
+        }
+        if (update is not null)
+        {
+            Record(update, path);
+        }
+    }
+
+    /// <summary>Offers a profile from a client (its JSON text, or a file), or re-reads the configured profile file.</summary>
+    /// <exception cref="ProtocolException">InvalidRequest for a malformed request; ReloadFailed when the profile is refused (the one in force stays).</exception>
+    public ReloadResponse OfferProfile(ReloadRequest request)
+    {
+        if (request.Profile is not null && request.Path is not null)
+        {
+            throw new ProtocolException(ErrorCode.InvalidRequest, "reload kind=profile: give either 'profile' (the JSON text) or 'path', not both");
+        }
+        string source;
+        string text;
+        if (request.Profile is string json)
+        {
+            if (json.Length > MaxProfileChars)
+            {
+                throw new ProtocolException(ErrorCode.InvalidRequest, $"reload kind=profile: the profile is {json.Length} characters; at most {MaxProfileChars}");
+            }
+            (source, text) = ("client", json);
+        }
+        else
+        {
+            string path = request.Path ?? _profilePath ?? throw new ProtocolException(ErrorCode.InvalidRequest,
+                "reload kind=profile needs 'profile' (the JSON text) or 'path' (a .json file); this daemon has no profile file to re-read");
+            source = Path.GetFullPath(path);
+            text = ReadProfileFile(source);
+        }
+        var update = Profiles.Offer(text, source);
+        Record(update, source);
+        if (!update.Accepted)
+        {
+            throw new ProtocolException(ErrorCode.ReloadFailed, $"profile refused: {update.Reason}; version {update.Current.Version} stays in force");
+        }
+        return new ReloadResponse
+        {
+            Path = source == "client" ? "" : source,
+            ProfileVersion = update.Current.Version,
+            DeviceClass = update.Current.DeviceClass,
+            Detail = update.Reason,
+        };
+    }
+
+    private string ReadProfileFile(string path)
+    {
+        ProtocolException Refused(string why) => new(ErrorCode.ReloadFailed, $"profile refused: '{path}' {why}; version {Profiles.Current.Version} stays in force");
+        if (!path.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+        {
+            throw Refused("is not a .json file");
+        }
+        try
+        {
+            var info = new FileInfo(path);
+            if (!info.Exists)
+            {
+                throw Refused("does not exist");
+            }
+            if (info.Length > MaxProfileChars)
+            {
+                throw Refused($"is {info.Length} bytes; a profile may have at most {MaxProfileChars}");
+            }
+            return File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Refused($"cannot be read: {e.Message}");
+        }
+    }
+
+    private void Record(ProfileUpdate update, string source)
+    {
+        lock (_stateGate)
+        {
+            if (update.Accepted)
+            {
+                _profileFrom = source;
+                _profileRefusal = null;
+            }
+            else
+            {
+                _profileRefusal = update.Reason;
+            }
+        }
+        if (!update.Accepted)
+        {
+            _logger.LogWarning("Profile refused: {Reason}; version {Version} stays in force", update.Reason, update.Current.Version);
+            return;
+        }
+        _logger.LogInformation("Profile {DeviceClass} version {Version} in force (from {Source})", update.Current.DeviceClass, update.Current.Version, source);
+        _events.Publish(new ServerEvent
+        {
+            Kind = "reload",
+            AtUnixMs = _time.GetUtcNow().ToUnixTimeMilliseconds(),
+            Detail = $"profile {update.Current.DeviceClass} version {update.Current.Version} in force (from {source})",
+        });
+    }
+
+    private void OnProfileChanged(GovernorProfile profile)
+    {
+        var period = Period(profile);
+        _timer?.Change(period, period);
+    }
+
+    private void AnnounceThermalChange(DeviceSnapshot snapshot)
+    {
+        string? state = SensorReadout.ThermalState(snapshot);
+        string? previous;
+        lock (_stateGate)
+        {
+            previous = _thermalState;
+            bool seen = _thermalSeen;
+            _thermalState = state;
+            _thermalSeen = true;
+            if (!seen || previous == state)
+            {
+                return;
+            }
+        }
+        string at = snapshot.HottestCelsius.TryGetValue(out double celsius) ? string.Create(CultureInfo.InvariantCulture, $" at {celsius:F1} °C") : "";
+        string detail = $"{state ?? "unknown"} (was {previous ?? "unknown"}){at}";
+        _logger.LogInformation("Thermal state {Detail}", detail);
+        _events.Publish(new ServerEvent { Kind = "thermal", AtUnixMs = snapshot.Timestamp.ToUnixTimeMilliseconds(), Detail = detail });
+    }
+
+    /// <summary>Fills the device and governor parts of a status reply.</summary>
+    public void Describe(StatusResponse response)
+    {
+        if (_monitor.Latest is { } snapshot)
+        {
+            response.Sensors = SensorReadout.Sensors(snapshot);
+            response.ThermalState = SensorReadout.ThermalState(snapshot);
+            response.Throttle = SensorReadout.Throttle(snapshot);
+            response.PowerMode = SensorReadout.PowerMode(snapshot);
+            response.SampledAtUnixMs = snapshot.Timestamp.ToUnixTimeMilliseconds();
+        }
+        var profile = Profiles.Current;
+        lock (_stateGate)
+        {
+            response.Governor = new GovernorStatus
+            {
+                Adaptive = Adaptive,
+                Board = Board.Id,
+                BoardReason = BoardReason,
+                DeviceClass = profile.DeviceClass,
+                ProfileVersion = profile.Version,
+                ProfileProvenance = profile.Provenance.Source,
+                ProfileFrom = _profileFrom,
+                ProfileRefusal = _profileRefusal,
+                TickMs = Period(profile).TotalMilliseconds,
+                Ticks = _ticks,
+                TickFailures = _tickFailures,
+                FailingForMs = _failingSince is long since ? (long)_time.GetElapsedTime(since).TotalMilliseconds : null,
+                LastError = _lastError,
+            };
+        }
+    }
+
+    private static TimeSpan Period(GovernorProfile profile) => TimeSpan.FromSeconds(profile.Policy.TickSeconds);
+
+    public void Dispose()
+    {
+        _timer?.Dispose();
+        // Waits for a tick in progress, so no tick touches a model after this returns.
+        lock (_tickGate)
+        {
+            _disposed = true;
+        }
+        Profiles.Changed -= OnProfileChanged;
+        _ownedMonitor?.Dispose();
+    }
+}
