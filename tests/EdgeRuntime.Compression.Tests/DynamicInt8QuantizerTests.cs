@@ -136,6 +136,21 @@ public sealed class DynamicInt8QuantizerTests
     }
 
     [Fact]
+    public void Weights_held_in_constant_nodes_are_quantized_and_the_constants_removed()
+    {
+        var model = TestModels.WithWeightsInConstants(TestModels.Mlp([32, 32, 8]));
+        var x = Ort.RandomValues(4 * 32, seed: 22);
+
+        var result = DynamicInt8Quantizer.Quantize(model, FullRange);
+
+        Assert.Equal(2, result.QuantizedNodes);
+        Assert.DoesNotContain(result.Model.Graph.Nodes, n => n.OpType == "Constant" && n.Output[0].StartsWith('w'));
+        var expected = Ort.Run(model, ("x", x, [4, 32]))["y"];
+        var actual = Ort.Run(result.Model, ("x", x, [4, 32]))["y"];
+        Assert.True(Ort.RelativeMaxError(expected, actual) < 0.04, $"relative max error {Ort.RelativeMaxError(expected, actual)}");
+    }
+
+    [Fact]
     public void Excluded_nodes_stay_float()
     {
         var model = TestModels.Mlp([16, 16, 4]);

@@ -66,6 +66,37 @@ public sealed class Int4WeightQuantizerTests
     }
 
     [Fact]
+    public void Embedding_tables_become_block_quantized_gathers()
+    {
+        var model = Embedding(rows: 300, width: 64);
+        long[] ids = [0, 5, 299, 17, 42, 5];
+
+        var result = Int4WeightQuantizer.Quantize(model);
+
+        var node = Assert.Single(result.Model.Graph.Nodes);
+        Assert.Equal("GatherBlockQuantized", node.OpType);
+        var expected = RunIds(model, ids);
+        var actual = RunIds(result.Model, ids);
+        // 4-bit asymmetric blocks of 32: each value within half a step, (max - min) / 30 of its block.
+        Assert.True(Ort.MaxAbsDifference(expected, actual) < 2.0 / 30, $"max difference {Ort.MaxAbsDifference(expected, actual)}");
+        Assert.True(result.Model.ToBytes().Length < 0.2 * model.ToBytes().Length);
+    }
+
+    [Fact]
+    public void Weights_held_in_constant_nodes_are_quantized()
+    {
+        var model = TestModels.WithWeightsInConstants(TestModels.Mlp([64, 32]));
+        var x = Ort.RandomValues(4 * 64, seed: 33);
+
+        var result = Int4WeightQuantizer.Quantize(model);
+
+        Assert.Equal(1, result.QuantizedNodes);
+        var expected = Ort.Run(model, ("x", x, [4, 64]))["y"];
+        var actual = Ort.Run(result.Model, ("x", x, [4, 64]))["y"];
+        Assert.True(Ort.MeanCosine(expected, actual, 32) > 0.99);
+    }
+
+    [Fact]
     public void Transformer_block_in_int4_keeps_cosine()
     {
         var model = TestModels.TransformerBlock();
@@ -138,6 +169,24 @@ public sealed class Int4WeightQuantizerTests
         Assert.Equal(2, result.QuantizedNodes);
         Assert.Contains(result.Warnings, w => w.Contains("'branch' (If)"));
         Assert.Empty(result.Model.Graph.Validate());
+    }
+
+    private static OnnxModel Embedding(int rows, int width)
+    {
+        var model = OnnxModel.Create();
+        var graph = model.Graph;
+        graph.Inputs.Add(OnnxValueInfo.CreateTensor("ids", OnnxDataType.Int64, "batch"));
+        graph.Outputs.Add(OnnxValueInfo.CreateTensor("vectors", OnnxDataType.Float, "batch", width));
+        graph.AddInitializer(TensorData.Create(Ort.RandomValues(rows * width, seed: 34), rows, width).ToProto("table"));
+        graph.AddNode("Gather", ["table", "ids"], ["vectors"], "lookup");
+        return model;
+    }
+
+    private static float[] RunIds(OnnxModel model, long[] ids)
+    {
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(model.ToBytes());
+        using var results = session.Run([Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor("ids", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<long>(ids, [ids.Length]))]);
+        return [.. results.Single().AsEnumerable<float>()];
     }
 
     private static TensorSignature Signature(int width) =>

@@ -66,7 +66,8 @@ public sealed class ModelZooPipelineTests
         using var idsValue = OrtValue.CreateTensorValueFromMemory(ids.ToArray<long>(), ids.Shape);
         using var maskValue = OrtValue.CreateTensorValueFromMemory(mask.ToArray<long>(), mask.Shape);
         using var typesValue = OrtValue.CreateTensorValueFromMemory(types.ToArray<long>(), types.Shape);
-        using var outputs = session.Run(new RunOptions(), ["input_ids", "attention_mask", "token_type_ids"], [idsValue, maskValue, typesValue], ["last_hidden_state"]);
+        using var runOptions = new RunOptions();
+        using var outputs = session.Run(runOptions, ["input_ids", "attention_mask", "token_type_ids"], [idsValue, maskValue, typesValue], ["last_hidden_state"]);
 
         Assert.Equal([4L, 128, 384], outputs[0].GetTensorTypeAndShape().Shape);
         var embeddings = MiniLmInputs.MeanPool(outputs[0].GetTensorDataAsSpan<float>(), mask.AsSpan<long>(), 4, 128, 384);
@@ -81,11 +82,12 @@ public sealed class ModelZooPipelineTests
         const int batch = 50;
         int sample = OcrClassifierInputs.Channels * OcrClassifierInputs.Height * OcrClassifierInputs.Width;
         using var session = new InferenceSession(model.ToBytes());
+        using var runOptions = new RunOptions();
         var scores = new float[count * 2];
         for (int start = 0; start < count; start += batch)
         {
             using var input = OrtValue.CreateTensorValueFromMemory(pixels.AsSpan(start * sample, batch * sample).ToArray(), [batch, 3, 48, 192]);
-            using var output = session.Run(new RunOptions(), ["x"], [input], session.OutputNames);
+            using var output = session.Run(runOptions, ["x"], [input], session.OutputNames);
             output[0].GetTensorDataAsSpan<float>().CopyTo(scores.AsSpan(start * 2, batch * 2));
         }
 

@@ -421,7 +421,8 @@ internal static class OpsetModels
         try
         {
             var outputNames = session.OutputNames.ToArray();
-            using var results = session.Run(new RunOptions(), inputs.Select(i => i.Name).ToArray(), values, outputNames);
+            using var runOptions = new RunOptions();
+            using var results = session.Run(runOptions, inputs.Select(i => i.Name).ToArray(), values, outputNames);
             var outputs = new Dictionary<string, double[]>();
             for (int i = 0; i < outputNames.Length; i++)
             {

@@ -2,6 +2,9 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
 using EdgeRuntime.Client;
+using EdgeRuntime.Devices;
+using EdgeRuntime.Devices.Boards;
+using EdgeRuntime.Devices.Simulation;
 using EdgeRuntime.Protocol;
 using EdgeRuntime.Protocol.Messages;
 using EdgeRuntime.Server.Hosting;
@@ -38,6 +41,18 @@ public sealed class HostingTests
         public int Available => _socket.Available;
 
         public void Dispose() => _socket.Dispose();
+    }
+
+    /// <summary>The board's real monitor, made to fail on demand the way a bug in a sensor path would.</summary>
+    private sealed class BreakableMonitor(IDeviceMonitor inner) : IDeviceMonitor
+    {
+        public volatile bool Broken;
+
+        public string Board => inner.Board;
+
+        public DeviceSnapshot Read() => Broken ? throw new InvalidOperationException("sensor bus gone") : inner.Read();
+
+        public IReadOnlyList<SourceHealth> GetHealth() => inner.GetHealth();
     }
 
     [Fact]
@@ -107,6 +122,8 @@ public sealed class HostingTests
         Assert.False(service.PingWatchdogIfHealthy());
         server.Scheduler.Resume();
         await stuck;
+        // The reply can arrive before the worker has put the request down.
+        await TestServer.WaitUntilAsync(() => Task.FromResult(server.Scheduler.InFlight == 0), "the worker finished the request");
         Assert.True(service.PingWatchdogIfHealthy());
         Assert.Equal("WATCHDOG=1", systemd.Receive());
 
@@ -139,6 +156,60 @@ public sealed class HostingTests
         }
         await service.StopAsync(default);
         Assert.Equal("STOPPING=1", systemd.Receive());
+    }
+
+    [Fact]
+    public async Task Watchdog_is_withheld_once_the_governor_has_failed_for_longer_than_the_interval()
+    {
+        using var directory = new TestDirectory();
+        using var systemd = new NotifySocket(directory["notify"]);
+        var time = new FakeTimeProvider(DateTimeOffset.UnixEpoch);
+        var board = new SimulatedBoard(BoardCatalog.BuiltIn().Get("raspberry-pi-4"), directory["sysfs"]);
+        var options = new ServerOptions
+        {
+            RuntimeDirectory = directory["run"],
+            Bundles = [TestBundles.FashionPair(directory["bundle"])],
+            Workers = 1,
+            IntraOpThreads = 1,
+            SysfsRoot = board.Root.RootDirectory,
+        };
+        BreakableMonitor? monitor = null;
+        var server = new EdgertdServer(options, time)
+        {
+            MonitorFactory = (descriptor, root) => monitor = new BreakableMonitor(
+                DeviceMonitor.ForBoard(descriptor, root, new DeviceMonitorOptions { ReadI2c = false, RunBoardTools = false }, time)),
+        };
+        var environment = new Dictionary<string, string> { ["NOTIFY_SOCKET"] = systemd.Path, ["WATCHDOG_USEC"] = "2000000" };
+        await using var service = new EdgertdService(server, n => environment.GetValueOrDefault(n), time, NullLogger.Instance);
+        await service.StartAsync(default);
+        await using var client = new EdgertClient(server.SocketPath);
+        Assert.True(service.PingWatchdogIfHealthy());
+
+        // The governor ticks every 0.5 s; the clock moves one tick at a time, so each tick sees its own time.
+        void Ticks(int count)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                time.Advance(TimeSpan.FromSeconds(0.5));
+            }
+        }
+        monitor!.Broken = true;
+        Ticks(2);
+        Assert.True(service.PingWatchdogIfHealthy());
+        Ticks(4);
+        Assert.False(service.PingWatchdogIfHealthy());
+        var status = await client.StatusAsync();
+        Assert.InRange(status.Governor!.FailingForMs!.Value, 2001, 3000);
+        Assert.Equal(6, status.Governor.TickFailures);
+        Assert.Contains("sensor bus gone", status.Governor.LastError);
+        Assert.True(status.Server.Healthy);
+        Assert.Equal("a", Assert.Single(status.Models).CurrentVariant);
+
+        monitor.Broken = false;
+        Ticks(1);
+        Assert.True(service.PingWatchdogIfHealthy());
+        Assert.Null((await client.StatusAsync()).Governor!.FailingForMs);
+        await service.StopAsync(default);
     }
 
     [Fact]
@@ -248,11 +319,14 @@ public sealed class HostingTests
     public void The_host_binds_and_validates_options_from_the_command_line()
     {
         using var directory = new TestDirectory();
-        using var host = EdgertdHost.Build(["--bundle", TestBundles.FashionPair(directory["bundle"]), "--runtime-dir", directory["run"], "--workers", "3"],
+        using var host = EdgertdHost.Build(["--bundle", TestBundles.FashionPair(directory["bundle"]), "--runtime-dir", directory["run"], "--workers", "3",
+            "--board", "raspberry-pi-4", "--sysfs-root", directory["sysfs"], "--profile", directory["profile.json"], "--adaptive", "false"],
             n => n == "EDGERTD_CONFIG" ? directory["absent.json"] : null);
         var options = (Microsoft.Extensions.Options.IOptions<ServerOptions>)host.Services.GetService(typeof(Microsoft.Extensions.Options.IOptions<ServerOptions>))!;
         Assert.Equal(3, options.Value.Workers);
         Assert.Single(options.Value.Bundles);
+        Assert.Equal(("raspberry-pi-4", directory["sysfs"], directory["profile.json"], false),
+            (options.Value.Board, options.Value.SysfsRoot, options.Value.ProfilePath, options.Value.Adaptive));
 
         using var invalid = EdgertdHost.Build(["--runtime-dir", directory["run"]], n => n == "EDGERTD_CONFIG" ? directory["absent.json"] : null);
         var invalidOptions = (Microsoft.Extensions.Options.IOptions<ServerOptions>)invalid.Services.GetService(typeof(Microsoft.Extensions.Options.IOptions<ServerOptions>))!;

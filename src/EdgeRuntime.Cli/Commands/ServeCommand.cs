@@ -6,7 +6,10 @@ using Microsoft.Extensions.Logging;
 
 namespace EdgeRuntime.Cli.Commands;
 
-/// <summary>`edgert serve`: the daemon in the foreground, until Ctrl+C (then it drains like the service does).</summary>
+/// <summary>
+/// `edgert serve`: the daemon in the foreground, until Ctrl+C (then it drains like the service does). It reads the
+/// board's sensors (or a simulated tree with --sysfs-root) and lets the governor switch variants.
+/// </summary>
 internal static class ServeCommand
 {
     public static Command Create(CliContext context)
@@ -19,9 +22,13 @@ internal static class ServeCommand
         var workers = new Option<int?>("--workers") { Description = "Inference workers (default: one per core)" };
         var queue = new Option<int>("--queue") { Description = "Requests that may wait for a worker before Overloaded", DefaultValueFactory = _ => 64 };
         var verbose = new Option<bool>("--verbose") { Description = "Log every connection and request problem" };
+        var board = new Option<string>("--board") { Description = "Board descriptor id (raspberry-pi-4, jetson-orin-nano, ...) or auto to detect it", DefaultValueFactory = _ => ServerOptions.AutoBoard };
+        var sysfsRoot = new Option<string>("--sysfs-root") { Description = "Directory that stands for / when reading sensors (a tree from `edgert device simulate`)", DefaultValueFactory = _ => "/" };
+        var profile = new Option<string?>("--profile") { Description = "Governor profile file, re-read when it changes (default: the board's built-in profile)" };
+        var noGovernor = new Option<bool>("--no-governor") { Description = "Report sensors but never switch variants on the device's account" };
         var command = new Command("serve", "Run the edgertd daemon in the foreground: serve bundles over a Unix socket (and optionally loopback TCP)");
         command.Arguments.Add(bundles);
-        foreach (var option in new Option[] { socket, group, tcp, token, workers, queue, verbose })
+        foreach (var option in new Option[] { socket, group, tcp, token, workers, queue, board, sysfsRoot, profile, noGovernor, verbose })
         {
             command.Options.Add(option);
         }
@@ -35,6 +42,10 @@ internal static class ServeCommand
                 TcpToken = result.GetValue(token) ?? Environment.GetEnvironmentVariable(DaemonConnection.TokenVariable),
                 Workers = result.GetValue(workers),
                 QueueCapacity = result.GetValue(queue),
+                Board = result.GetValue(board)!,
+                SysfsRoot = Path.GetFullPath(result.GetValue(sysfsRoot)!),
+                ProfilePath = result.GetValue(profile) is string profilePath ? Path.GetFullPath(profilePath) : null,
+                Adaptive = !result.GetValue(noGovernor),
             };
             if (result.GetValue(socket) is string path)
             {

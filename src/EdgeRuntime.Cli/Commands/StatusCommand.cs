@@ -13,7 +13,7 @@ internal static class StatusCommand
         var connection = new DaemonConnection();
         var model = new Option<string?>("--model") { Description = "Only this model" };
         var json = new Option<bool>("--json") { Description = "Print the status as JSON" };
-        var command = new Command("status", "Ask a running edgertd for its models, current variants and why, latency, queue and sensors");
+        var command = new Command("status", "Ask a running edgertd for its models, current variants and why (the governor's reasons), latency, queue, sensors and profile");
         connection.AddTo(command);
         command.Options.Add(model);
         command.Options.Add(json);
@@ -38,6 +38,18 @@ internal static class StatusCommand
         output.WriteLine($"edgertd {s.Version}, up {TimeSpan.FromMilliseconds(s.UptimeMs):d\\.hh\\:mm\\:ss}, {(s.Healthy ? "healthy" : "UNHEALTHY")}{(s.Draining ? ", draining" : "")}");
         output.WriteLine($"connections {s.Connections}, workers {s.Workers}, queue {s.QueueDepth}/{s.QueueCapacity}, in flight {s.InFlight}");
         output.WriteLine($"requests: completed {s.Completed}, failed {s.Failed}, overloaded {s.Overloaded}, expired {s.Expired}, cancelled {s.Cancelled}");
+        if (status.Governor is { } governor)
+        {
+            output.WriteLine(DescribeGovernor(governor));
+            if (governor.ProfileRefusal is string refusal)
+            {
+                output.WriteLine($"last profile refused: {refusal}");
+            }
+            if (governor.LastError is string error && governor.FailingForMs is not null)
+            {
+                output.WriteLine($"GOVERNOR FAILING for {governor.FailingForMs} ms: {error}");
+            }
+        }
         foreach (var model in status.Models)
         {
             output.WriteLine();
@@ -59,11 +71,15 @@ internal static class StatusCommand
         }
         output.WriteLine();
         output.WriteLine(status.Sensors.Count == 0
-            ? "sensors: none reported (no device monitor runs in this daemon yet)"
+            ? "sensors: none readable on this board"
             : "sensors: " + string.Join(", ", status.Sensors.OrderBy(p => p.Key).Select(p => $"{p.Key}={p.Value.ToString("0.##", CultureInfo.InvariantCulture)}")));
-        if (status.ThermalState is string thermal)
-        {
-            output.WriteLine($"thermal state: {thermal}");
-        }
+        output.WriteLine($"thermal state: {status.ThermalState ?? "unknown (no temperature readable)"}" +
+            (status.Throttle.Length > 0 ? $", throttle: {string.Join(" ", status.Throttle)}" : "") +
+            (status.PowerMode is string mode ? $", power mode: {mode}" : ""));
     }
+
+    /// <summary>One line: board, profile in force, whether the governor switches, and how its ticks fare.</summary>
+    public static string DescribeGovernor(GovernorStatus g) =>
+        $"board {g.Board} ({g.BoardReason}); profile {g.DeviceClass} v{g.ProfileVersion} ({g.ProfileProvenance}, from {g.ProfileFrom}); " +
+        $"governor {(g.Adaptive ? "adaptive" : "off (sensors only)")}, tick {g.TickMs.ToString("0.##", CultureInfo.InvariantCulture)} ms, {g.Ticks} ticks, {g.TickFailures} failed";
 }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using EdgeRuntime.Evaluation.Reporting;
 using EdgeRuntime.Protocol.Messages;
 
 namespace EdgeRuntime.Cli.Commands;
@@ -19,10 +20,12 @@ internal static class TopCommand
         var connection = new DaemonConnection();
         var interval = new Option<double>("--interval") { Description = "Seconds between refreshes", DefaultValueFactory = _ => 1.0 };
         var once = new Option<bool>("--once") { Description = "Print one snapshot and exit" };
+        var json = new Option<bool>("--json") { Description = "Print one snapshot as JSON (the status reply) and exit" };
         var command = new Command("top", "Live view of a running edgertd: variant and why, temperatures, frequency, battery, p50/p95 latency, switches");
         connection.AddTo(command);
         command.Options.Add(interval);
         command.Options.Add(once);
+        command.Options.Add(json);
         command.SetAction(async (result, cancellation) =>
         {
             double seconds = result.GetValue(interval);
@@ -32,6 +35,11 @@ internal static class TopCommand
             }
             bool live = !result.GetValue(once) && ReferenceEquals(context.Out, Console.Out) && !Console.IsOutputRedirected;
             await using var client = connection.CreateClient(result);
+            if (result.GetValue(json))
+            {
+                context.Out.WriteLine(ReportJson.Serialize(await DaemonCall.RunAsync(() => client.StatusAsync(cancellationToken: cancellation))));
+                return 0;
+            }
             var recent = new Queue<string>();
             var subscription = live ? await DaemonCall.RunAsync(() => client.SubscribeAsync(["switch", "reload", "thermal"], cancellation)) : null;
             long previousCompleted = -1;
@@ -90,13 +98,22 @@ internal static class TopCommand
         output.WriteLine($"edgertd {s.Version}  up {TimeSpan.FromMilliseconds(s.UptimeMs):d\\.hh\\:mm\\:ss}  {(s.Healthy ? "healthy" : "UNHEALTHY")}{(s.Draining ? "  draining" : "")}");
         output.WriteLine($"conns {s.Connections}  workers {s.Workers}  queue {s.QueueDepth}/{s.QueueCapacity}  running {s.InFlight}  " +
             $"req/s {(throughput is double t ? t.ToString("0.#", CultureInfo.InvariantCulture) : "-")}  done {s.Completed}  failed {s.Failed}  overloaded {s.Overloaded}  expired {s.Expired}  cancelled {s.Cancelled}");
+        if (status.Governor is { } governor)
+        {
+            output.WriteLine(StatusCommand.DescribeGovernor(governor) +
+                (governor.FailingForMs is long failing ? $"  FAILING {failing} ms: {governor.LastError}" : ""));
+        }
         output.WriteLine();
         WriteSensors(status, output);
         foreach (var model in status.Models)
         {
             output.WriteLine();
             output.WriteLine($"{model.Name}  variant {model.CurrentVariant}  switches {model.Switches}  reloads {model.Reloads}");
-            output.WriteLine($"  why: {(model.Reasons.Length == 0 ? "-" : string.Join("; ", model.Reasons))}");
+            output.WriteLine($"  why: {(model.Reasons.Length == 0 ? "-" : model.Reasons[0])}");
+            foreach (string earlier in model.Reasons.Skip(1).Take(3))
+            {
+                output.WriteLine($"       {earlier}");
+            }
             if (model.Hints.Count > 0)
             {
                 output.WriteLine($"  hints: {string.Join(", ", model.Hints.Select(h => $"{h.Key}={h.Value}"))}");
@@ -128,13 +145,15 @@ internal static class TopCommand
     {
         if (status.Sensors.Count == 0)
         {
-            output.WriteLine($"thermal {status.ThermalState ?? "-"}  sensors: none reported (no device monitor runs in this daemon yet)");
+            output.WriteLine($"thermal {status.ThermalState ?? "-"}  sensors: none readable on this board");
             return;
         }
         string Group(Func<string, bool> match) => string.Join("  ", status.Sensors.Where(p => match(p.Key)).OrderBy(p => p.Key)
             .Select(p => $"{p.Key} {p.Value.ToString("0.#", CultureInfo.InvariantCulture)}"));
         static bool Has(string key, string word) => key.Contains(word, StringComparison.OrdinalIgnoreCase);
-        output.WriteLine($"thermal {status.ThermalState ?? "-"}  temperatures: {Group(k => Has(k, "temp") || Has(k, "thermal"))}");
+        output.WriteLine($"thermal {status.ThermalState ?? "-"}  temperatures: {Group(k => Has(k, "temp") || Has(k, "thermal"))}" +
+            (status.Throttle.Length > 0 ? $"  throttle: {string.Join(" ", status.Throttle)}" : "") +
+            (status.PowerMode is string mode ? $"  power mode: {mode}" : ""));
         output.WriteLine($"frequency: {Group(k => Has(k, "freq"))}");
         output.WriteLine($"battery: {Group(k => Has(k, "batt"))}");
         string other = Group(k => !Has(k, "temp") && !Has(k, "thermal") && !Has(k, "freq") && !Has(k, "batt"));

@@ -32,14 +32,32 @@ internal sealed class ModelSession : IDisposable
         {
             throw new FileNotFoundException($"model file '{path}' does not exist", path);
         }
-        using var options = SharedOrtEnvironment.CreateSessionOptions();
+        using var options = CreateOptions();
         return new ModelSession(Create(() => new InferenceSession(path, options), Path.GetFileName(path)), Path.GetFileName(path));
     }
 
     public static ModelSession Open(byte[] model, string name)
     {
-        using var options = SharedOrtEnvironment.CreateSessionOptions();
+        using var options = CreateOptions();
         return new ModelSession(Create(() => new InferenceSession(model, options), name), name);
+    }
+
+    /// <summary>
+    /// Full optimizations and a session-owned thread pool as large as the shared one. The environment is
+    /// created the runtime's way first (with global pools), so later runtime sessions in this process can
+    /// use them; our own sessions never count on those pools, because whoever created the environment
+    /// first (a test, a host) decided whether it has them.
+    /// </summary>
+    public static SessionOptions CreateOptions(GraphOptimizationLevel level = GraphOptimizationLevel.ORT_ENABLE_ALL)
+    {
+        SharedOrtEnvironment.EnsureInitialized();
+        return new SessionOptions
+        {
+            GraphOptimizationLevel = level,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
+            IntraOpNumThreads = SharedOrtEnvironment.IntraOpThreads,
+        };
     }
 
     /// <summary>Runs the model and returns the outputs asked for (all when null), copied out of ONNX Runtime.</summary>

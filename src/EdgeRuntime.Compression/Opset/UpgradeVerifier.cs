@@ -24,6 +24,7 @@ public static class UpgradeVerifier
         using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL };
         using var reference = new InferenceSession(original, options);
         using var candidate = new InferenceSession(upgraded, options);
+        using var runOptions = new RunOptions();
         var feeds = MatchInputs(reference, inputs);
         long rows = feeds.Min(feed => feed.Data.Shape[0]);
         int samples = (int)Math.Min(rows, limit);
@@ -52,8 +53,8 @@ public static class UpgradeVerifier
             try
             {
                 var names = feeds.Select(feed => feed.Name).ToArray();
-                using var a = reference.Run(new RunOptions(), names, values, outputNames);
-                using var b = candidate.Run(new RunOptions(), names, values, outputNames);
+                using var a = reference.Run(runOptions, names, values, outputNames);
+                using var b = candidate.Run(runOptions, names, values, outputNames);
                 for (int i = 0; i < outputNames.Length; i++)
                 {
                     double[] x = AsDoubles(a[i], outputNames[i]);
@@ -66,8 +67,12 @@ public static class UpgradeVerifier
 
                     for (int k = 0; k < x.Length; k++)
                     {
-                        double difference = Math.Abs(x[k] - y[k]);
-                        worst[i] = double.IsNaN(difference) && !(double.IsNaN(x[k]) && double.IsNaN(y[k])) ? double.PositiveInfinity : Math.Max(worst[i], double.IsNaN(difference) ? 0 : difference);
+                        // Equals holds for NaN against NaN and for equal infinities, where subtraction gives NaN.
+                        if (!x[k].Equals(y[k]))
+                        {
+                            double difference = Math.Abs(x[k] - y[k]);
+                            worst[i] = double.IsNaN(difference) ? double.PositiveInfinity : Math.Max(worst[i], difference);
+                        }
                     }
 
                     elements[i] += x.Length;

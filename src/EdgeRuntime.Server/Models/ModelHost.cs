@@ -30,13 +30,13 @@ internal sealed class ModelHost : IDisposable
     private readonly Lock _switchGate = new();
     private readonly Lock _stateGate = new();
     private readonly Dictionary<string, string> _hints = new(StringComparer.Ordinal);
+    private readonly DecisionHistory _decisions = new();
     private volatile RuntimeLease _current;
     private string[] _reasons;
     private string? _pendingReason;
     private long _switches;
     private long _reloads;
     private SwitchEvent? _lastSwitch;
-    private readonly DecisionHistory _decisions = new();
     private ProfileStore? _profiles;
     private IDeviceMonitor? _monitor;
     private volatile Governed? _governed;

@@ -8,6 +8,13 @@ namespace EdgeRuntime.Compression.Tests.Support;
 /// <summary>Runs models in ONNX Runtime and reads what its optimizer made of them.</summary>
 internal static class Ort
 {
+    static Ort()
+    {
+        // Create the process's ONNX Runtime environment the runtime's way (global thread pools) before
+        // this helper's plain sessions would create a default one that runtime sessions cannot use.
+        EdgeRuntime.Inference.SharedOrtEnvironment.EnsureInitialized();
+    }
+
     /// <summary>Runs a model on float inputs and returns every output as float (float16 outputs widened).</summary>
     public static Dictionary<string, float[]> Run(OnnxModel model, params (string Name, float[] Values, int[] Shape)[] inputs)
     {

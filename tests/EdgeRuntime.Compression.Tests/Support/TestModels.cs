@@ -206,6 +206,18 @@ internal static class TestModels
         return model;
     }
 
+    /// <summary>Turns every initializer into a Constant node, as older exporters (Paddle's, early PyTorch) store weights.</summary>
+    public static OnnxModel WithWeightsInConstants(OnnxModel model)
+    {
+        var graph = model.Graph;
+        foreach (var initializer in graph.Initializers.ToList())
+        {
+            graph.RemoveInitializer(initializer.Name);
+            graph.InsertNode(0, GraphNodes.Create("Constant", [], [initializer.Name], $"{initializer.Name}_constant")).SetTensor("value", initializer);
+        }
+        return model;
+    }
+
     public static float[] Weights(int rows, int columns, int fanIn, int seed)
     {
         float bound = 1f / MathF.Sqrt(fanIn);

@@ -46,6 +46,7 @@ public static class DynamicInt8Quantizer
         bool reduced = options.ResolveReducedRange();
         var rewriter = new Rewriter(graph, options, reduced ? 63 : 127);
         rewriter.Run();
+        LinearLayer.RemoveUnusedConstants(graph);
         graph.RemoveUnusedInitializers();
         graph.SortTopologically();
         string range = reduced ? "7-bit (reduce range)" : "full range";
@@ -160,11 +161,16 @@ public static class DynamicInt8Quantizer
         /// <summary>ConvInteger with per-tensor weights (all ONNX Runtime's kernel takes), then scale and bias in float.</summary>
         private void RewriteConv(NodeProto conv)
         {
-            if (graph.FindInitializer(conv.Input[1]) is not { } weightProto || (OnnxDataType)weightProto.DataType != OnnxDataType.Float)
+            if (LinearLayer.ConstantValue(graph, conv.Input[1]) is not { DataType: OnnxDataType.Float } weightData)
             {
                 return;
             }
-            var weightData = graph.GetInitializerData(conv.Input[1]);
+            if (conv.Input.Count > 2 && conv.Input[2].Length > 0 && LinearLayer.ConstantValue(graph, conv.Input[2]) is null)
+            {
+                _floatNodes.Add(NameOf(conv));
+                _warnings.Add($"kept {GraphNodes.Describe(conv)} in float: its bias is computed, not constant");
+                return;
+            }
             float[] values = weightData.ToFloatArray();
             float scale = Scale(values.Max(Math.Abs));
             string name = NameOf(conv);
@@ -198,7 +204,7 @@ public static class DynamicInt8Quantizer
             if (hasBias)
             {
                 // Conv's bias is [M]; the output is [N, M, spatial...], so the bias needs trailing unit axes.
-                var bias = graph.GetInitializerData(conv.Input[2]);
+                var bias = LinearLayer.ConstantValue(graph, conv.Input[2])!;
                 int rank = weightData.Rank;
                 long[] dims = [bias.Dims[0], .. Enumerable.Repeat(1L, rank - 2)];
                 string reshaped = graph.UniqueName($"{conv.Input[2]}_per_channel");

@@ -31,11 +31,10 @@ internal sealed record LinearLayer(NodeProto Node, string Input, string Output, 
         {
             return null;
         }
-        if (graph.FindInitializer(node.Input[1]) is not { } weight || (OnnxDataType)weight.DataType != OnnxDataType.Float || weight.Dims.Count != 2)
+        if (ConstantValue(graph, node.Input[1]) is not { DataType: OnnxDataType.Float, Rank: 2 } data)
         {
             return null;
         }
-        var data = graph.GetInitializerData(node.Input[1]);
         int rows = checked((int)data.Dims[0]), columns = checked((int)data.Dims[1]);
         float[] values = data.ToFloatArray();
         if (!isGemm)
@@ -64,21 +63,49 @@ internal sealed record LinearLayer(NodeProto Node, string Input, string Output, 
             bias = node.Input[2];
             if (beta != 1)
             {
-                if (!graph.IsInitializer(bias))
+                if (ConstantValue(graph, bias) is not { } biasData)
                 {
                     skipReason = "Gemm with beta ≠ 1 on a computed C is not rewritten";
                     return null;
                 }
-                var scaled = graph.GetInitializerData(bias).ToFloatArray();
+                var scaled = biasData.ToFloatArray();
                 for (int i = 0; i < scaled.Length; i++)
                 {
                     scaled[i] *= beta;
                 }
                 bias = graph.UniqueName($"{bias}_scaled");
-                graph.AddInitializer(TensorData.Create(scaled, [.. graph.GetInitializerData(node.Input[2]).Dims]).ToProto(bias));
+                graph.AddInitializer(TensorData.Create(scaled, [.. biasData.Dims]).ToProto(bias));
             }
         }
         string weightKey = $"{node.Input[1]}{(transB ? "^T" : "")}{(alpha != 1 ? $"*{alpha}" : "")}";
         return new LinearLayer(node, node.Input[0], node.Output[0], matrix, k, n, weightKey, bias);
+    }
+
+    /// <summary>
+    /// The value of a tensor fixed at export: an initializer, or the output of a Constant node (older
+    /// exporters, e.g. Paddle's, store every weight that way). Null for computed tensors.
+    /// </summary>
+    public static TensorData? ConstantValue(OnnxGraph graph, string name)
+    {
+        if (graph.IsInitializer(name))
+        {
+            return graph.GetInitializerData(name);
+        }
+        if (graph.GetProducer(name) is { OpType: "Constant" } constant
+            && constant.Domain is ("" or "ai.onnx")
+            && constant.FindAttribute("value") is { T: { } tensor })
+        {
+            return TensorData.FromProto(tensor, graph.ExternalDataDirectory);
+        }
+        return null;
+    }
+
+    /// <summary>Removes Constant nodes nothing reads any more (weights replaced by their quantized form).</summary>
+    public static void RemoveUnusedConstants(OnnxGraph graph)
+    {
+        foreach (var node in graph.Nodes.Where(n => n.OpType == "Constant" && n.Output.Count == 1 && !graph.IsUsed(n.Output[0])).ToList())
+        {
+            graph.RemoveNode(node);
+        }
     }
 }

@@ -92,9 +92,10 @@ public static class Fp16Converter
         private readonly List<string> _warnings = [];
         private readonly List<string> _floatNodes = [];
         private int _clamped;
+        private int _outputCasts;
 
         public int ConvertedNodes { get; private set; }
-        public int CastsAdded => _casts.Count;
+        public int CastsAdded => _casts.Count + _outputCasts;
         public IReadOnlyList<string> FloatNodes => _floatNodes;
         public IReadOnlyList<string> Warnings => _warnings;
 
@@ -121,6 +122,7 @@ public static class Fp16Converter
             foreach (var (inner, output) in outputCasts)
             {
                 graph.AddNode("Cast", [inner], [output], graph.UniqueName($"{output}_to_float")).SetInt("to", (long)OnnxDataType.Float);
+                _outputCasts++;
             }
             MarkValueInfos();
             graph.Invalidate();

@@ -1,4 +1,4 @@
-using EdgeRuntime.Inference;
+using EdgeRuntime.Compression.Diff;
 using EdgeRuntime.Onnx;
 using Microsoft.ML.OnnxRuntime;
 using Onnx;
@@ -42,8 +42,7 @@ internal static class TensorTypeInference
                 }
             }
         }
-        using var options = SharedOrtEnvironment.CreateSessionOptions();
-        options.GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL;
+        using var options = ModelSession.CreateOptions(GraphOptimizationLevel.ORT_DISABLE_ALL);
         InferenceSession session;
         try
         {

@@ -154,6 +154,7 @@ public static class Int4WeightQuantizer
         {
             quantized.SetOpset(MicrosoftDomain, Math.Max(1, quantized.OpsetFor(MicrosoftDomain) ?? 1));
         }
+        LinearLayer.RemoveUnusedConstants(graph);
         graph.RemoveUnusedInitializers();
         graph.SortTopologically();
         string algorithm = options.Algorithm == Int4Algorithm.Gptq
