@@ -38,7 +38,7 @@ public sealed class ModelZooPipelineTests
         Assert.Equal(new Dictionary<string, int> { ["Clip"] = 18, ["Slice"] = 1, ["Softmax"] = 1 }, upgrade.ChangesByOpType);
         Assert.True(Ort.MaxAbsDifference(reference, upgraded) <= 1e-5, $"max difference {Ort.MaxAbsDifference(reference, upgraded)}");
         int agree = Enumerable.Range(0, labels.Length).Count(i => (reference[2 * i + 1] > reference[2 * i] ? 1 : 0) == labels[i]);
-        // Measured 457 of 500 (91.4 %) with these deterministic inputs; the bound leaves room for other CPUs' kernels.
+        // Measured 461 of 500 (92.2 %) with these deterministic inputs; the bound leaves room for other CPUs' kernels.
         Assert.True(agree >= 425, $"the classifier agrees with the rotation label on {agree} of {labels.Length} lines");
     }
 

@@ -60,6 +60,8 @@ internal static class ServerBenchmark
             Workers = settings.Workers,
             QueueCapacity = Math.Max(64, settings.Clients * 4),
             IntraOpThreads = 1,
+            // The benchmark switches variants itself; the governor must not switch them under the comparison.
+            Adaptive = false,
         };
         await using var server = new EdgertdServer(options);
         await server.StartAsync();

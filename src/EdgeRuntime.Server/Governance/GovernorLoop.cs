@@ -17,8 +17,8 @@ namespace EdgeRuntime.Server.Governance;
 /// </summary>
 internal sealed class GovernorLoop : IDisposable
 {
-    /// <summary>Largest profile accepted from a file or a client; real ones are a few kilobytes.</summary>
-    public const int MaxProfileChars = 1 << 20;
+    /// <summary>Largest profile accepted, in characters of text or bytes of a file; real ones are a few kilobytes.</summary>
+    public const int MaxProfileSize = 1 << 20;
 
     private readonly IReadOnlyList<ModelHost> _models;
     private readonly EventHub _events;
@@ -287,9 +287,9 @@ internal sealed class GovernorLoop : IDisposable
         string text;
         if (request.Profile is string json)
         {
-            if (json.Length > MaxProfileChars)
+            if (json.Length > MaxProfileSize)
             {
-                throw new ProtocolException(ErrorCode.InvalidRequest, $"reload kind=profile: the profile is {json.Length} characters; at most {MaxProfileChars}");
+                throw new ProtocolException(ErrorCode.InvalidRequest, $"reload kind=profile: the profile is {json.Length} characters; at most {MaxProfileSize}");
             }
             (source, text) = ("client", json);
         }
@@ -329,9 +329,9 @@ internal sealed class GovernorLoop : IDisposable
             {
                 throw Refused("does not exist");
             }
-            if (info.Length > MaxProfileChars)
+            if (info.Length > MaxProfileSize)
             {
-                throw Refused($"is {info.Length} bytes; a profile may have at most {MaxProfileChars}");
+                throw Refused($"is {info.Length} bytes; a profile may have at most {MaxProfileSize}");
             }
             return File.ReadAllText(path);
         }

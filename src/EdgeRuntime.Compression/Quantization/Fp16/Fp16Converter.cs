@@ -12,11 +12,12 @@ namespace EdgeRuntime.Compression.Quantization.Fp16;
 /// </summary>
 /// <remarks>
 /// Where float16 pays: on x86 (measured on AMD EPYC with AVX-512, ONNX Runtime 1.31) the CPU provider
-/// has float16 kernels for almost nothing; it wraps nearly every op in Casts to float32 and back, so a
-/// float16 model is only a storage format there: half the file, and slower to run than float32
+/// has float16 kernels for almost nothing; it wraps nearly every op in Casts to float32 and back and
+/// folds the casts of the weights when it loads the model, so it runs the float32 graph again. A float16
+/// model is only a storage format there: half the file, the same latency and run-time memory as float32
 /// (see README.md in this folder for the figures). ARMv8.2+ boards (Cortex-A55/A76, e.g. Raspberry Pi 5,
-/// Jetson Orin) have float16 arithmetic, and ONNX Runtime builds for arm64 use it for Conv, MatMul and
-/// the common elementwise ops; there the variant can also be faster.
+/// Jetson Orin) have float16 arithmetic, and ONNX Runtime's arm64 builds have float16 kernels for part
+/// of the ops; only there can the variant also be faster.
 /// </remarks>
 public static class Fp16Converter
 {
