@@ -2,7 +2,10 @@ using System.CommandLine;
 using EdgeRuntime.Compression.Calibration;
 using EdgeRuntime.Compression.Packing;
 using EdgeRuntime.Compression.Quantization;
+using EdgeRuntime.Compression.Quantization.Dynamic;
+using EdgeRuntime.Compression.Quantization.Fp16;
 using EdgeRuntime.Compression.Quantization.Static;
+using EdgeRuntime.Compression.Quantization.WeightOnly;
 using EdgeRuntime.Data;
 using EdgeRuntime.Evaluation.Reporting;
 using EdgeRuntime.Inference;
@@ -30,12 +33,14 @@ internal static class QuantizeCommand
         var noBiasCorrection = new Option<bool>("--no-bias-correction") { Description = "Do not fold the weight rounding's mean shift into biases" };
         var exclude = new Option<string[]>("--exclude") { Description = "Node names or op types to keep in float (repeatable)", AllowMultipleArgumentsPerToken = true };
         var errorBudget = new Option<double?>("--error-budget") { Description = "Keep the most sensitive nodes in float until the relative output error fits (e.g. 0.001)" };
+        var blockSize = new Option<int>("--block-size") { Description = "int4-weight: weights per quantization block (32, 64, 128)", DefaultValueFactory = _ => 32 };
+        var gptq = new Option<bool>("--gptq") { Description = "int4-weight: compensate rounding error from calibration activations (GPTQ; needs --calib)" };
         var addTo = new Option<string?>("--add-to") { Description = "Also add the result to this bundle (checked, hashed, with what was applied)" };
         var id = new Option<string?>("--id") { Description = "Variant id for --add-to (default: the mode's name)" };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
         var command = new Command("quantize", "Make a quantized variant of an fp32 model");
         command.Arguments.Add(input);
-        foreach (var option in new Option[] { mode, output, calib, calibLimit, method, percentile, weightRange, target, perTensor, noBiasCorrection, exclude, errorBudget, addTo, id, json })
+        foreach (var option in new Option[] { mode, output, calib, calibLimit, method, percentile, weightRange, target, perTensor, noBiasCorrection, exclude, errorBudget, blockSize, gptq, addTo, id, json })
         {
             command.Options.Add(option);
         }
@@ -71,6 +76,30 @@ internal static class QuantizeCommand
                         ErrorBudget = result.GetValue(errorBudget),
                     },
                     log),
+                QuantizationMode.Fp16 => Fp16Converter.Convert(model, new Fp16Options { ExcludedNodes = result.GetValue(exclude) ?? [] }),
+                QuantizationMode.Int8Dynamic => DynamicInt8Quantizer.Quantize(model, new DynamicOptions
+                {
+                    PerChannel = !result.GetValue(perTensor),
+                    WeightRange = ParseRange(result.GetValue(weightRange)!) switch
+                    {
+                        WeightRange.Full => Int8WeightRange.Full,
+                        WeightRange.Reduced => Int8WeightRange.Reduced,
+                        _ => Int8WeightRange.Auto,
+                    },
+                    ExcludedNodes = result.GetValue(exclude) ?? [],
+                }),
+                QuantizationMode.Int4Weight => Int4WeightQuantizer.Quantize(
+                    model,
+                    new Int4Options
+                    {
+                        BlockSize = result.GetValue(blockSize),
+                        Algorithm = result.GetValue(gptq) ? Int4Algorithm.Gptq : Int4Algorithm.RoundToNearest,
+                        ExcludedNodes = result.GetValue(exclude) ?? [],
+                    },
+                    result.GetValue(gptq)
+                        ? LoadCalibration(source.FullName, result.GetValue(calib) ?? [], result.GetValue(calibLimit))
+                            ?? throw new CliError("--gptq needs calibration data: --calib X.npy (or NAME=X.npy per input)")
+                        : null),
                 _ => throw new CliError($"mode {quantizationMode.ToName()} is not available in this build"),
             };
             quantized.Model.Save(destination.FullName);

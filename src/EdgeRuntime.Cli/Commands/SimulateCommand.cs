@@ -25,8 +25,9 @@ internal static class SimulateCommand
         var seed = new Option<int>("--seed") { Description = "Random seed (arrivals, service times, sensor noise)", DefaultValueFactory = _ => 1 };
         var output = new Option<string?>("--out") { Description = "Directory for traces (CSV per policy)" };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var telemetry = new Option<string?>("--telemetry") { Description = "Directory for the adaptive run's device telemetry log" };
         var command = new Command("simulate", "Run the adaptive governor against a simulated board in virtual time and compare it with every static variant");
-        foreach (var option in new Option[] { board, bundle, load, rate, duration, slo, ambient, battery, seed, output, json })
+        foreach (var option in new Option[] { board, bundle, load, rate, duration, slo, ambient, battery, seed, output, json, telemetry })
         {
             command.Options.Add(option);
         }
@@ -45,6 +46,11 @@ internal static class SimulateCommand
             };
             TextWriter? log = result.GetValue(json) ? null : context.Out;
             var report = Run(options, result.GetValue(bundle), result.GetValue(output), log);
+            if (result.GetValue(telemetry) is string telemetryDirectory)
+            {
+                long written = TelemetryCommand.WriteSimulation(report, telemetryDirectory, options.Board);
+                log?.WriteLine($"telemetry: {written} records written to {telemetryDirectory}");
+            }
             if (result.GetValue(json))
             {
                 context.Out.WriteLine(ReportJson.Serialize(report with { Traces = new Dictionary<string, IReadOnlyList<TracePoint>>() }));

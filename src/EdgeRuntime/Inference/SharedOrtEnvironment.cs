@@ -48,8 +48,16 @@ public static class SharedOrtEnvironment
                 logLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
                 threadOptions = threading,
             };
-            OrtEnv.CreateInstanceWithOptions(ref options);
-            UsesGlobalThreadPool = true;
+            try
+            {
+                OrtEnv.CreateInstanceWithOptions(ref options);
+                UsesGlobalThreadPool = true;
+            }
+            catch (OnnxRuntimeException e)
+            {
+                // Another component created the environment between the check and here (a plain InferenceSession does).
+                FallbackReason = $"the ONNX Runtime environment already existed: {e.Message}";
+            }
         }
     }
 

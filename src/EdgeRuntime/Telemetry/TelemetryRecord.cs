@@ -27,6 +27,7 @@ public sealed class TelemetryRecord
 
     /// <summary>True when the payload field matching <see cref="Kind"/> is present (checked on read: data comes from outside).</summary>
     [IgnoreMember]
+    [System.Text.Json.Serialization.JsonIgnore]
     public bool IsWellFormed => Kind switch
     {
         TelemetryRecordKind.Inference => Inference is not null,

@@ -1,0 +1,231 @@
+#include "sparse_matmul.h"
+
+#include <algorithm>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define EDGERT_X86 1
+#elif defined(__aarch64__)
+#include <arm_neon.h>
+#define EDGERT_NEON 1
+#endif
+
+namespace edgert::sparse {
+
+namespace {
+
+using DotFn = float (*)(const float* x, const int32_t* columns, const float* values, int64_t count);
+
+float dot_scalar(const float* x, const int32_t* columns, const float* values, int64_t count) {
+    // Four independent sums keep the adds from serialising on one register.
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int64_t i = 0;
+    for (; i + 4 <= count; i += 4) {
+        s0 += values[i] * x[columns[i]];
+        s1 += values[i + 1] * x[columns[i + 1]];
+        s2 += values[i + 2] * x[columns[i + 2]];
+        s3 += values[i + 3] * x[columns[i + 3]];
+    }
+    for (; i < count; ++i) s0 += values[i] * x[columns[i]];
+    return (s0 + s1) + (s2 + s3);
+}
+
+#ifdef EDGERT_X86
+__attribute__((target("avx2,fma"))) float dot_avx2(const float* x, const int32_t* columns, const float* values,
+                                                    int64_t count) {
+    __m256 acc0 = _mm256_setzero_ps();
+    __m256 acc1 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= count; i += 16) {
+        __m256i idx0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(columns + i));
+        __m256i idx1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(columns + i + 8));
+        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(values + i), _mm256_i32gather_ps(x, idx0, 4), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(values + i + 8), _mm256_i32gather_ps(x, idx1, 4), acc1);
+    }
+    for (; i + 8 <= count; i += 8) {
+        __m256i idx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(columns + i));
+        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(values + i), _mm256_i32gather_ps(x, idx, 4), acc0);
+    }
+    __m256 acc = _mm256_add_ps(acc0, acc1);
+    __m128 half = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+    half = _mm_add_ps(half, _mm_movehl_ps(half, half));
+    half = _mm_add_ss(half, _mm_shuffle_ps(half, half, 1));
+    float sum = _mm_cvtss_f32(half);
+    for (; i < count; ++i) sum += values[i] * x[columns[i]];
+    return sum;
+}
+#endif
+
+#ifdef EDGERT_NEON
+float dot_neon(const float* x, const int32_t* columns, const float* values, int64_t count) {
+    // NEON has no gather: the loads are scalar, the multiply-adds four wide in two chains.
+    float32x4_t acc0 = vdupq_n_f32(0);
+    float32x4_t acc1 = vdupq_n_f32(0);
+    int64_t i = 0;
+    for (; i + 8 <= count; i += 8) {
+        float g0[4] = {x[columns[i]], x[columns[i + 1]], x[columns[i + 2]], x[columns[i + 3]]};
+        float g1[4] = {x[columns[i + 4]], x[columns[i + 5]], x[columns[i + 6]], x[columns[i + 7]]};
+        acc0 = vfmaq_f32(acc0, vld1q_f32(values + i), vld1q_f32(g0));
+        acc1 = vfmaq_f32(acc1, vld1q_f32(values + i + 4), vld1q_f32(g1));
+    }
+    float sum = vaddvq_f32(vaddq_f32(acc0, acc1));
+    for (; i < count; ++i) sum += values[i] * x[columns[i]];
+    return sum;
+}
+#endif
+
+// Batched path: x is transposed to [K, M padded to 8], so each surviving weight multiplies eight rows at
+// once with one broadcast multiply-add, instead of gathering. Four accumulators hide the add latency.
+constexpr int64_t kLanes = 8;
+
+inline __attribute__((always_inline)) void batched_block(const float* xt, int64_t m_padded, const int32_t* columns,
+                                                         const float* values, int64_t count, float* out) {
+    float acc[4][kLanes] = {};
+    int64_t i = 0;
+    for (; i + 4 <= count; i += 4) {
+        for (int u = 0; u < 4; ++u) {
+            const float w = values[i + u];
+            const float* src = xt + static_cast<int64_t>(columns[i + u]) * m_padded;
+            for (int64_t t = 0; t < kLanes; ++t) acc[u][t] += w * src[t];
+        }
+    }
+    for (; i < count; ++i) {
+        const float w = values[i];
+        const float* src = xt + static_cast<int64_t>(columns[i]) * m_padded;
+        for (int64_t t = 0; t < kLanes; ++t) acc[0][t] += w * src[t];
+    }
+    for (int64_t t = 0; t < kLanes; ++t) out[t] = (acc[0][t] + acc[1][t]) + (acc[2][t] + acc[3][t]);
+}
+
+using BlockFn = void (*)(const float* xt, int64_t m_padded, const int32_t* columns, const float* values, int64_t count,
+                         float* out);
+
+void block_generic(const float* xt, int64_t m_padded, const int32_t* columns, const float* values, int64_t count, float* out) {
+    batched_block(xt, m_padded, columns, values, count, out);
+}
+
+#ifdef EDGERT_X86
+__attribute__((target("avx2,fma"))) void block_avx2(const float* xt, int64_t m_padded, const int32_t* columns,
+                                                     const float* values, int64_t count, float* out) {
+    batched_block(xt, m_padded, columns, values, count, out);
+}
+#endif
+
+BlockFn pick_block(Kernel kernel) {
+#ifdef EDGERT_X86
+    if (kernel == Kernel::Auto && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return block_avx2;
+#endif
+    (void)kernel;
+    return block_generic;  // on aarch64 the compiler vectorises this with NEON
+}
+
+void run_outputs_batched(BlockFn block, const float* xt, int64_t m, int64_t m_padded, const CsrView& w, const float* bias,
+                         float* y, int64_t first, int64_t last) {
+    const int64_t n = w.rows;
+    float out[kLanes];
+    for (int64_t o = first; o < last; ++o) {
+        const int64_t begin = w.row_starts[o];
+        const int64_t count = w.row_starts[o + 1] - begin;
+        const float b = bias ? bias[o] : 0.0f;
+        for (int64_t m0 = 0; m0 < m; m0 += kLanes) {
+            block(xt + m0, m_padded, w.columns + begin, w.values + begin, count, out);
+            const int64_t rows = std::min(kLanes, m - m0);
+            for (int64_t t = 0; t < rows; ++t) y[(m0 + t) * n + o] = b + out[t];
+        }
+    }
+}
+
+DotFn pick(Kernel kernel) {
+    if (kernel == Kernel::Scalar) return dot_scalar;
+#ifdef EDGERT_X86
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return dot_avx2;
+#endif
+#ifdef EDGERT_NEON
+    return dot_neon;
+#endif
+    return dot_scalar;
+}
+
+void run_outputs(DotFn dot, const float* x, int64_t m, int64_t k, const CsrView& w, const float* bias, float* y,
+                 int64_t first, int64_t last) {
+    const int64_t n = w.rows;
+    for (int64_t out = first; out < last; ++out) {
+        const int64_t begin = w.row_starts[out];
+        const int64_t count = w.row_starts[out + 1] - begin;
+        const float b = bias ? bias[out] : 0.0f;
+        for (int64_t row = 0; row < m; ++row) {
+            y[row * n + out] = b + dot(x + row * k, w.columns + begin, w.values + begin, count);
+        }
+    }
+}
+
+}  // namespace
+
+const char* simd_path() {
+    DotFn dot = pick(Kernel::Auto);
+#ifdef EDGERT_X86
+    if (dot == dot_avx2) return "avx2";
+#endif
+#ifdef EDGERT_NEON
+    if (dot == dot_neon) return "neon";
+#endif
+    return "scalar";
+}
+
+void sparse_matmul(const float* x, int64_t m, int64_t k, const CsrView& weights_t, const float* bias, float* y,
+                   int threads, Kernel kernel) {
+    if (m < 0 || k < 0) throw std::invalid_argument("sparse_matmul: negative dimension");
+    if (weights_t.cols != k) throw std::invalid_argument("sparse_matmul: weights have a different inner dimension than x");
+    const int64_t n = weights_t.rows;
+    if (m == 0 || n == 0) return;
+    DotFn dot = pick(kernel);
+    // From a few rows on, one transpose of x buys SIMD over rows for every weight.
+    const bool batched = m >= 4;
+    std::vector<float> xt;
+    int64_t m_padded = 0;
+    BlockFn block = pick_block(kernel);
+    if (batched) {
+        m_padded = (m + kLanes - 1) / kLanes * kLanes;
+        xt.assign(static_cast<size_t>(k * m_padded), 0.0f);
+        for (int64_t r = 0; r < m; ++r)
+            for (int64_t c = 0; c < k; ++c) xt[c * m_padded + r] = x[r * k + c];
+    }
+    auto run = [&](int64_t first, int64_t last) {
+        if (batched) run_outputs_batched(block, xt.data(), m, m_padded, weights_t, bias, y, first, last);
+        else run_outputs(dot, x, m, k, weights_t, bias, y, first, last);
+    };
+
+    if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    // Starting a thread costs tens of microseconds; below this much work one thread is faster.
+    constexpr int64_t kWorkPerThread = 32768;
+    const int64_t work = m * std::max<int64_t>(weights_t.nonzeros(), n);
+    const int64_t useful = std::max<int64_t>(1, std::min<int64_t>({threads, n, work / kWorkPerThread + 1}));
+    if (useful == 1) {
+        run(0, n);
+        return;
+    }
+    // Split outputs so each thread gets about the same number of non-zeros, not the same number of rows:
+    // pruning leaves rows of very different lengths.
+    std::vector<int64_t> bounds{0};
+    const int64_t nnz = weights_t.nonzeros();
+    for (int64_t t = 1; t < useful; ++t) {
+        int64_t target = nnz * t / useful;
+        auto it = std::lower_bound(weights_t.row_starts, weights_t.row_starts + n + 1, target);
+        int64_t out = std::clamp<int64_t>(it - weights_t.row_starts, bounds.back(), n);
+        if (nnz == 0) out = n * t / useful;
+        bounds.push_back(out);
+    }
+    bounds.push_back(n);
+    std::vector<std::thread> workers;
+    workers.reserve(static_cast<size_t>(useful) - 1);
+    for (int64_t t = 1; t < useful; ++t) {
+        workers.emplace_back(run, bounds[t], bounds[t + 1]);
+    }
+    run(bounds[0], bounds[1]);
+    for (auto& worker : workers) worker.join();
+}
+
+}  // namespace edgert::sparse
