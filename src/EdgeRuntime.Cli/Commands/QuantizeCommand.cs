@@ -25,7 +25,7 @@ internal static class QuantizeCommand
         var output = new Option<FileInfo>("--output", "-o") { Description = "Where to write the quantized model", Required = true };
         var calib = new Option<string[]>("--calib") { Description = "Calibration samples: X.npy, NAME=X.npy per input, or a dataset name (fashion-mnist)", AllowMultipleArgumentsPerToken = true };
         var calibLimit = new Option<int?>("--calib-limit") { Description = "Use only the first N calibration samples" };
-        var method = new Option<string>("--method") { Description = "Calibration: entropy | percentile | minmax", DefaultValueFactory = _ => "entropy" };
+        var method = new Option<string>("--method") { Description = "Calibration: percentile | entropy | minmax", DefaultValueFactory = _ => "percentile" };
         var percentile = new Option<double>("--percentile") { Description = "For --method percentile", DefaultValueFactory = _ => 99.999 };
         var weightRange = new Option<string>("--weight-range") { Description = "auto | full | reduced (auto: reduced on x86 without VNNI)", DefaultValueFactory = _ => "auto" };
         var target = new Option<string?>("--target") { Description = "Platform the variant is for: x86_64 | arm64 (default: this machine)" };

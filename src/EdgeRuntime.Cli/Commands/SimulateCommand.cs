@@ -48,7 +48,7 @@ internal static class SimulateCommand
             var report = Run(options, result.GetValue(bundle), result.GetValue(output), log);
             if (result.GetValue(telemetry) is string telemetryDirectory)
             {
-                long written = TelemetryCommand.WriteSimulation(report, telemetryDirectory, options.Board);
+                long written = TelemetryCommand.WriteSimulation(report, telemetryDirectory);
                 log?.WriteLine($"telemetry: {written} records written to {telemetryDirectory}");
             }
             if (result.GetValue(json))

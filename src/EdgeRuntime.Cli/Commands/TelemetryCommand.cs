@@ -97,8 +97,10 @@ internal static class TelemetryCommand
     /// Writes the adaptive policy's run of a simulation through the real telemetry log, as the board would have:
     /// a sensor sample and an inference summary per trace window, and every switch with the governor's reason.
     /// </summary>
-    internal static long WriteSimulation(SimulationReport report, string directory, string deviceId)
+    /// <remarks>The simulated device is named after the log directory, so several runs make a fleet.</remarks>
+    internal static long WriteSimulation(SimulationReport report, string directory)
     {
+        string deviceId = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory)));
         var options = new TelemetryLogOptions { Directory = directory, DeviceId = deviceId, DeviceClass = report.Board };
         options.Validate();
         var records = new List<TelemetryRecord>();

@@ -1,0 +1,160 @@
+using System.Globalization;
+using EdgeRuntime.Governance;
+
+namespace EdgeRuntime.Fleet;
+
+/// <summary>
+/// Fits governor profiles from ingested telemetry, per device class: each variant's p95 (and mean, where logged)
+/// latency against clock and temperature, busy power and energy per inference where power was logged, and the
+/// thermal time constant from each device's temperature samples. The class's shipped profile supplies the policy
+/// and whatever the data cannot (its throttle point, its heat rise).
+/// </summary>
+public sealed class ProfileFitter(FleetStore store, TimeProvider? time = null)
+{
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
+    public IReadOnlyList<string> DeviceClasses()
+    {
+        var classes = new List<string>();
+        using var command = store.Connection.CreateCommand();
+        command.CommandText = "SELECT DISTINCT device_class FROM records ORDER BY 1";
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            classes.Add(reader.GetString(0));
+        }
+        return classes;
+    }
+
+    /// <param name="excludeDevices">Devices left out of the fit (held out to test it).</param>
+    public FittedProfile Fit(string deviceClass, IReadOnlySet<string>? excludeDevices = null)
+    {
+        var samples = new Dictionary<string, (List<(double, double, double)> P95, List<(double, double, double)> Mean, List<double> Watts)>();
+        var devices = new HashSet<string>();
+        long first = long.MaxValue, last = long.MinValue;
+        using (var command = store.Connection.CreateCommand())
+        {
+            command.CommandText = "SELECT device_id, unix_ms, variant, frequency_mhz, celsius, p95_ms, mean_ms, power_watts FROM records " +
+                "WHERE kind = 'inference' AND device_class = $class AND frequency_mhz IS NOT NULL AND celsius IS NOT NULL";
+            command.Parameters.Add(new DuckDB.NET.Data.DuckDBParameter("class", deviceClass));
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                string device = reader.GetString(0);
+                if (excludeDevices?.Contains(device) == true)
+                {
+                    continue;
+                }
+                devices.Add(device);
+                long at = reader.GetInt64(1);
+                first = Math.Min(first, at);
+                last = Math.Max(last, at);
+                string variant = reader.GetString(2);
+                if (!samples.TryGetValue(variant, out var s))
+                {
+                    samples[variant] = s = ([], [], []);
+                }
+                double mhz = reader.GetDouble(3), celsius = reader.GetDouble(4);
+                if (!reader.IsDBNull(5))
+                {
+                    s.P95.Add((mhz, celsius, reader.GetDouble(5)));
+                }
+                if (!reader.IsDBNull(6))
+                {
+                    s.Mean.Add((mhz, celsius, reader.GetDouble(6)));
+                }
+                if (!reader.IsDBNull(7))
+                {
+                    s.Watts.Add(reader.GetDouble(7));
+                }
+            }
+        }
+        if (devices.Count == 0)
+        {
+            throw new InvalidDataException($"no inference summaries with clock and temperature for device class '{deviceClass}'");
+        }
+        var baseProfile = ProfileCatalog.BuiltIn(deviceClass);
+        double fullClock = samples.Values.SelectMany(s => s.P95).Max(p => p.Item1);
+        var celsiusAll = samples.Values.SelectMany(s => s.P95).Select(p => p.Item2).Order().ToList();
+        double typicalCelsius = celsiusAll[celsiusAll.Count / 2];
+
+        var models = new Dictionary<string, LatencyModel>();
+        var variants = new Dictionary<string, VariantCost>();
+        foreach (var (variant, s) in samples.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            var p95Model = LatencyModel.Fit(s.P95);
+            if (p95Model is null)
+            {
+                continue;
+            }
+            models[variant] = p95Model;
+            double p95 = Math.Max(1e-6, p95Model.Predict(fullClock, typicalCelsius));
+            var meanModel = LatencyModel.Fit(s.Mean);
+            // Without logged means the p95 stands in for the median: conservative for the governor.
+            double p50 = meanModel is null ? p95 : Math.Clamp(meanModel.Predict(fullClock, typicalCelsius), 1e-6, p95);
+            double? watts = s.Watts.Count > 0 ? s.Watts.Average() : null;
+            variants[variant] = new VariantCost
+            {
+                LatencyP50Ms = p50,
+                LatencyP95Ms = p95,
+                BusyPowerWatts = watts,
+                EnergyMillijoules = watts is double w ? w * p50 : null,
+            };
+        }
+        if (variants.Count == 0)
+        {
+            throw new InvalidDataException($"device class '{deviceClass}': too few inference summaries to fit any variant (need 3 per variant)");
+        }
+
+        var taus = new List<double>();
+        foreach (string device in devices)
+        {
+            if (ThermalFit.TimeConstantSeconds(TemperatureSeries(device)) is double tau)
+            {
+                taus.Add(tau);
+            }
+        }
+        taus.Sort();
+        double? timeConstant = taus.Count > 0 ? taus[taus.Count / 2] : null;
+        double fitError = models.Values.Sum(m => m.MeanRelativeError * m.Samples) / models.Values.Sum(m => m.Samples);
+        var window = $"{DateTimeOffset.FromUnixTimeMilliseconds(first):O}/{DateTimeOffset.FromUnixTimeMilliseconds(last):O}";
+        var profile = baseProfile with
+        {
+            DeviceClass = deviceClass,
+            Version = baseProfile.Version + 1,
+            Provenance = new ProfileProvenance
+            {
+                Source = "fleet-fit",
+                CreatedUtc = _time.GetUtcNow(),
+                DataWindow = window,
+                Devices = devices.Count,
+                FitError = fitError,
+                Notes = string.Create(CultureInfo.InvariantCulture,
+                    $"p95 latency = a + b*(1000/MHz) + c*degC per variant, evaluated at {fullClock:F0} MHz and {typicalCelsius:F1} degC; fit_error is the mean relative error on the fitted data; thermal time constant is the median over {taus.Count} devices{(timeConstant is null ? " (none usable: kept the shipped value)" : "")}"),
+            },
+            Thermal = timeConstant is double t ? baseProfile.Thermal with { TimeConstantSeconds = Math.Round(t, 1) } : baseProfile.Thermal,
+            Variants = variants,
+        };
+        // The profile must be one the devices accept.
+        var problems = ProfileJson.Validate(profile);
+        if (problems.Count > 0)
+        {
+            throw new InvalidDataException($"fitted profile for '{deviceClass}' is not valid: {string.Join("; ", problems)}");
+        }
+        return new FittedProfile(profile, models, timeConstant, taus.Count);
+    }
+
+    private List<(double Seconds, double Celsius)> TemperatureSeries(string device)
+    {
+        var series = new List<(double, double)>();
+        using var command = store.Connection.CreateCommand();
+        command.CommandText = "SELECT unix_ms, sensor_value FROM records WHERE kind = 'sensor' AND sensor_name = 'soc_celsius' AND device_id = $device ORDER BY sequence";
+        command.Parameters.Add(new DuckDB.NET.Data.DuckDBParameter("device", device));
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            series.Add((reader.GetInt64(0) / 1000.0, reader.GetDouble(1)));
+        }
+        return series;
+    }
+}
