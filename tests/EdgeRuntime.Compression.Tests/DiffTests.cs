@@ -2,7 +2,6 @@ using System.Text.Json;
 using EdgeRuntime.Cli;
 using EdgeRuntime.Compression.Diff;
 using EdgeRuntime.Compression.Quantization.Dynamic;
-using EdgeRuntime.Compression.Tests.Support;
 using EdgeRuntime.Data;
 using EdgeRuntime.Onnx;
 

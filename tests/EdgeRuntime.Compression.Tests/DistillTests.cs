@@ -1,6 +1,5 @@
 using EdgeRuntime.Compression.Distillation;
 using EdgeRuntime.Compression.Pruning;
-using EdgeRuntime.Compression.Tests.Support;
 using EdgeRuntime.Onnx;
 
 namespace EdgeRuntime.Compression.Tests;

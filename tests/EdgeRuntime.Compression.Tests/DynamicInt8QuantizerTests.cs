@@ -1,6 +1,5 @@
 using EdgeRuntime.Compression.Quantization;
 using EdgeRuntime.Compression.Quantization.Dynamic;
-using EdgeRuntime.Compression.Tests.Support;
 using EdgeRuntime.Onnx;
 
 namespace EdgeRuntime.Compression.Tests;

@@ -1,6 +1,5 @@
 using EdgeRuntime.Compression.Quantization;
 using EdgeRuntime.Compression.Quantization.Fp16;
-using EdgeRuntime.Compression.Tests.Support;
 using EdgeRuntime.Onnx;
 using EdgeRuntime.Samples;
 

@@ -2,7 +2,6 @@ using EdgeRuntime.Bundles;
 using EdgeRuntime.Compression.Calibration;
 using EdgeRuntime.Compression.Quantization;
 using EdgeRuntime.Compression.Quantization.WeightOnly;
-using EdgeRuntime.Compression.Tests.Support;
 using EdgeRuntime.Onnx;
 using EdgeRuntime.Tensors;
 

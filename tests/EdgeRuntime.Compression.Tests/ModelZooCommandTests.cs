@@ -1,5 +1,4 @@
 using System.Text.Json;
-using EdgeRuntime.Compression.Tests.Support;
 
 namespace EdgeRuntime.Compression.Tests;
 

@@ -4,7 +4,6 @@ using System.Reflection;
 using System.Reflection.Metadata;
 using System.Reflection.Metadata.Ecma335;
 using System.Reflection.PortableExecutable;
-using EdgeRuntime.Compression.Tests.Support;
 using EdgeRuntime.Compression.Zoo;
 
 namespace EdgeRuntime.Compression.Tests;

@@ -1,4 +1,3 @@
-using EdgeRuntime.Compression.Tests.Support;
 using EdgeRuntime.Compression.Zoo;
 using EdgeRuntime.Data;
 

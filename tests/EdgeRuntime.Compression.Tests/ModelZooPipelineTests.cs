@@ -1,5 +1,4 @@
 using EdgeRuntime.Compression.Opset;
-using EdgeRuntime.Compression.Tests.Support;
 using EdgeRuntime.Compression.Zoo;
 using EdgeRuntime.Data;
 using EdgeRuntime.Onnx;

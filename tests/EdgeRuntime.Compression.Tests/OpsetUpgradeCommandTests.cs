@@ -1,6 +1,5 @@
 using System.Text.Json;
 using EdgeRuntime.Cli;
-using EdgeRuntime.Compression.Tests.Support;
 using EdgeRuntime.Data;
 using EdgeRuntime.Onnx;
 

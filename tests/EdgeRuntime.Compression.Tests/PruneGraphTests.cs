@@ -1,5 +1,4 @@
 using EdgeRuntime.Compression.Pruning;
-using EdgeRuntime.Compression.Tests.Support;
 using EdgeRuntime.Onnx;
 
 namespace EdgeRuntime.Compression.Tests;

@@ -1,4 +1,3 @@
-using EdgeRuntime.Compression.Tests.Support;
 using EdgeRuntime.Onnx;
 
 namespace EdgeRuntime.Compression.Tests;

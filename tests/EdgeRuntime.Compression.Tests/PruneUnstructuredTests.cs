@@ -1,6 +1,5 @@
 using EdgeRuntime.Compression.Calibration;
 using EdgeRuntime.Compression.Pruning;
-using EdgeRuntime.Compression.Tests.Support;
 using EdgeRuntime.Data;
 using EdgeRuntime.Evaluation.Accuracy;
 using EdgeRuntime.Inference;

@@ -14,7 +14,7 @@ public sealed class StaticCalibrationMemoryTests
     [Fact]
     public void Calibration_memory_stays_flat_from_1k_to_10k_samples()
     {
-        using var temp = new ScratchDirectory();
+        using var temp = new TempDirectory();
         // 2048 inputs per sample: holding every activation of 10k samples would take ~90 MB more than 1k.
         string model = SmallModels.Mlp(temp.File("wide.onnx"), inputs: 2048, hidden: 256, outputs: 16, seed: 1);
         string small = SmallModels.WriteRandomNpy(temp.File("1k.npy"), 1000, 2048, seed: 2);

@@ -27,7 +27,7 @@ public sealed class StaticQuantizationTests
     public void Fixture_int8_static_keeps_top1_within_two_tenths_of_a_point_at_under_30_percent_of_the_size()
     {
         RequireFashionMnist();
-        using var temp = new ScratchDirectory();
+        using var temp = new TempDirectory();
         string fp32 = FixturePath(temp.Path);
         var (inputs, _) = OrtSignatures.ReadFromFile(fp32);
         var calibration = CalibrationData.FromDataset(FashionMnist.Load(FashionMnistSplit.Train), inputs, limit: 500);
@@ -52,7 +52,7 @@ public sealed class StaticQuantizationTests
     [Fact]
     public void Onnx_runtime_fuses_every_quantized_node_into_integer_kernels()
     {
-        using var temp = new ScratchDirectory();
+        using var temp = new TempDirectory();
         string fp32 = FixturePath(temp.Path);
         var result = StaticInt8Quantizer.Quantize(OnnxModel.Load(fp32), RandomImages(fp32, 64));
         string int8 = temp.File("int8.onnx");
@@ -73,7 +73,7 @@ public sealed class StaticQuantizationTests
     [InlineData(CalibrationMethod.Entropy)]
     public void Every_calibration_method_tracks_the_float_model_on_a_small_mlp(CalibrationMethod method)
     {
-        using var temp = new ScratchDirectory();
+        using var temp = new TempDirectory();
         string fp32 = SmallModels.Mlp(temp.File("mlp.onnx"), inputs: 32, hidden: 64, outputs: 8, seed: 3);
         var data = RandomRows(fp32, 512, 32, seed: 5);
         var result = StaticInt8Quantizer.Quantize(OnnxModel.Load(fp32), data, new StaticQuantizeOptions { Calibration = new CalibrationOptions { Method = method } });
@@ -87,7 +87,7 @@ public sealed class StaticQuantizationTests
     [Fact]
     public void Excluded_nodes_stay_float_and_are_reported()
     {
-        using var temp = new ScratchDirectory();
+        using var temp = new TempDirectory();
         string fp32 = SmallModels.Mlp(temp.File("mlp.onnx"), inputs: 16, hidden: 16, outputs: 4, seed: 2);
         var result = StaticInt8Quantizer.Quantize(OnnxModel.Load(fp32), RandomRows(fp32, 64, 16, seed: 1),
             new StaticQuantizeOptions { Exclude = ["fc2"] });
@@ -100,7 +100,7 @@ public sealed class StaticQuantizationTests
     [Fact]
     public void An_error_budget_keeps_the_most_sensitive_nodes_in_float()
     {
-        using var temp = new ScratchDirectory();
+        using var temp = new TempDirectory();
         string fp32 = SmallModels.Mlp(temp.File("mlp.onnx"), inputs: 16, hidden: 32, outputs: 4, seed: 4, outlierScale: 400f);
         var data = RandomRows(fp32, 256, 16, seed: 2);
         var all = StaticInt8Quantizer.Quantize(OnnxModel.Load(fp32), data);
@@ -117,7 +117,7 @@ public sealed class StaticQuantizationTests
     [Fact]
     public void Control_flow_stays_float_and_valid_with_a_warning()
     {
-        using var temp = new ScratchDirectory();
+        using var temp = new TempDirectory();
         string fp32 = SmallModels.MlpWithIf(temp.File("if.onnx"));
         var result = StaticInt8Quantizer.Quantize(OnnxModel.Load(fp32), RandomRows(fp32, 32, 8, seed: 3));
         Assert.Contains(result.Warnings, w => w.Contains("If"));
@@ -129,7 +129,7 @@ public sealed class StaticQuantizationTests
     [Fact]
     public void Old_opsets_and_models_without_weights_are_refused_clearly()
     {
-        using var temp = new ScratchDirectory();
+        using var temp = new TempDirectory();
         string fp32 = SmallModels.Mlp(temp.File("mlp.onnx"), inputs: 4, hidden: 4, outputs: 2, seed: 1);
         var old = OnnxModel.Load(fp32);
         old.SetOpset("", 9);
@@ -145,7 +145,7 @@ public sealed class StaticQuantizationTests
     [Fact]
     public void Calibration_data_of_the_wrong_shape_is_a_clear_error()
     {
-        using var temp = new ScratchDirectory();
+        using var temp = new TempDirectory();
         string fp32 = SmallModels.Mlp(temp.File("mlp.onnx"), inputs: 16, hidden: 8, outputs: 2, seed: 1);
         string wrong = SmallModels.WriteRandomNpy(temp.File("wrong.npy"), 10, 15, seed: 1);
         var (inputs, _) = OrtSignatures.ReadFromFile(fp32);

@@ -89,6 +89,11 @@ public sealed class TelemetryLog : IAsyncDisposable
     public bool TryWrite(TelemetryRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
+        // Stamped here, not by the writer: the record's time is when it happened, not when the disk got to it.
+        if (record.UnixTimeMilliseconds == 0)
+        {
+            record.UnixTimeMilliseconds = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        }
         if (_queue.Writer.TryWrite(new PendingEntry(record, null)))
         {
             return true;
@@ -169,10 +174,6 @@ public sealed class TelemetryLog : IAsyncDisposable
         record.Sequence = sequence;
         record.DeviceId = _options.DeviceId;
         record.DeviceClass = _options.DeviceClass;
-        if (record.UnixTimeMilliseconds == 0)
-        {
-            record.UnixTimeMilliseconds = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        }
         byte[] payload = TelemetryCodec.Encode(record);
         try
         {

@@ -1,16 +1,14 @@
-namespace EdgeRuntime.Simulation.Tests;
+namespace EdgeRuntime.Fleet.Tests;
 
 internal sealed class TempDirectory : IDisposable
 {
     public TempDirectory()
     {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "edgeruntime-simulation-tests", Guid.NewGuid().ToString("N"));
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "edgeruntime-fleet-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(Path);
     }
 
     public string Path { get; }
-
-    public string File(string name) => System.IO.Path.Combine(Path, name);
 
     public void Dispose()
     {

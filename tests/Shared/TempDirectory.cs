@@ -1,10 +1,11 @@
-namespace EdgeRuntime.Compression.Tests.Support;
+namespace EdgeRuntime.Testing;
 
+/// <summary>A temporary directory for one test, removed afterwards. Compiled into every test project.</summary>
 internal sealed class TempDirectory : IDisposable
 {
     public TempDirectory()
     {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "edgeruntime-compression-tests", Guid.NewGuid().ToString("N"));
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "edgeruntime-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(Path);
     }
 
@@ -20,6 +21,7 @@ internal sealed class TempDirectory : IDisposable
         }
         catch (IOException)
         {
+            // A file still open on a slow machine: the OS temp cleaner takes it later.
         }
     }
 }

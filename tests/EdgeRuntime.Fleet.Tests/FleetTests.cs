@@ -1,0 +1,136 @@
+using EdgeRuntime.Governance;
+using EdgeRuntime.Telemetry;
+using Microsoft.Extensions.Time.Testing;
+
+namespace EdgeRuntime.Fleet.Tests;
+
+public sealed class FleetTests
+{
+    private const double TrueTau = 90;
+    private static readonly DateTimeOffset Start = new(2026, 3, 1, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary>True latency of each variant on the synthetic class: clock-bound work plus a small heat penalty.</summary>
+    private static double TrueP95(string variant, double mhz, double celsius) =>
+        (variant == "fp32" ? 0.3 + 2400 / mhz : 0.1 + 900 / mhz) * (1 + 0.002 * (celsius - 40));
+
+    /// <summary>A device log: a 10 s sampling of temperature approaching its settle point with a 90 s time constant, and an inference summary per sample.</summary>
+    private static async Task WriteDevice(string root, string device, double ambient, int seed, int samples = 240)
+    {
+        var random = new Random(seed);
+        var time = new FakeTimeProvider(Start);
+        await using var log = TelemetryLog.Open(new TelemetryLogOptions { Directory = Path.Combine(root, device), DeviceId = device, DeviceClass = "test-board" }, time);
+        double celsius = ambient, settle = ambient + 35;
+        for (int i = 0; i < samples; i++)
+        {
+            double mhz = new[] { 600.0, 1000, 1500, 1800 }[random.Next(4)];
+            string variant = i % 2 == 0 ? "fp32" : "int8";
+            double p95 = TrueP95(variant, mhz, celsius) * (1 + 0.02 * (random.NextDouble() - 0.5));
+            log.TryWrite(TelemetryRecord.For(new SensorSample { Name = "soc_celsius", Value = celsius, Unit = "°C" }));
+            log.TryWrite(TelemetryRecord.For(new InferenceSummary
+            {
+                Variant = variant, WindowSeconds = 10, Count = 100, P95Ms = p95, MeanMs = p95 * 0.8, FrequencyMhz = mhz, Celsius = celsius, PowerWatts = 3 + mhz / 1000,
+            }));
+            time.Advance(TimeSpan.FromSeconds(10));
+            celsius = settle + (celsius - settle) * Math.Exp(-10 / TrueTau);
+            if (i % 50 == 49)
+            {
+                await log.FlushAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Ingest_is_idempotent_by_device_and_sequence()
+    {
+        using var temp = new TempDirectory();
+        await WriteDevice(temp.Path, "a", 20, 1, samples: 50);
+        await WriteDevice(temp.Path, "b", 30, 2, samples: 50);
+        string a = Path.Combine(temp.Path, "a"), b = Path.Combine(temp.Path, "b");
+        using var store = FleetStore.Open(Path.Combine(temp.Path, "db", "fleet.duckdb"));
+        var first = store.IngestLogs([a, b, a]);
+        Assert.Equal(300, first.RecordsRead);
+        Assert.Equal(200, first.RecordsInserted);
+        Assert.Equal(100, first.Duplicates);
+        var again = store.IngestLogs([a, b]);
+        Assert.Equal(0, again.RecordsInserted);
+        Assert.Equal(200, store.Count());
+    }
+
+    [Fact]
+    public async Task Records_export_to_parquet_that_reads_back()
+    {
+        using var temp = new TempDirectory();
+        await WriteDevice(temp.Path, "a", 20, 1, samples: 30);
+        using var store = FleetStore.Open(":memory:");
+        store.IngestLogs([Path.Combine(temp.Path, "a")]);
+        string parquet = Path.Combine(temp.Path, "records.parquet");
+        store.ExportParquet(parquet);
+        var bytes = await File.ReadAllBytesAsync(parquet);
+        Assert.Equal("PAR1"u8.ToArray(), bytes[..4]);
+        Assert.Equal(60L, Convert.ToInt64(store.Scalar($"SELECT count(*) FROM read_parquet('{parquet}') WHERE device_id = 'a'"), System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public async Task Fitted_latency_predicts_held_out_devices_within_ten_percent_and_the_profile_is_accepted()
+    {
+        using var temp = new TempDirectory();
+        for (int d = 0; d < 6; d++)
+        {
+            await WriteDevice(temp.Path, $"dev{d}", 15 + 3 * d, d);
+        }
+        using var store = FleetStore.Open(":memory:");
+        store.IngestLogs(Enumerable.Range(0, 6).Select(d => Path.Combine(temp.Path, $"dev{d}")));
+        var heldOut = new HashSet<string> { "dev4", "dev5" };
+        var fitted = new ProfileFitter(store, new FakeTimeProvider(Start.AddDays(1))).Fit("test-board", heldOut);
+
+        Assert.Equal(4, fitted.Profile.Provenance.Devices);
+        Assert.Equal("fleet-fit", fitted.Profile.Provenance.Source);
+        Assert.StartsWith("2026-03-01", fitted.Profile.Provenance.DataWindow);
+        Assert.InRange(fitted.Profile.Provenance.FitError!.Value, 0, 0.05);
+        Assert.InRange(fitted.TimeConstantSeconds!.Value, TrueTau * 0.9, TrueTau * 1.1);
+        Assert.NotNull(fitted.Profile.Variants["fp32"].EnergyMillijoules);
+
+        // Held-out devices run hotter than any fitted one: the model must extrapolate in temperature.
+        using var command = store.Connection.CreateCommand();
+        command.CommandText = "SELECT variant, frequency_mhz, celsius, p95_ms FROM records WHERE kind = 'inference' AND device_id IN ('dev4', 'dev5')";
+        using var reader = command.ExecuteReader();
+        int checkedRows = 0;
+        while (reader.Read())
+        {
+            double predicted = fitted.Latency[reader.GetString(0)].Predict(reader.GetDouble(1), reader.GetDouble(2));
+            Assert.InRange(predicted / reader.GetDouble(3), 0.9, 1.1);
+            checkedRows++;
+        }
+        Assert.Equal(480, checkedRows);
+
+        var parsed = ProfileJson.Parse(ProfileJson.Serialize(fitted.Profile), "fitted");
+        Assert.Equal("test-board", parsed.DeviceClass);
+        Assert.Equal(2, parsed.Variants.Count);
+    }
+
+    [Fact]
+    public void Fitting_a_class_without_data_names_it()
+    {
+        using var store = FleetStore.Open(":memory:");
+        var e = Assert.Throws<InvalidDataException>(() => new ProfileFitter(store).Fit("nowhere-board"));
+        Assert.Contains("nowhere-board", e.Message);
+    }
+
+    [Fact]
+    public void Least_squares_recovers_exact_coefficients_and_refuses_degenerate_data()
+    {
+        var rows = new List<double[]>();
+        var targets = new List<double>();
+        for (int i = 0; i < 20; i++)
+        {
+            rows.Add([1, i, i * i % 7]);
+            targets.Add(2 + 3 * i - 0.5 * (i * i % 7));
+        }
+        var fit = LeastSquares.Fit(rows, targets)!;
+        Assert.Equal(2, fit[0], 6);
+        Assert.Equal(3, fit[1], 6);
+        Assert.Equal(-0.5, fit[2], 6);
+        Assert.Null(LeastSquares.Fit([[1, 2], [1, 2], [1, 2]], [1, 2, 3]));
+        Assert.Null(ThermalFit.TimeConstantSeconds([(0, 20), (1, 21)]));
+    }
+}
