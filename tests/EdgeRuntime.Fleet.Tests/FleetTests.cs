@@ -6,38 +6,11 @@ namespace EdgeRuntime.Fleet.Tests;
 
 public sealed class FleetTests
 {
-    private const double TrueTau = 90;
-    private static readonly DateTimeOffset Start = new(2026, 3, 1, 0, 0, 0, TimeSpan.Zero);
+    private const double TrueTau = SyntheticFleet.TimeConstantSeconds;
+    private static readonly DateTimeOffset Start = SyntheticFleet.Start;
 
-    /// <summary>True latency of each variant on the synthetic class: clock-bound work plus a small heat penalty.</summary>
-    private static double TrueP95(string variant, double mhz, double celsius) =>
-        (variant == "fp32" ? 0.3 + 2400 / mhz : 0.1 + 900 / mhz) * (1 + 0.002 * (celsius - 40));
-
-    /// <summary>A device log: a 10 s sampling of temperature approaching its settle point with a 90 s time constant, and an inference summary per sample.</summary>
-    private static async Task WriteDevice(string root, string device, double ambient, int seed, int samples = 240)
-    {
-        var random = new Random(seed);
-        var time = new FakeTimeProvider(Start);
-        await using var log = TelemetryLog.Open(new TelemetryLogOptions { Directory = Path.Combine(root, device), DeviceId = device, DeviceClass = "test-board" }, time);
-        double celsius = ambient, settle = ambient + 35;
-        for (int i = 0; i < samples; i++)
-        {
-            double mhz = new[] { 600.0, 1000, 1500, 1800 }[random.Next(4)];
-            string variant = i % 2 == 0 ? "fp32" : "int8";
-            double p95 = TrueP95(variant, mhz, celsius) * (1 + 0.02 * (random.NextDouble() - 0.5));
-            log.TryWrite(TelemetryRecord.For(new SensorSample { Name = "soc_celsius", Value = celsius, Unit = "°C" }));
-            log.TryWrite(TelemetryRecord.For(new InferenceSummary
-            {
-                Variant = variant, WindowSeconds = 10, Count = 100, P95Ms = p95, MeanMs = p95 * 0.8, FrequencyMhz = mhz, Celsius = celsius, PowerWatts = 3 + mhz / 1000,
-            }));
-            time.Advance(TimeSpan.FromSeconds(10));
-            celsius = settle + (celsius - settle) * Math.Exp(-10 / TrueTau);
-            if (i % 50 == 49)
-            {
-                await log.FlushAsync();
-            }
-        }
-    }
+    private static Task WriteDevice(string root, string device, double ambient, int seed, int samples = 240) =>
+        SyntheticFleet.WriteDeviceAsync(root, device, ambient, seed, TimeSpan.FromSeconds(10 * samples));
 
     [Fact]
     public async Task Ingest_is_idempotent_by_device_and_sequence()
@@ -81,7 +54,7 @@ public sealed class FleetTests
         using var store = FleetStore.Open(":memory:");
         store.IngestLogs(Enumerable.Range(0, 6).Select(d => Path.Combine(temp.Path, $"dev{d}")));
         var heldOut = new HashSet<string> { "dev4", "dev5" };
-        var fitted = new ProfileFitter(store, new FakeTimeProvider(Start.AddDays(1))).Fit("test-board", heldOut);
+        var fitted = new ProfileFitter(store, new FakeTimeProvider(Start.AddDays(1))).Fit(SyntheticFleet.DeviceClass, heldOut);
 
         Assert.Equal(4, fitted.Profile.Provenance.Devices);
         Assert.Equal("fleet-fit", fitted.Profile.Provenance.Source);
@@ -104,7 +77,7 @@ public sealed class FleetTests
         Assert.Equal(480, checkedRows);
 
         var parsed = ProfileJson.Parse(ProfileJson.Serialize(fitted.Profile), "fitted");
-        Assert.Equal("test-board", parsed.DeviceClass);
+        Assert.Equal(SyntheticFleet.DeviceClass, parsed.DeviceClass);
         Assert.Equal(2, parsed.Variants.Count);
     }
 

@@ -22,6 +22,7 @@ internal static class FleetCommand
         var command = new Command("fleet", "Ingest device telemetry and fit device profiles from it");
         command.Subcommands.Add(CreateIngest(context));
         command.Subcommands.Add(CreateFit(context));
+        command.Subcommands.Add(CreateBench(context));
         return command;
     }
 
@@ -125,6 +126,109 @@ internal static class FleetCommand
             return 0;
         });
         return command;
+    }
+
+    public sealed record BenchReport(int Devices, double Hours, long Records, long LogBytes, double WriteSeconds, double WriteRecordsPerSecond,
+        double IngestSeconds, double IngestRecordsPerSecond, double ReingestSeconds, long Duplicates, double FitSeconds, int HeldOutDevices,
+        double HeldOutMeanError, double HeldOutWithin10Percent, double? TimeConstantSeconds, double TrueTimeConstantSeconds);
+
+    private static Command CreateBench(CliContext context)
+    {
+        var devices = new Option<int>("--devices") { Description = "Synthetic devices", DefaultValueFactory = _ => 1000 };
+        var hours = new Option<double>("--hours") { Description = "Hours of telemetry per device (a sample and a summary every 10 s)", DefaultValueFactory = _ => 1 };
+        var work = new Option<string?>("--work") { Description = "Directory for the logs and database (default: a temporary one, deleted afterwards)" };
+        var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var command = new Command("bench", "Write synthetic device logs, ingest them twice (the second time all duplicates), fit, and check the fit on held-out devices");
+        foreach (var option in new Option[] { devices, hours, work, json })
+        {
+            command.Options.Add(option);
+        }
+        command.SetAction(async (result, cancellation) =>
+        {
+            int count = result.GetValue(devices);
+            double h = result.GetValue(hours);
+            if (count < 5 || count > 100_000)
+            {
+                throw new CliError($"--devices must be within [5, 100000], not {count}");
+            }
+            if (!(h > 0) || h > 24 * 30)
+            {
+                throw new CliError($"--hours must be within (0, 720], not {h}");
+            }
+            string root = result.GetValue(work) ?? Path.Combine(Path.GetTempPath(), "edgeruntime-fleet-bench", Guid.NewGuid().ToString("N"));
+            try
+            {
+                var report = await RunBench(root, count, h, cancellation);
+                if (result.GetValue(json))
+                {
+                    context.Out.WriteLine(ReportJson.Serialize(report));
+                }
+                else
+                {
+                    context.Out.WriteLine($"{report.Devices} devices x {report.Hours} h: {report.Records} records, {report.LogBytes / 1e6:F1} MB of logs");
+                    context.Out.WriteLine($"  write     {report.WriteSeconds:F2} s  {report.WriteRecordsPerSecond:F0} records/s (through the device log, fsync per device)");
+                    context.Out.WriteLine($"  ingest    {report.IngestSeconds:F2} s  {report.IngestRecordsPerSecond:F0} records/s into DuckDB");
+                    context.Out.WriteLine($"  re-ingest {report.ReingestSeconds:F2} s  {report.Duplicates} duplicates dropped, nothing added");
+                    context.Out.WriteLine($"  fit       {report.FitSeconds:F2} s  held-out devices ({report.HeldOutDevices}): mean error {report.HeldOutMeanError:P2}, {report.HeldOutWithin10Percent:P1} of windows within 10%");
+                    context.Out.WriteLine($"  thermal time constant {report.TimeConstantSeconds:F1} s fitted, {report.TrueTimeConstantSeconds} s true");
+                }
+                return 0;
+            }
+            finally
+            {
+                if (result.GetValue(work) is null)
+                {
+                    try
+                    {
+                        Directory.Delete(root, recursive: true);
+                    }
+                    catch (IOException)
+                    {
+                    }
+                }
+            }
+        });
+        return command;
+    }
+
+    private static async Task<BenchReport> RunBench(string root, int devices, double hours, CancellationToken cancellation)
+    {
+        string logs = Path.Combine(root, "logs");
+        var names = Enumerable.Range(0, devices).Select(i => $"device-{i:D6}").ToList();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        long records = 0;
+        for (int i = 0; i < devices; i++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            records += await SyntheticFleet.WriteDeviceAsync(logs, names[i], 10 + 25.0 * i / devices, i, TimeSpan.FromHours(hours));
+        }
+        double writeSeconds = clock.Elapsed.TotalSeconds;
+        long bytes = Directory.EnumerateFiles(logs, "*" + SegmentFiles.Extension, SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
+        using var store = FleetStore.Open(Path.Combine(root, "fleet.duckdb"));
+        var ingest = store.IngestLogs(names.Select(n => Path.Combine(logs, n)));
+        var reingest = store.IngestLogs(names.Select(n => Path.Combine(logs, n)));
+        // Every fifth device is held out of the fit and predicted.
+        var heldOut = names.Where((_, i) => i % 5 == 4).ToHashSet();
+        clock.Restart();
+        var fitted = new ProfileFitter(store).Fit(SyntheticFleet.DeviceClass, heldOut);
+        double fitSeconds = clock.Elapsed.TotalSeconds;
+        var errors = new List<double>();
+        using (var command = store.Connection.CreateCommand())
+        {
+            command.CommandText = "SELECT device_id, variant, frequency_mhz, celsius, p95_ms FROM records WHERE kind = 'inference'";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                if (heldOut.Contains(reader.GetString(0)))
+                {
+                    double predicted = fitted.Latency[reader.GetString(1)].Predict(reader.GetDouble(2), reader.GetDouble(3));
+                    errors.Add(Math.Abs(predicted - reader.GetDouble(4)) / reader.GetDouble(4));
+                }
+            }
+        }
+        return new BenchReport(devices, hours, records, bytes, writeSeconds, records / writeSeconds, ingest.Seconds, ingest.RecordsPerSecond,
+            reingest.Seconds, reingest.Duplicates, fitSeconds, heldOut.Count, errors.Count > 0 ? errors.Average() : double.NaN,
+            errors.Count > 0 ? errors.Count(e => e <= 0.1) / (double)errors.Count : double.NaN, fitted.TimeConstantSeconds, SyntheticFleet.TimeConstantSeconds);
     }
 
     private static List<string> FindLogs(IEnumerable<string> roots)

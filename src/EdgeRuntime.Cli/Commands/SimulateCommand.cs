@@ -23,7 +23,7 @@ internal static class SimulateCommand
         var ambient = new Option<double?>("--ambient") { Description = "Ambient temperature in °C (default: the board's)" };
         var battery = new Option<bool>("--on-battery") { Description = "Run from the board's battery instead of mains" };
         var seed = new Option<int>("--seed") { Description = "Random seed (arrivals, service times, sensor noise)", DefaultValueFactory = _ => 1 };
-        var output = new Option<string?>("--out") { Description = "Directory for traces (CSV per policy)" };
+        var output = new Option<string?>("--out") { Description = "Directory for traces (CSV per policy) and PNG plots" };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
         var telemetry = new Option<string?>("--telemetry") { Description = "Directory for the adaptive run's device telemetry log" };
         var command = new Command("simulate", "Run the adaptive governor against a simulated board in virtual time and compare it with every static variant");
@@ -88,7 +88,8 @@ internal static class SimulateCommand
             if (outputDirectory is not null)
             {
                 WriteTraces(report, outputDirectory);
-                log?.WriteLine($"traces written to {outputDirectory}");
+                var plots = SimulationPlots.Write(report, outputDirectory);
+                log?.WriteLine($"traces and plots ({string.Join(", ", plots.Select(Path.GetFileName))}) written to {outputDirectory}");
             }
             return report;
         }
