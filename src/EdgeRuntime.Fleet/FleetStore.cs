@@ -47,6 +47,11 @@ public sealed class FleetStore : IDisposable
             store.Execute($"CREATE TABLE IF NOT EXISTS records {Schema}, PRIMARY KEY (device_id, sequence))");
             return store;
         }
+        catch (DuckDBException e)
+        {
+            connection.Dispose();
+            throw new InvalidDataException($"fleet database '{databasePath}' cannot be opened: {e.Message}", e);
+        }
         catch
         {
             connection.Dispose();
@@ -102,7 +107,15 @@ public sealed class FleetStore : IDisposable
     {
         using var command = _connection.CreateCommand();
         command.CommandText = sql;
-        command.ExecuteNonQuery();
+        try
+        {
+            command.ExecuteNonQuery();
+        }
+        catch (DuckDBException e)
+        {
+            // Failures here are the user's environment (an unwritable export path, a full disk), reported as I/O errors.
+            throw new IOException($"fleet database: {e.Message}", e);
+        }
     }
 
     internal object? Scalar(string sql)

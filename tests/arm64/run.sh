@@ -28,6 +28,20 @@ echo "== dotnet publish -r linux-arm64 --self-contained"
 echo "== edgert under qemu-aarch64"
 tests/arm64/test-arm64.sh "$x86_edgert" "$publish_dir" "$sysroot" "$repo/artifacts/arm64"
 
+echo "== xunit subset (runtime tests) under qemu-aarch64"
+tests_dir="$repo/artifacts/edgert-tests-linux-arm64"
+"$dotnet" publish tests/EdgeRuntime.Tests -c "$config" -r linux-arm64 --self-contained true \
+    --artifacts-path "$repo/.cache/arm64-build" -o "$tests_dir" -nologo -v quiet
+# Real ONNX Runtime sessions through ModelRuntime; the whole suite takes minutes under emulation, these seconds.
+suite=EdgeRuntime.Tests.RuntimeTests
+filters=()
+for test in Runs_the_current_variant_and_switches_to_another Outputs_follow_the_batch_size_of_each_request \
+    Runs_a_named_variant_without_switching Bad_inputs_are_rejected_naming_the_problem \
+    RunAsync_completes_with_the_same_result_and_honours_cancellation Status_reports_latency_per_variant; do
+    filters+=(-method "$suite.$test")
+done
+DOTNET_EnableWriteXorExecute=0 qemu-aarch64-static -L "$sysroot" "$tests_dir/EdgeRuntime.Tests" "${filters[@]}" -noColor
+
 echo "== native library, cross-compiled for arm64, CTest under qemu-aarch64"
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)

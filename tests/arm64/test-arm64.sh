@@ -25,6 +25,9 @@ if od -An -tx1 -j18 -N2 "$arm64_dir/edgert" | grep -qv "b7 00"; then
 fi
 echo "arm64 ORT library: $arm64_dir/libonnxruntime.so (ELF machine AArch64)"
 
+# .NET maps JIT code twice (write XOR execute); under qemu user emulation that crashes at random
+# (illegal instruction, segmentation fault), so emulated runs turn it off.
+export DOTNET_EnableWriteXorExecute=0
 arm64() { "$qemu" -L "$sysroot" "$arm64_dir/edgert" "$@"; }
 
 rm -rf "$work" && mkdir -p "$work"

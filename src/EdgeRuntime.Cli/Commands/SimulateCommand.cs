@@ -26,8 +26,9 @@ internal static class SimulateCommand
         var output = new Option<string?>("--out") { Description = "Directory for traces (CSV per policy) and PNG plots" };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
         var telemetry = new Option<string?>("--telemetry") { Description = "Directory for the adaptive run's device telemetry log" };
+        var live = new Option<bool>("--live") { Description = "Real inferences in real time against the simulated board (use a short --duration, e.g. 60s)" };
         var command = new Command("simulate", "Run the adaptive governor against a simulated board in virtual time and compare it with every static variant");
-        foreach (var option in new Option[] { board, bundle, load, rate, duration, slo, ambient, battery, seed, output, json, telemetry })
+        foreach (var option in new Option[] { board, bundle, load, rate, duration, slo, ambient, battery, seed, output, json, telemetry, live })
         {
             command.Options.Add(option);
         }
@@ -45,6 +46,24 @@ internal static class SimulateCommand
                 Seed = result.GetValue(seed),
             };
             TextWriter? log = result.GetValue(json) ? null : context.Out;
+            if (result.GetValue(live))
+            {
+                var liveReport = RunLive(options, result.GetValue(bundle), log);
+                if (result.GetValue(json))
+                {
+                    context.Out.WriteLine(ReportJson.Serialize(liveReport));
+                }
+                else
+                {
+                    context.Out.WriteLine($"{liveReport.Requests} requests in {liveReport.Seconds:F0} s, {liveReport.Failed} failed; SLO met in {liveReport.SloAttainment:P1} of 1-s windows; max {liveReport.MaxCelsius:F1} °C; throttled {liveReport.SecondsThrottled:F0} s");
+                    context.Out.WriteLine($"served: {string.Join(", ", liveReport.ServedByVariant.Select(p => $"{p.Key} {p.Value}"))}");
+                    foreach (var decision in liveReport.Switches)
+                    {
+                        context.Out.WriteLine($"  {decision.At:HH:mm:ss} {decision.Previous} -> {decision.Variant}: {decision.Reason} ({decision.Detail})");
+                    }
+                }
+                return liveReport.Failed == 0 ? 0 : 1;
+            }
             var report = Run(options, result.GetValue(bundle), result.GetValue(output), log);
             if (result.GetValue(telemetry) is string telemetryDirectory)
             {
@@ -149,6 +168,37 @@ internal static class SimulateCommand
                 return new SimulatedVariant(id, AdaptiveController.QualityOf(bundle[id].Manifest), p50, p95);
             }),
         ];
+    }
+
+    private static LiveSimulation.LiveReport RunLive(SimulationOptions options, string? bundlePath, TextWriter? log)
+    {
+        if (options.Duration > TimeSpan.FromMinutes(30))
+        {
+            throw new CliError("--live runs in real time: give a --duration of at most 30m");
+        }
+        var catalog = BoardCatalog.BuiltIn();
+        if (!catalog.TryGet(options.Board, out var descriptor) || descriptor.Simulation is null)
+        {
+            throw new CliError($"unknown or unsimulated board '{options.Board}'");
+        }
+        string work = Path.Combine(Path.GetTempPath(), "edgeruntime-simulate", Guid.NewGuid().ToString("N"));
+        try
+        {
+            var bundle = bundlePath is null
+                ? ModelBundle.Open(FixtureBundle.Build(Path.Combine(work, "fixture"), log).Directory)
+                : ModelBundle.OpenPath(bundlePath);
+            return LiveSimulation.Run(bundle, descriptor, options, work, log);
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(work, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
     }
 
     public static void Print(TextWriter output, SimulationReport report)
