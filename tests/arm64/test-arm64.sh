@@ -68,4 +68,4 @@ if ((failed)); then
     echo "test-arm64: FAILED" >&2
     exit 1
 fi
-echo "test-arm64: passed"
+echo "edgert under emulation: passed"
