@@ -195,6 +195,22 @@ public sealed class BundleTests
     }
 
     [Fact]
+    public void A_variant_needing_a_missing_custom_op_library_is_unavailable_not_fatal()
+    {
+        using var temp = new TempDirectory();
+        TestBundles.FashionPair(temp.Path);
+        var json = JsonNode.Parse(File.ReadAllText(temp.File("manifest.json")))!;
+        json["variants"]![1]!["custom_op_libraries"] = new JsonArray("libedgert_sparse_ops.so");
+        File.WriteAllText(temp.File("manifest.json"), json.ToJsonString());
+
+        using var runtime = ModelRuntime.Open(temp.Path);
+        var b = runtime.GetStatus().Single(s => s.Id == "b");
+        Assert.Equal(VariantState.Unavailable, b.State);
+        Assert.Contains("custom-op library 'libedgert_sparse_ops.so'", b.Reason);
+        Assert.Equal("a", runtime.Run([Image()]).VariantId);
+    }
+
+    [Fact]
     public void A_single_onnx_file_opens_as_a_one_variant_bundle()
     {
         using var temp = new TempDirectory();

@@ -45,6 +45,13 @@ public sealed record VariantManifest
     public IReadOnlyList<string> FloatNodes { get; init; } = [];
     /// <summary>What made this variant from the reference (quantize int8-static entropy, prune 0.5 l1, ...).</summary>
     public IReadOnlyList<string> Applied { get; init; } = [];
+    /// <summary>
+    /// ONNX Runtime custom-op libraries the variant's graph needs (e.g. native sparse kernels): file names
+    /// looked up in the bundle directory, then in the runtime's own directory. A missing one makes the
+    /// variant unavailable, never the runtime crash.
+    /// </summary>
+    public IReadOnlyList<string> CustomOpLibraries { get; init; } = [];
+
     /// <summary>Preferred execution providers in order; the pool falls back to CPU with a stated reason.</summary>
     public IReadOnlyList<string> ExecutionProviders { get; init; } = [];
     /// <summary>Measured cost per device class, keyed by device class name.</summary>

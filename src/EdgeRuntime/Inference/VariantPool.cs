@@ -145,6 +145,10 @@ internal sealed class VariantPool : IDisposable
         InferenceSession? session = null;
         try
         {
+            foreach (string library in slot.Variant.Manifest.CustomOpLibraries)
+            {
+                sessionOptions.RegisterCustomOpLibrary(FindLibrary(slot, library));
+            }
             var (providers, providerNote) = ExecutionProviders.Apply(sessionOptions, slot.Variant.Manifest.ExecutionProviders);
             if (providerNote is not null)
             {
@@ -179,6 +183,17 @@ internal sealed class VariantPool : IDisposable
             session?.Dispose();
             sessionOptions.Dispose();
         }
+    }
+
+    private string FindLibrary(Slot slot, string library)
+    {
+        if (library != Path.GetFileName(library))
+        {
+            throw new VariantUnavailableException(slot.Id, $"custom-op library '{library}' must be a plain file name");
+        }
+        string[] candidates = [Path.Combine(_bundle.Directory, library), Path.Combine(AppContext.BaseDirectory, library)];
+        return candidates.FirstOrDefault(File.Exists)
+            ?? throw new VariantUnavailableException(slot.Id, $"it needs the custom-op library '{library}', which is neither in the bundle nor beside the runtime");
     }
 
     private void CheckSignature(Slot slot, LoadedVariant loaded)
