@@ -125,3 +125,38 @@ public sealed class BundleCommandTests
         Assert.Contains("not a valid manifest", result.Error);
     }
 }
+
+public sealed class BuildCommandTests
+{
+    [Fact]
+    public async Task Build_makes_a_measured_pareto_ladder_and_its_plot()
+    {
+        Datasets.RequireFashionMnist();
+        using var temp = new TempDirectory();
+        string model = EdgeRuntime.Samples.SampleModels.WriteFashionCnn(temp.Path);
+        string bundle = temp.File("ladder");
+
+        var result = await Cli.RunAsync("build", model, "-o", bundle, "--calib", "fashion-mnist-train", "--prune-samples", "2048",
+            "--dataset", "fashion-mnist", "--limit", "2000", "--json");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        using var report = System.Text.Json.JsonDocument.Parse(result.Output);
+        var rungs = report.RootElement.GetProperty("rungs").EnumerateArray().ToList();
+        Assert.True(rungs.Count >= 6, $"{rungs.Count} rungs");
+        var manifest = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(bundle, "manifest.json")))!;
+        var variants = manifest["variants"]!.AsArray();
+        Assert.Equal(rungs.Count(r => r.GetProperty("kept").GetBoolean()), variants.Count);
+        foreach (var variant in variants)
+        {
+            Assert.NotNull(variant!["quality"]);
+            Assert.True((double?)variant["costs"]!["this-machine"]!["latency_p50_ms"] > 0);
+            Assert.True(File.Exists(Path.Combine(bundle, (string)variant["file"]!)));
+        }
+        foreach (var dropped in rungs.Where(r => !r.GetProperty("kept").GetBoolean()))
+        {
+            Assert.False(string.IsNullOrEmpty(dropped.GetProperty("dropped_because").GetString()));
+        }
+        Assert.True(File.Exists(temp.File("ladder-ladder.png")));
+        Assert.Equal(0, (await Cli.RunAsync("bundle", "verify", bundle)).ExitCode);
+    }
+}

@@ -1,0 +1,104 @@
+using System.CommandLine;
+using EdgeRuntime.Compression.Calibration;
+using EdgeRuntime.Compression.Ladder;
+using EdgeRuntime.Compression.Packing;
+using EdgeRuntime.Evaluation.Reporting;
+using EdgeRuntime.Inference;
+using ScottPlot;
+
+namespace EdgeRuntime.Cli.Commands;
+
+/// <summary>`edgert build`: the variant ladder of one fp32 model, evaluated, measured, Pareto-filtered and plotted.</summary>
+internal static class BuildCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var model = new Argument<FileInfo>("model") { Description = "The fp32 .onnx model" };
+        var output = new Option<string>("--output", "-o") { Description = "New bundle directory", Required = true };
+        var calib = new Option<string[]>("--calib") { Description = "Calibration samples: X.npy, NAME=X.npy per input, or a dataset name (fashion-mnist-train)", Required = true, AllowMultipleArgumentsPerToken = true };
+        var levels = new Option<string>("--prune") { Description = "Structured pruning ratios, comma-separated", DefaultValueFactory = _ => "0.3,0.5,0.7" };
+        var pruneSamples = new Option<int>("--prune-samples") { Description = "Calibration samples for pruning's reconstruction", DefaultValueFactory = _ => 4096 };
+        var deviceClass = new Option<string>("--device-class") { Description = "Name the measured latency is recorded under", DefaultValueFactory = _ => "this-machine" };
+        var keepAll = new Option<bool>("--keep-dominated") { Description = "Keep variants that another beats on quality, latency and size" };
+        var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var data = new DataOptions();
+        var command = new Command("build", "Make the variant ladder (fp16, int8, structured-pruned levels, pruned+int8), evaluate and measure each, keep the Pareto front, plot it");
+        command.Arguments.Add(model);
+        foreach (var option in new Option[] { output, calib, levels, pruneSamples, deviceClass, keepAll, json })
+        {
+            command.Options.Add(option);
+        }
+        data.AddTo(command);
+        command.SetAction(result =>
+        {
+            var source = result.GetValue(model)!;
+            if (!source.Exists)
+            {
+                throw new CliError($"model file '{source.FullName}' does not exist");
+            }
+            var specs = result.GetValue(calib) ?? [];
+            var quantizeData = QuantizeCommand.LoadCalibration(source.FullName, specs, 500) ?? throw new CliError("--calib is required");
+            var pruneData = QuantizeCommand.LoadCalibration(source.FullName, specs, result.GetValue(pruneSamples))!;
+            var (dataset, labelled, name) = data.Load(result);
+            double[] ratios;
+            try
+            {
+                ratios = [.. result.GetValue(levels)!.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(r => double.Parse(r, System.Globalization.CultureInfo.InvariantCulture))];
+            }
+            catch (FormatException)
+            {
+                throw new CliError($"--prune '{result.GetValue(levels)}': expected ratios such as 0.3,0.5,0.7");
+            }
+            if (ratios.Any(r => r is <= 0 or >= 1))
+            {
+                throw new CliError("--prune ratios must be between 0 and 1");
+            }
+            string bundle = result.GetValue(output)!;
+            var report = LadderBuilder.Build(source.FullName, bundle, quantizeData, pruneData,
+                new QualityData(dataset, labelled, name) { Limit = result.GetValue(data.Limit) },
+                new LadderOptions { PruneRatios = ratios, PruneSamples = result.GetValue(pruneSamples), DeviceClass = result.GetValue(deviceClass)!, KeepDominated = result.GetValue(keepAll) },
+                result.GetValue(json) ? null : line => context.Out.WriteLine(line));
+            string plot = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(bundle))!, $"{Path.GetFileName(Path.GetFullPath(bundle))}-ladder.png");
+            Plot(report, plot);
+            if (result.GetValue(json))
+            {
+                context.Out.WriteLine(ReportJson.Serialize(report));
+                return 0;
+            }
+            var table = new TextTable("variant", "precision", report.Metric, "size", "MACs", "p50 ms", "kept", "why dropped");
+            foreach (var rung in report.Rungs)
+            {
+                table.Add(rung.Id, rung.Precision, Formatting.Percent(rung.Quality), Formatting.Bytes(rung.SizeBytes), Formatting.Count(rung.Macs),
+                    double.IsFinite(rung.LatencyP50Ms) ? rung.LatencyP50Ms : null, rung.Kept ? "yes" : "no", rung.DroppedBecause);
+            }
+            table.WriteTo(context.Out);
+            context.Out.WriteLine($"bundle: {bundle} ({report.Rungs.Count(r => r.Kept)} variants); plot: {plot}");
+            return 0;
+        });
+        return command;
+    }
+
+    private static void Plot(LadderReport report, string path)
+    {
+        string? font = new[] { "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf" }.FirstOrDefault(File.Exists);
+        if (font is not null)
+        {
+            Fonts.AddFontFile("DejaVu Sans", font);
+            Fonts.Default = "DejaVu Sans";
+        }
+        var plot = new Plot();
+        long largest = Math.Max(1, report.Rungs.Max(r => r.SizeBytes));
+        foreach (var rung in report.Rungs.Where(r => double.IsFinite(r.LatencyP50Ms)))
+        {
+            var marker = plot.Add.Marker(rung.LatencyP50Ms, (rung.Quality ?? 0) * 100);
+            marker.Size = 6 + 24f * rung.SizeBytes / largest;
+            marker.Shape = rung.Kept ? MarkerShape.FilledCircle : MarkerShape.OpenCircle;
+            var label = plot.Add.Text(rung.Id, rung.LatencyP50Ms, (rung.Quality ?? 0) * 100);
+            label.LabelFontSize = 12;
+        }
+        plot.Title("quality vs latency (marker area: file size; hollow: dropped)");
+        plot.XLabel("p50 latency, ms (this machine, batch 1)");
+        plot.YLabel($"{report.Metric}, %");
+        plot.SavePng(path, 900, 500);
+    }
+}

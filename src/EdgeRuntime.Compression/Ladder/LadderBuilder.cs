@@ -1,0 +1,174 @@
+using System.Diagnostics;
+using EdgeRuntime.Bundles;
+using EdgeRuntime.Compression.Calibration;
+using EdgeRuntime.Compression.Packing;
+using EdgeRuntime.Compression.Pruning;
+using EdgeRuntime.Compression.Quantization;
+using EdgeRuntime.Compression.Quantization.Dynamic;
+using EdgeRuntime.Compression.Quantization.Fp16;
+using EdgeRuntime.Compression.Quantization.Static;
+using EdgeRuntime.Evaluation.Benchmarking;
+using EdgeRuntime.Onnx;
+
+namespace EdgeRuntime.Compression.Ladder;
+
+public sealed record LadderOptions
+{
+    /// <summary>Fractions of channels to prune, one structured variant each.</summary>
+    public IReadOnlyList<double> PruneRatios { get; init; } = [0.3, 0.5, 0.7];
+    /// <summary>Calibration samples for int8 ranges.</summary>
+    public int QuantizeSamples { get; init; } = 500;
+    /// <summary>Calibration samples for pruning's least-squares reconstruction (more samples, better refits).</summary>
+    public int PruneSamples { get; init; } = 4096;
+    /// <summary>Device class the measured latency is recorded under in the manifest.</summary>
+    public string DeviceClass { get; init; } = "this-machine";
+    public int BenchRuns { get; init; } = 300;
+    /// <summary>Keep variants that are not on the quality–latency–size Pareto front.</summary>
+    public bool KeepDominated { get; init; }
+}
+
+/// <summary>One rung: what it is, what it keeps, what it costs, and whether it stays.</summary>
+public sealed record LadderRung(string Id, string Precision, double? Quality, long SizeBytes, long? Macs, double LatencyP50Ms, bool Kept, string? DroppedBecause);
+
+public sealed record LadderReport(string Bundle, string Metric, IReadOnlyList<LadderRung> Rungs);
+
+/// <summary>
+/// Makes the standard variant ladder of one fp32 model — fp16, int8, structured-pruned at several levels,
+/// pruned + int8 — evaluates and measures each, packs them into a bundle, and drops the variants another
+/// one beats on quality, latency and size at once.
+/// </summary>
+public static class LadderBuilder
+{
+    public static LadderReport Build(string modelPath, string bundleDirectory, CalibrationData calibration, CalibrationData pruneCalibration,
+        QualityData quality, LadderOptions? options = null, Action<string>? progress = null)
+    {
+        options ??= new LadderOptions();
+        string work = Path.Combine(Path.GetTempPath(), "edgeruntime-ladder", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(work);
+        try
+        {
+            var watch = Stopwatch.StartNew();
+            void Step(string what) => progress?.Invoke($"[{watch.Elapsed:mm\\:ss}] {what}");
+            var reference = OnnxModel.Load(modelPath);
+            var sources = new List<VariantSource> { new("fp32", modelPath) };
+
+            // A rung the model cannot take (no MatMul for int8-dynamic, an old opset, ...) is skipped with the reason.
+            void Try(string id, Action make)
+            {
+                try
+                {
+                    make();
+                }
+                catch (Exception e) when (e is NotSupportedException or InvalidOperationException or InvalidDataException or ArgumentException)
+                {
+                    Step($"{id} skipped: {e.Message}");
+                }
+            }
+
+            string Save(string id, QuantizationResult result)
+            {
+                string path = Path.Combine(work, $"{id}.onnx");
+                result.Model.Save(path);
+                sources.Add(new VariantSource(id, path) { Precision = result.Mode.ToName(), Applied = result.Applied, FloatNodes = result.FloatNodes });
+                return path;
+            }
+
+            Step("fp16");
+            Try("fp16", () => Save("fp16", Fp16Converter.Convert(reference)));
+            Step("int8-static (calibrating)");
+            Try("int8-static", () => Save("int8-static", StaticInt8Quantizer.Quantize(reference, calibration)));
+            Step("int8-dynamic");
+            Try("int8-dynamic", () =>
+            {
+                var dynamic = DynamicInt8Quantizer.Quantize(reference);
+                if (dynamic.QuantizedNodes > 0)
+                {
+                    Save("int8-dynamic", dynamic);
+                }
+            });
+            string? half = null;
+            foreach (double ratio in options.PruneRatios)
+            {
+                string id = $"pruned{Math.Round(ratio * 100)}";
+                Step($"{id}: structured pruning with reconstruction");
+                Try(id, () =>
+                {
+                    var pruned = StructuredPruner.Prune(reference, new StructuredPruneOptions { Ratio = ratio }, pruneCalibration);
+                    string path = Path.Combine(work, $"{id}.onnx");
+                    pruned.Model.Save(path);
+                    sources.Add(new VariantSource(id, path) { ChannelsKept = Math.Round(pruned.ChannelsKept, 4), Applied = pruned.Applied });
+                    if (Math.Abs(ratio - 0.5) < 1e-9 || half is null)
+                    {
+                        half = path;
+                    }
+                });
+            }
+            if (half is not null)
+            {
+                Step("pruned + int8-static");
+                Try("pruned + int8", () =>
+                {
+                    var prunedSource = sources.Single(s => s.ModelPath == half);
+                    var int8 = StaticInt8Quantizer.Quantize(OnnxModel.Load(half), calibration);
+                    string path = Path.Combine(work, $"{prunedSource.Id}-int8.onnx");
+                    int8.Model.Save(path);
+                    sources.Add(new VariantSource($"{prunedSource.Id}-int8", path)
+                    {
+                        Precision = Precisions.Int8Static,
+                        ChannelsKept = prunedSource.ChannelsKept,
+                        Applied = [.. prunedSource.Applied, .. int8.Applied],
+                    });
+                });
+            }
+
+            Step($"packing and evaluating {sources.Count} variants on {quality.Name}");
+            var manifest = BundleBuilder.Create(bundleDirectory, Path.GetFileNameWithoutExtension(modelPath), sources, quality,
+                "Variant ladder made by edgert build");
+            Step("measuring latency");
+            var bench = Benchmarker.Run(ModelBundle.Open(bundleDirectory), new BenchOptions { Runs = options.BenchRuns, MaxDuration = TimeSpan.FromSeconds(10) });
+            manifest = CostRecorder.Record(bundleDirectory, options.DeviceClass, bench);
+
+            var measured = bench.Variants.ToDictionary(v => v.Variant);
+            var rungs = manifest.Variants.Select(v => new LadderRung(v.Id, v.Precision, v.Quality?.Value, v.SizeBytes, v.Macs,
+                measured[v.Id].Error is null ? measured[v.Id].P50Ms : double.PositiveInfinity, true, null)).ToList();
+            rungs = [.. rungs.Select(r => r.Id == "fp32" || options.KeepDominated ? r : WithDominance(r, rungs))];
+            var dropped = rungs.Where(r => !r.Kept).Select(r => r.Id).ToHashSet();
+            if (dropped.Count > 0)
+            {
+                Step($"dropping {dropped.Count} variant(s) off the Pareto front");
+                var kept = manifest with { Variants = [.. manifest.Variants.Where(v => !dropped.Contains(v.Id))] };
+                ManifestJson.WriteAtomically(kept, Path.Combine(bundleDirectory, BundleManifest.FileName));
+                foreach (var variant in manifest.Variants.Where(v => dropped.Contains(v.Id)))
+                {
+                    File.Delete(Path.Combine(bundleDirectory, variant.File));
+                }
+            }
+            Step("done");
+            return new LadderReport(bundleDirectory, manifest.Variants[0].Quality?.Metric ?? "quality", rungs);
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(work, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    /// <summary>A rung is dropped when another is at least as good in quality, latency and size, and better in one.</summary>
+    private static LadderRung WithDominance(LadderRung rung, IReadOnlyList<LadderRung> all)
+    {
+        double quality = rung.Quality ?? 0;
+        var better = all.FirstOrDefault(o => o.Id != rung.Id
+            && (o.Quality ?? 0) >= quality && o.LatencyP50Ms <= rung.LatencyP50Ms && o.SizeBytes <= rung.SizeBytes
+            && ((o.Quality ?? 0) > quality || o.LatencyP50Ms < rung.LatencyP50Ms || o.SizeBytes < rung.SizeBytes));
+        return better is null ? rung : rung with
+        {
+            Kept = false,
+            DroppedBecause = $"{better.Id} is as accurate or more ({better.Quality:P2} vs {quality:P2}), as fast or faster ({better.LatencyP50Ms:F4} vs {rung.LatencyP50Ms:F4} ms) and no larger",
+        };
+    }
+}
