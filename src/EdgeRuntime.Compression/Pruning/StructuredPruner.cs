@@ -22,8 +22,14 @@ public static class StructuredPruner
         {
             throw new ArgumentException("structured pruning with the second-order criterion, reconstruction or BatchNorm re-estimation needs calibration data (--calib)");
         }
+        // Weights held in Constant nodes (PaddlePaddle's exporter) must be initializers to be pruned.
         var teacher = model;
-        var student = model.Clone();
+        if (model.Graph.Nodes.Any(n => n.OpType == "Constant"))
+        {
+            teacher = model.Clone();
+            teacher.Graph.ConvertConstantNodes();
+        }
+        var student = teacher.Clone();
         var initial = ChannelDependencyGraph.Analyze(student);
         var leftAlone = initial.Blocked.Select(g => $"{g.Describe()}: {g.BlockedBecause}").ToList();
         var plan = initial.Prunable

@@ -33,7 +33,7 @@ public static class StaticInt8Quantizer
 
         var working = model.Clone();
         NameAllNodes(working.Graph);
-        ConstantsToInitializers(working.Graph);
+        working.Graph.ConvertConstantNodes();
         var types = TensorTypeInference.Infer(working.Graph);
         var candidates = QdqPlan.Candidates(working.Graph, types, [.. options.Exclude], warnings);
         if (candidates.Count == 0)
@@ -192,24 +192,6 @@ public static class StaticInt8Quantizer
             }
         }
         return derived;
-    }
-
-    /// <summary>
-    /// Exporters (PaddlePaddle's, older PyTorch) store weights as Constant nodes; quantizers and ONNX Runtime's
-    /// QDQ fusion look for initializers, so tensor-valued Constants become initializers first.
-    /// </summary>
-    private static void ConstantsToInitializers(OnnxGraph graph)
-    {
-        foreach (var node in graph.Nodes.Where(n => n.OpType == "Constant" && n.Domain is "" or "ai.onnx").ToList())
-        {
-            if (node.GetTensor("value") is { } value && node.Output.Count == 1 && !graph.IsInitializer(node.Output[0]))
-            {
-                var tensor = value.Clone();
-                tensor.Name = node.Output[0];
-                graph.AddInitializer(tensor);
-                graph.RemoveNode(node);
-            }
-        }
     }
 
     private static void NameAllNodes(OnnxGraph graph)
