@@ -1,6 +1,7 @@
 using System.Text.Json;
 using EdgeRuntime.Cli;
 using EdgeRuntime.Compression.Diff;
+using EdgeRuntime.Compression.Quantization;
 using EdgeRuntime.Compression.Quantization.Dynamic;
 using EdgeRuntime.Data;
 using EdgeRuntime.Onnx;

@@ -80,12 +80,7 @@ internal static class QuantizeCommand
                 QuantizationMode.Int8Dynamic => DynamicInt8Quantizer.Quantize(model, new DynamicOptions
                 {
                     PerChannel = !result.GetValue(perTensor),
-                    WeightRange = ParseRange(result.GetValue(weightRange)!) switch
-                    {
-                        WeightRange.Full => Int8WeightRange.Full,
-                        WeightRange.Reduced => Int8WeightRange.Reduced,
-                        _ => Int8WeightRange.Auto,
-                    },
+                    WeightRange = ParseRange(result.GetValue(weightRange)!),
                     ExcludedNodes = result.GetValue(exclude) ?? [],
                 }),
                 QuantizationMode.Int4Weight => Int4WeightQuantizer.Quantize(
@@ -175,11 +170,11 @@ internal static class QuantizeCommand
         _ => throw new CliError($"--method '{name}': expected entropy, percentile or minmax"),
     };
 
-    private static WeightRange ParseRange(string name) => name.ToLowerInvariant() switch
+    private static Int8WeightRange ParseRange(string name) => name.ToLowerInvariant() switch
     {
-        "auto" => WeightRange.Auto,
-        "full" => WeightRange.Full,
-        "reduced" => WeightRange.Reduced,
+        "auto" => Int8WeightRange.Auto,
+        "full" => Int8WeightRange.Full,
+        "reduced" => Int8WeightRange.Reduced,
         _ => throw new CliError($"--weight-range '{name}': expected auto, full or reduced"),
     };
 }

@@ -2,17 +2,6 @@ using EdgeRuntime.Compression.Calibration;
 
 namespace EdgeRuntime.Compression.Quantization.Static;
 
-/// <summary>How int8 weights use their range on the target CPU.</summary>
-public enum WeightRange
-{
-    /// <summary>Reduced on x86 without VNNI, full elsewhere (see <see cref="Int8Platform"/>).</summary>
-    Auto,
-    /// <summary>[-127, 127]: best precision; safe on ARM and on x86 with VNNI.</summary>
-    Full,
-    /// <summary>[-63, 63]: on x86 without VNNI, u8×s8 products summed in 16 bits cannot saturate.</summary>
-    Reduced,
-}
-
 /// <summary>Settings of int8 static (QDQ) quantization. Defaults are what we measured to work best here.</summary>
 public sealed record StaticQuantizeOptions
 {
@@ -21,7 +10,7 @@ public sealed record StaticQuantizeOptions
     /// <summary>Per output channel weight scales (needs opset 13; older models fall back to per tensor).</summary>
     public bool PerChannel { get; init; } = true;
 
-    public WeightRange WeightRange { get; init; } = WeightRange.Auto;
+    public Int8WeightRange WeightRange { get; init; } = Int8WeightRange.Auto;
 
     /// <summary>Platform the variant is made for ("x86_64", "arm64"); null: this machine.</summary>
     public string? TargetPlatform { get; init; }

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
 
-namespace EdgeRuntime.Compression.Quantization.Dynamic;
+namespace EdgeRuntime.Compression.Quantization;
 
 /// <summary>
 /// What the CPU that will run an int8 model does with uint8 × int8 products. x86 without VNNI multiplies
@@ -25,6 +25,25 @@ public sealed record Int8Platform(bool IsX86, bool HasVnni)
         var architecture = RuntimeInformation.ProcessArchitecture;
         bool isX86 = architecture is Architecture.X64 or Architecture.X86;
         return new Int8Platform(isX86, isX86 && (AvxVnni.IsSupported || CpuInfoHasFlag(cpuInfoPath, "avx512_vnni")));
+    }
+
+    /// <summary>Whether weights are reduced to 7 bits for a target platform ("x86_64", "arm64", or null for this machine), and why.</summary>
+    public static (bool Reduced, string Reason) Decide(Int8WeightRange choice, string? targetPlatform)
+    {
+        var platform = targetPlatform switch
+        {
+            null => Detect(),
+            "arm64" => new Int8Platform(IsX86: false, HasVnni: false),
+            // Quantizing for another x86 machine: its VNNI support is unknown, so assume the common case without.
+            _ => new Int8Platform(IsX86: true, HasVnni: false),
+        };
+        return choice switch
+        {
+            Int8WeightRange.Full => (false, "full-range int8 weights (asked)"),
+            Int8WeightRange.Reduced => (true, "reduce-range 7-bit weights (asked)"),
+            _ when platform.PrefersReducedRange => (true, $"reduce-range 7-bit weights ({platform}: u8*s8 would saturate)"),
+            _ => (false, $"full-range int8 weights ({platform})"),
+        };
     }
 
     private static bool CpuInfoHasFlag(string path, string flag)

@@ -1,4 +1,4 @@
-namespace EdgeRuntime.Compression.Quantization.Dynamic;
+namespace EdgeRuntime.Compression.Quantization;
 
 /// <summary>How many bits int8 weights use.</summary>
 public enum Int8WeightRange
