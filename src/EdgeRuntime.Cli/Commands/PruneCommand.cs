@@ -33,10 +33,11 @@ internal static class PruneCommand
         var exclude = new Option<string[]>("--exclude") { Description = "Layer names or op types to leave alone (repeatable)", AllowMultipleArgumentsPerToken = true };
         var addTo = new Option<string?>("--add-to") { Description = "Also add the result to this bundle, with what was applied" };
         var id = new Option<string?>("--id") { Description = "Variant id for --add-to (default: pruned-<method>-<ratio>)" };
+        var targetMacs = new Option<double?>("--target-macs") { Description = "Structured: search per-group ratios (sensitivity by perturbation) so the model keeps this fraction of its MACs, instead of one --ratio" };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
         var command = new Command("prune", "Make a pruned variant of an fp32 model (unstructured or channel pruning, with reconstruction from calibration data)");
         command.Arguments.Add(input);
-        foreach (var option in new Option[] { method, ratio, output, calib, calibLimit, criterion, scope, noReconstruct, reconstruct, noBatchNorm, distillHead, temperature, exclude, addTo, id, json })
+        foreach (var option in new Option[] { method, ratio, output, calib, calibLimit, criterion, scope, noReconstruct, reconstruct, noBatchNorm, distillHead, temperature, exclude, addTo, id, targetMacs, json })
         {
             command.Options.Add(option);
         }
@@ -77,14 +78,14 @@ internal static class PruneCommand
                         Reconstruct = result.GetValue(reconstruct),
                         Exclude = excluded,
                     }, data, log),
-                    "structured" => StructuredPruner.Prune(model, new StructuredPruneOptions
+                    "structured" => PruneStructured(model, new StructuredPruneOptions
                     {
                         Ratio = fraction,
                         Criterion = ParseCriterion(result.GetValue(criterion) ?? "second-order"),
                         Reconstruct = !result.GetValue(noReconstruct),
                         ReestimateBatchNorm = !result.GetValue(noBatchNorm),
                         Exclude = excluded,
-                    }, data, log),
+                    }, data, result.GetValue(targetMacs), log),
                     _ => throw new CliError($"--method '{methodName}': expected magnitude, second-order or structured"),
                 };
             }
@@ -155,6 +156,24 @@ internal static class PruneCommand
         {
             return null;
         }
+    }
+
+    /// <summary>One ratio for every group, or per-group ratios searched to meet a MAC budget.</summary>
+    private static PruneResult PruneStructured(Onnx.OnnxModel model, StructuredPruneOptions options, Compression.Calibration.CalibrationData? data, double? targetMacs, Action<string>? log)
+    {
+        if (targetMacs is not double target)
+        {
+            return StructuredPruner.Prune(model, options, data, log);
+        }
+        if (data is null)
+        {
+            throw new CliError("--target-macs measures each group's sensitivity: it needs --calib");
+        }
+        log?.Invoke($"searching per-group ratios for {target:P0} of the MACs ...");
+        var search = PruneRatioSearch.Search(model, data, new RatioSearchOptions { MacTarget = target }, options, log);
+        log?.Invoke($"chosen: {string.Join(", ", search.GroupRatios.Select(p => $"{p.Key}={p.Value:P0}"))} (predicted {search.PredictedMacs:N0} of {search.OriginalMacs:N0} MACs)");
+        var result = StructuredPruner.Prune(model, options with { Ratio = 0, GroupRatios = search.GroupRatios }, data, log);
+        return result with { Applied = [$"per-group ratios searched for {target:P0} of the MACs (sensitivity by perturbation, greedy)", .. result.Applied] };
     }
 
     private static ImportanceCriterion ParseCriterion(string name) => name.ToLowerInvariant() switch
