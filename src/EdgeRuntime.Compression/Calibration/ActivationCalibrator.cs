@@ -50,14 +50,9 @@ public static class ActivationCalibrator
         var statistics = tensors.ToDictionary(t => t, t => new TensorStatistics(t));
         var wantMeans = channelMeansFor?.ToHashSet() ?? [];
 
-        string directory = Path.Combine(Path.GetTempPath(), "edgeruntime-calibration", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(directory);
-        try
+        using (var scratch = ScratchRuntime.Open(augmented))
         {
-            string path = Path.Combine(directory, "augmented.onnx");
-            augmented.Save(path);
-            using var runtime = ModelRuntime.Open(path, new RuntimeOptions { WarmUpOnLoad = false });
-            Pass(runtime, data, statistics, (stats, tensor) =>
+            Pass(scratch.Runtime, data, statistics, (stats, tensor) =>
                 stats.AddMinMax(tensor.AsSpan<float>(), tensor.Shape, wantMeans.Contains(stats.Name)));
             if (options.Method != CalibrationMethod.MinMax)
             {
@@ -65,17 +60,7 @@ public static class ActivationCalibrator
                 {
                     stats.StartHistogram(options.Bins);
                 }
-                Pass(runtime, data, statistics, (stats, tensor) => stats.AddHistogram(tensor.AsSpan<float>()));
-            }
-        }
-        finally
-        {
-            try
-            {
-                Directory.Delete(directory, recursive: true);
-            }
-            catch (IOException)
-            {
+                Pass(scratch.Runtime, data, statistics, (stats, tensor) => stats.AddHistogram(tensor.AsSpan<float>()));
             }
         }
         var unseen = statistics.Values.Where(s => !s.Seen).Select(s => s.Name).ToList();

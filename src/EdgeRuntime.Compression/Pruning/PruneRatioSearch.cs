@@ -55,7 +55,7 @@ public static class PruneRatioSearch
             throw new NotSupportedException("the model has no channel group that can be pruned safely");
         }
         var batches = data.Batches().Take(Math.Max(1, options.SensitivitySamples / 32)).Select(b => b.Select(Copy).ToArray()).ToList();
-        var reference = Outputs(working, batches);
+        var reference = ScratchRuntime.FloatOutputs(working, batches);
 
         var table = new List<GroupSensitivity>();
         foreach (string group in groups)
@@ -63,7 +63,7 @@ public static class PruneRatioSearch
             foreach (double ratio in options.Candidates.Order())
             {
                 var pruned = StructuredPruner.Prune(working, pruning with { Ratio = 0, GroupRatios = new Dictionary<string, double> { [group] = ratio } }, data);
-                double error = StaticInt8Quantizer.RelativeError(reference, Outputs(pruned.Model, batches));
+                double error = StaticInt8Quantizer.RelativeError(reference, ScratchRuntime.FloatOutputs(pruned.Model, batches));
                 long saved = original - MacCounter.Count(pruned.Model).TotalMacs;
                 table.Add(new GroupSensitivity(group, ratio, error, saved));
                 log?.Invoke($"  {group} at {ratio:P0}: relative output error {error:G3}, saves {saved:N0} MACs");
@@ -106,27 +106,4 @@ public static class PruneRatioSearch
     }
 
     private static NamedTensor Copy(NamedTensor tensor) => new(tensor.Name, tensor.ElementType, tensor.Shape, tensor.Data.ToArray());
-
-    private static List<float[]> Outputs(OnnxModel model, IReadOnlyList<NamedTensor[]> batches)
-    {
-        string directory = Path.Combine(Path.GetTempPath(), "edgeruntime-ratio-search", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(directory);
-        try
-        {
-            string path = Path.Combine(directory, "model.onnx");
-            model.Save(path);
-            using var runtime = ModelRuntime.Open(path, new RuntimeOptions { WarmUpOnLoad = false });
-            return [.. batches.SelectMany(b => runtime.Run(b).Outputs.Where(o => o.ElementType == ElementType.Float32).Select(o => o.AsSpan<float>().ToArray()))];
-        }
-        finally
-        {
-            try
-            {
-                Directory.Delete(directory, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
-        }
-    }
 }

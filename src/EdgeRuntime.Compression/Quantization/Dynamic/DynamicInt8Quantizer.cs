@@ -54,7 +54,7 @@ public static class DynamicInt8Quantizer
         quantized.SetMetadata("edgeruntime.quantization.weights", $"int8 symmetric {(options.PerChannel ? "per-channel" : "per-tensor")}, {range}");
         if (options.VerifyWithOnnxRuntime)
         {
-            Verify(quantized);
+            QuantizedModelCheck.Verify(quantized, "int8-dynamic", "int8-dynamic");
         }
         string platform = options.WeightRange == Int8WeightRange.Auto ? $" (auto: {options.Platform ?? Int8Platform.Detect()})" : "";
         return new QuantizationResult(quantized, QuantizationMode.Int8Dynamic)
@@ -68,23 +68,6 @@ public static class DynamicInt8Quantizer
                 $"int8-dynamic: weights int8 symmetric {(options.PerChannel ? "per output channel" : "per tensor")}, {range}{platform}",
             ],
         };
-    }
-
-    private static void Verify(OnnxModel model)
-    {
-        var problems = model.Graph.Validate();
-        if (problems.Count > 0)
-        {
-            throw new InvalidOperationException($"int8-dynamic produced an invalid graph: {string.Join("; ", problems.Select(p => p.ToString()))}");
-        }
-        try
-        {
-            using var session = ModelSession.Open(model.ToBytes(), "int8-dynamic model");
-        }
-        catch (InvalidDataException e)
-        {
-            throw new InvalidOperationException($"the int8-dynamic model does not load in ONNX Runtime ({e.Message}); exclude the node it names", e);
-        }
     }
 
     private sealed class Rewriter(OnnxGraph graph, DynamicOptions options, int weightMax)

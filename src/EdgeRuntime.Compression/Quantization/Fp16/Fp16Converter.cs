@@ -41,7 +41,7 @@ public static class Fp16Converter
         converted.SetMetadata("edgeruntime.quantization.mode", QuantizationMode.Fp16.ToName());
         if (options.VerifyWithOnnxRuntime)
         {
-            Verify(converted);
+            QuantizedModelCheck.Verify(converted, "fp16 conversion", "fp16", "keep the op it names in float32 with Fp16Options.BlockedOps or ExcludedNodes");
         }
         return new QuantizationResult(converted, QuantizationMode.Fp16)
         {
@@ -63,24 +63,6 @@ public static class Fp16Converter
         if (unknown.Count > 0)
         {
             throw new ArgumentException($"fp16: no node named {string.Join(", ", unknown.Select(n => $"'{n}'"))} in the model to keep in float32");
-        }
-    }
-
-    private static void Verify(OnnxModel model)
-    {
-        var problems = model.Graph.Validate();
-        if (problems.Count > 0)
-        {
-            throw new InvalidOperationException($"fp16 conversion produced an invalid graph: {string.Join("; ", problems.Select(p => p.ToString()))}");
-        }
-        try
-        {
-            using var session = ModelSession.Open(model.ToBytes(), "fp16 model");
-        }
-        catch (InvalidDataException e)
-        {
-            throw new InvalidOperationException(
-                $"the fp16 model does not load in ONNX Runtime ({e.Message}); keep the op it names in float32 with Fp16Options.BlockedOps or ExcludedNodes", e);
         }
     }
 

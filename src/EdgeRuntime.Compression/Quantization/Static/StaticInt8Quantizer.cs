@@ -102,8 +102,8 @@ public static class StaticInt8Quantizer
         CalibrationData data, StaticQuantizeOptions options, double budget, Action<string>? log)
     {
         var batches = data.Batches().Take(Math.Max(1, options.SensitivitySamples / Math.Max(1, options.Calibration.BatchSize))).ToList();
-        var reference = OutputsOf(floatModel, batches);
-        double Error(IReadOnlyCollection<NodeProto> nodes) => RelativeError(reference, OutputsOf(build(nodes), batches));
+        var reference = ScratchRuntime.FloatOutputs(floatModel, batches);
+        double Error(IReadOnlyCollection<NodeProto> nodes) => RelativeError(reference, ScratchRuntime.FloatOutputs(build(nodes), batches));
 
         var selected = candidates.ToList();
         double error = Error(selected);
@@ -124,37 +124,6 @@ public static class StaticInt8Quantizer
             }
         }
         return (selected, error);
-    }
-
-    private static List<float[]> OutputsOf(OnnxModel model, IReadOnlyList<NamedTensor[]> batches)
-    {
-        string directory = Path.Combine(Path.GetTempPath(), "edgeruntime-sensitivity", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(directory);
-        try
-        {
-            string path = Path.Combine(directory, "model.onnx");
-            model.Save(path);
-            using var runtime = ModelRuntime.Open(path, new RuntimeOptions { WarmUpOnLoad = false });
-            var outputs = new List<float[]>();
-            foreach (var batch in batches)
-            {
-                foreach (var output in runtime.Run(batch).Outputs.Where(o => o.ElementType == ElementType.Float32))
-                {
-                    outputs.Add(output.AsSpan<float>().ToArray());
-                }
-            }
-            return outputs;
-        }
-        finally
-        {
-            try
-            {
-                Directory.Delete(directory, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
-        }
     }
 
     /// <summary>Squared error relative to the reference's energy, averaged over output tensors.</summary>

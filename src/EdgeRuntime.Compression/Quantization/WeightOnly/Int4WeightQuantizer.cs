@@ -165,7 +165,7 @@ public static class Int4WeightQuantizer
             $"int4 {(options.Symmetric ? "symmetric" : "asymmetric")} blocks of {options.BlockSize}, {algorithm}, accuracy_level {options.AccuracyLevel}");
         if (options.VerifyWithOnnxRuntime)
         {
-            Verify(quantized);
+            QuantizedModelCheck.Verify(quantized, "int4-weight", "int4-weight");
         }
         return new QuantizationResult(quantized, QuantizationMode.Int4Weight)
         {
@@ -243,23 +243,6 @@ public static class Int4WeightQuantizer
         if (layer.BiasTensor is not null)
         {
             graph.InsertNode(index + 1, GraphNodes.Create("Add", [output, layer.BiasTensor], [layer.Output], graph.UniqueName($"{name}_bias_Add")));
-        }
-    }
-
-    private static void Verify(OnnxModel model)
-    {
-        var problems = model.Graph.Validate();
-        if (problems.Count > 0)
-        {
-            throw new InvalidOperationException($"int4-weight produced an invalid graph: {string.Join("; ", problems.Select(p => p.ToString()))}");
-        }
-        try
-        {
-            using var session = ModelSession.Open(model.ToBytes(), "int4-weight model");
-        }
-        catch (InvalidDataException e)
-        {
-            throw new InvalidOperationException($"the int4-weight model does not load in ONNX Runtime ({e.Message}); exclude the node it names", e);
         }
     }
 
