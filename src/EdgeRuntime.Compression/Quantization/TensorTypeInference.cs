@@ -1,84 +1,67 @@
+using EdgeRuntime.Compression.Diff;
 using EdgeRuntime.Onnx;
+using Microsoft.ML.OnnxRuntime;
 using Onnx;
 
 namespace EdgeRuntime.Compression.Quantization;
 
 /// <summary>
-/// Element type of every tensor of a graph, from declarations and a few op rules, so quantizers touch
-/// only float activations and leave shape arithmetic (int64) alone.
+/// Element types of every tensor in a model's main graph, so quantizers touch only float activations. Models
+/// rarely declare the types of their intermediate tensors, and rules would guess wrong on ops they do not know,
+/// so we let ONNX Runtime infer them: it loads a copy with every node output made a graph output (optimizations
+/// off, so no node is folded away) and reports each output's type.
 /// </summary>
-public static class TensorTypeInference
+internal static class TensorTypeInference
 {
-    private static readonly HashSet<string> Int64Producers = ["Shape", "Size", "NonZero", "ArgMax", "ArgMin", "NonMaxSuppression"];
-    private static readonly HashSet<string> BoolProducers = ["Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "Not", "And", "Or", "Xor", "IsNaN", "IsInf"];
-
-    public static IReadOnlyDictionary<string, OnnxDataType> Infer(OnnxGraph graph)
+    /// <returns>Tensor name to element type; non-tensor values (sequences, optionals) map to <see cref="OnnxDataType.Undefined"/>.</returns>
+    /// <exception cref="InvalidDataException">ONNX Runtime cannot load the model.</exception>
+    public static Dictionary<string, OnnxDataType> Infer(OnnxModel model)
     {
-        var types = new Dictionary<string, OnnxDataType>();
-        foreach (var value in graph.Inputs.Concat(graph.ValueInfos).Concat(graph.Outputs))
+        var probe = model.Clone();
+        if (probe.HasExternalData)
         {
-            if (value.IsTensor() && value.GetElementType() != OnnxDataType.Undefined)
-            {
-                types[value.Name] = value.GetElementType();
-            }
+            probe.InternalizeExternalData();
         }
+        var graph = probe.Graph;
+        var types = new Dictionary<string, OnnxDataType>(StringComparer.Ordinal);
         foreach (var initializer in graph.Initializers)
         {
             types[initializer.Name] = (OnnxDataType)initializer.DataType;
         }
-        foreach (var node in graph.TopologicalOrder())
+        foreach (var input in graph.Inputs)
         {
-            var produced = Produce(node, types);
-            foreach (string output in node.Output.Where(o => o.Length > 0))
+            types.TryAdd(input.Name, input.GetElementType());
+        }
+        var declared = new HashSet<string>(graph.Outputs.Select(o => o.Name), StringComparer.Ordinal);
+        foreach (var node in graph.Nodes)
+        {
+            foreach (string output in node.Output)
             {
-                if (!types.ContainsKey(output) && produced is OnnxDataType type)
+                if (output.Length > 0 && declared.Add(output) && !graph.IsInitializer(output))
                 {
-                    types[output] = type;
+                    graph.Outputs.Add(new ValueInfoProto { Name = output });
                 }
             }
         }
-        return types;
-    }
-
-    private static OnnxDataType? Produce(NodeProto node, Dictionary<string, OnnxDataType> types)
-    {
-        if (node.Domain is not ("" or "ai.onnx"))
+        using var options = ModelSession.CreateOptions(GraphOptimizationLevel.ORT_DISABLE_ALL);
+        InferenceSession session;
+        try
         {
-            return node.OpType == "DequantizeLinear" ? OnnxDataType.Float : null;
+            session = new InferenceSession(probe.ToBytes(), options);
         }
-        if (Int64Producers.Contains(node.OpType))
+        catch (OnnxRuntimeException e)
         {
-            return OnnxDataType.Int64;
+            throw new InvalidDataException($"ONNX Runtime cannot load the model, so its tensor types are unknown: {e.Message}", e);
         }
-        if (BoolProducers.Contains(node.OpType))
+        using (session)
         {
-            return OnnxDataType.Bool;
-        }
-        switch (node.OpType)
-        {
-            case "Cast":
-                return (OnnxDataType)node.GetInt("to");
-            case "Constant":
-                return node.GetTensor("value") is { } tensor ? (OnnxDataType)tensor.DataType
-                    : node.HasAttribute("value_float") || node.HasAttribute("value_floats") ? OnnxDataType.Float
-                    : node.HasAttribute("value_int") || node.HasAttribute("value_ints") ? OnnxDataType.Int64
-                    : null;
-            case "ConstantOfShape":
-                return node.GetTensor("value") is { } fill ? (OnnxDataType)fill.DataType : OnnxDataType.Float;
-            case "DequantizeLinear":
-                return OnnxDataType.Float;
-            case "QuantizeLinear":
-                return node.Input.Count > 2 && types.TryGetValue(node.Input[2], out var zeroPoint) ? zeroPoint : OnnxDataType.UInt8;
-            case "Where":
-                return node.Input.Count > 1 && types.TryGetValue(node.Input[1], out var whereType) ? whereType : null;
-        }
-        foreach (string input in node.Input)
-        {
-            if (input.Length > 0 && types.TryGetValue(input, out var type))
+            foreach (var (name, metadata) in session.OutputMetadata)
             {
-                return type;
+                types[name] = metadata.OnnxValueType == OnnxValueType.ONNX_TYPE_TENSOR
+                    ? (OnnxDataType)(int)metadata.ElementDataType
+                    : OnnxDataType.Undefined;
             }
         }
-        return null;
+        return types;
     }
 }

@@ -8,8 +8,7 @@ namespace EdgeRuntime.Server.Models;
 /// </summary>
 internal sealed class RuntimeLease(ModelRuntime runtime, string path)
 {
-    private int _references = 1;
-    private int _retired;
+    private readonly OwnerReferenceCount _references = new();
 
     public ModelRuntime Runtime { get; } = runtime;
     public string Path { get; } = path;
@@ -17,36 +16,27 @@ internal sealed class RuntimeLease(ModelRuntime runtime, string path)
     /// <summary>Raised once, after the runtime is disposed.</summary>
     public event Action? Disposed;
 
-    public bool TryAcquire()
-    {
-        while (true)
-        {
-            int current = Volatile.Read(ref _references);
-            if (current == 0)
-            {
-                return false;
-            }
-            if (Interlocked.CompareExchange(ref _references, current + 1, current) == current)
-            {
-                return true;
-            }
-        }
-    }
+    public bool TryAcquire() => _references.TryAcquire();
 
     public void Release()
     {
-        if (Interlocked.Decrement(ref _references) == 0)
+        if (_references.Release())
         {
-            Runtime.Dispose();
-            Disposed?.Invoke();
+            DisposeRuntime();
         }
     }
 
     public void Retire()
     {
-        if (Interlocked.Exchange(ref _retired, 1) == 0)
+        if (_references.Retire())
         {
-            Release();
+            DisposeRuntime();
         }
+    }
+
+    private void DisposeRuntime()
+    {
+        Runtime.Dispose();
+        Disposed?.Invoke();
     }
 }

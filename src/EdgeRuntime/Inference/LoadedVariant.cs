@@ -17,8 +17,7 @@ internal sealed class LoadedVariant
     private readonly string[] _outputNames;
     private readonly TensorSignature[] _inputs;
     private readonly TensorSignature[] _outputs;
-    private int _references = 1;
-    private int _retired;
+    private readonly OwnerReferenceCount _references = new();
     private volatile OutputShapes? _lastShapes;
     private volatile bool _outputsDependOnData;
 
@@ -39,27 +38,13 @@ internal sealed class LoadedVariant
     public IReadOnlyList<TensorSignature> Inputs { get; }
     public IReadOnlyList<TensorSignature> Outputs { get; }
     public long ResidentBytes { get; }
-    public bool IsDisposed => Volatile.Read(ref _references) == 0;
+    public bool IsDisposed => _references.IsReleased;
 
-    public bool TryAcquire()
-    {
-        while (true)
-        {
-            int current = Volatile.Read(ref _references);
-            if (current == 0)
-            {
-                return false;
-            }
-            if (Interlocked.CompareExchange(ref _references, current + 1, current) == current)
-            {
-                return true;
-            }
-        }
-    }
+    public bool TryAcquire() => _references.TryAcquire();
 
     public void Release()
     {
-        if (Interlocked.Decrement(ref _references) == 0)
+        if (_references.Release())
         {
             _session.Dispose();
         }
@@ -68,9 +53,9 @@ internal sealed class LoadedVariant
     /// <summary>No new requests may start; the session goes once the ones in flight finish.</summary>
     public void Retire()
     {
-        if (Interlocked.Exchange(ref _retired, 1) == 0)
+        if (_references.Retire())
         {
-            Release();
+            _session.Dispose();
         }
     }
 

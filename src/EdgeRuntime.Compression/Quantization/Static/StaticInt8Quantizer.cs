@@ -34,7 +34,7 @@ public static class StaticInt8Quantizer
         var working = model.Clone();
         NameAllNodes(working.Graph);
         working.Graph.ConvertConstantNodes();
-        var types = TensorTypeInference.Infer(working.Graph);
+        var types = TensorTypeInference.Infer(working);
         var candidates = QdqPlan.Candidates(working.Graph, types, [.. options.Exclude], warnings);
         if (candidates.Count == 0)
         {
