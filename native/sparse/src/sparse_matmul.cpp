@@ -1,8 +1,9 @@
 #include "sparse_matmul.h"
 
+#include "parallel.h"
+
 #include <algorithm>
 #include <stdexcept>
-#include <thread>
 #include <vector>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -198,34 +199,7 @@ void sparse_matmul(const float* x, int64_t m, int64_t k, const CsrView& weights_
         else run_outputs(dot, x, m, k, weights_t, bias, y, first, last);
     };
 
-    if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    // Starting a thread costs tens of microseconds; below this much work one thread is faster.
-    constexpr int64_t kWorkPerThread = 32768;
-    const int64_t work = m * std::max<int64_t>(weights_t.nonzeros(), n);
-    const int64_t useful = std::max<int64_t>(1, std::min<int64_t>({threads, n, work / kWorkPerThread + 1}));
-    if (useful == 1) {
-        run(0, n);
-        return;
-    }
-    // Split outputs so each thread gets about the same number of non-zeros, not the same number of rows:
-    // pruning leaves rows of very different lengths.
-    std::vector<int64_t> bounds{0};
-    const int64_t nnz = weights_t.nonzeros();
-    for (int64_t t = 1; t < useful; ++t) {
-        int64_t target = nnz * t / useful;
-        auto it = std::lower_bound(weights_t.row_starts, weights_t.row_starts + n + 1, target);
-        int64_t out = std::clamp<int64_t>(it - weights_t.row_starts, bounds.back(), n);
-        if (nnz == 0) out = n * t / useful;
-        bounds.push_back(out);
-    }
-    bounds.push_back(n);
-    std::vector<std::thread> workers;
-    workers.reserve(static_cast<size_t>(useful) - 1);
-    for (int64_t t = 1; t < useful; ++t) {
-        workers.emplace_back(run, bounds[t], bounds[t + 1]);
-    }
-    run(bounds[0], bounds[1]);
-    for (auto& worker : workers) worker.join();
+    detail::parallel_over_units(weights_t.row_starts, n, m * std::max<int64_t>(weights_t.nonzeros(), n), threads, run);
 }
 
 }  // namespace edgert::sparse
