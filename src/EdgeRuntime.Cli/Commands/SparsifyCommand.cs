@@ -23,13 +23,14 @@ internal static class SparsifyCommand
         var margin = new Option<double>("--margin") { Description = "Replace a layer only when dense time / sparse time reaches this", DefaultValueFactory = _ => 1.15 };
         var rounds = new Option<int>("--rounds") { Description = "Interleaved timing rounds per layer", DefaultValueFactory = _ => 7 };
         var runs = new Option<int>("--runs") { Description = "Timed runs per candidate per round", DefaultValueFactory = _ => 20 };
+        var formats = new Option<string[]>("--formats") { Description = "Sparse forms to try: csr, blocks (1x8 blocks; MatMul and Gemm only)", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => ["csr", "blocks"] };
         var exclude = new Option<string[]>("--exclude") { Description = "Layer names or op types to leave dense (repeatable)", AllowMultipleArgumentsPerToken = true };
         var addTo = new Option<string?>("--add-to") { Description = "Also add the result to this bundle, with the library copied beside it" };
         var id = new Option<string?>("--id") { Description = "Variant id for --add-to (default: the output file's name)" };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
         var command = new Command("sparsify", "Replace pruned MatMul, Gemm and 1x1 Conv layers by native sparse kernels where they are measured faster on this device");
         command.Arguments.Add(input);
-        foreach (var option in new Option[] { library, output, batch, threads, minSparsity, margin, rounds, runs, exclude, addTo, id, json })
+        foreach (var option in new Option[] { library, output, batch, threads, minSparsity, margin, rounds, runs, formats, exclude, addTo, id, json })
         {
             command.Options.Add(option);
         }
@@ -56,6 +57,7 @@ internal static class SparsifyCommand
                 Rounds = result.GetValue(rounds),
                 RunsPerRound = result.GetValue(runs),
                 Exclude = result.GetValue(exclude) ?? [],
+                Formats = [.. (result.GetValue(formats) ?? []).SelectMany(f => f.Split(',', StringSplitOptions.RemoveEmptyEntries)).Select(ParseFormat)],
             };
             Action<string>? log = result.GetValue(json) ? null : line => context.Error.WriteLine(line);
             SparseLoweringResult lowered;
@@ -99,6 +101,13 @@ internal static class SparsifyCommand
         });
         return command;
     }
+
+    private static SparseFormat ParseFormat(string name) => name.Trim().ToLowerInvariant() switch
+    {
+        "csr" => SparseFormat.Csr,
+        "blocks" or "block" => SparseFormat.Blocks,
+        _ => throw new CliError($"--formats '{name}': expected csr or blocks"),
+    };
 
     private static string Micro(double? us) => us is double v ? v.ToString("F1", System.Globalization.CultureInfo.InvariantCulture) : "-";
 }

@@ -94,17 +94,29 @@ public static class SparseLowering
             return Dense($"sparsity below the floor of {options.MinSparsity:P0}");
         }
 
-        var candidates = new List<(SparseFormat Format, byte[] Model)> { (SparseFormat.Dense, SingleNode(graph, layer, inputShape, SparseFormat.Dense, options.Threads)) };
-        candidates.Add((SparseFormat.Csr, SingleNode(graph, layer, inputShape, SparseFormat.Csr, options.Threads)));
-        if (matrixOp)
+        var formats = options.Formats.Where(f => matrixOp || f == SparseFormat.Csr).Distinct().ToList();
+        if (formats.Count == 0)
         {
-            candidates.Add((SparseFormat.Blocks, SingleNode(graph, layer, inputShape, SparseFormat.Blocks, options.Threads)));
+            return Dense("no allowed sparse form fits a convolution (it takes CSR only)");
         }
-        var medians = TimeInterleaved([.. candidates.Select(c => c.Model)], inputShape, options);
+        List<byte[]> models = [SingleNode(graph, layer, inputShape, SparseFormat.Dense, options.Threads)];
+        models.AddRange(formats.Select(f => SingleNode(graph, layer, inputShape, f, options.Threads)));
+        var medians = TimeInterleaved(models, inputShape, options);
         double dense = medians[0];
-        double csr = medians[1];
-        double? blocks = matrixOp ? medians[2] : null;
-        var (best, bestTime) = blocks is double b && b < csr ? (SparseFormat.Blocks, b) : (SparseFormat.Csr, csr);
+        double? csr = null, blocks = null;
+        for (int i = 0; i < formats.Count; i++)
+        {
+            if (formats[i] == SparseFormat.Csr)
+            {
+                csr = medians[i + 1];
+            }
+            else
+            {
+                blocks = medians[i + 1];
+            }
+        }
+        int fastest = Enumerable.Range(0, formats.Count).MinBy(i => medians[i + 1]);
+        var (best, bestTime) = (formats[fastest], medians[fastest + 1]);
         double speedup = dense / bestTime;
         var format = speedup >= options.MinSpeedup ? best : SparseFormat.Dense;
         string reason = format == SparseFormat.Dense

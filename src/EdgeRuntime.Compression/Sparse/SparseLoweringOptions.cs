@@ -18,8 +18,11 @@ public sealed record SparseLoweringOptions
     [Range(0.0, 1.0)]
     public double MinSparsity { get; init; } = 0.5;
 
-    /// <summary>A layer is replaced only when dense time / sparse time reaches this (a margin over noise).</summary>
-    [Range(1.0, 100.0)]
+    /// <summary>
+    /// A layer is replaced only when dense time / sparse time reaches this (a margin over noise). Below 1 a slower
+    /// sparse node is accepted too; 0 replaces every candidate layer (to inspect or test the sparse forms).
+    /// </summary>
+    [Range(0.0, 100.0)]
     public double MinSpeedup { get; init; } = 1.15;
 
     /// <summary>Interleaved rounds of dense and sparse runs per layer.</summary>
@@ -34,12 +37,19 @@ public sealed record SparseLoweringOptions
     [Range(1, 1024)]
     public int Threads { get; init; } = 1;
 
+    /// <summary>The sparse forms to try (MatMul and Gemm can take either; 1x1 Conv only CSR).</summary>
+    public IReadOnlyList<SparseFormat> Formats { get; init; } = [SparseFormat.Csr, SparseFormat.Blocks];
+
     /// <summary>Node names or op types left dense.</summary>
     public IReadOnlyList<string> Exclude { get; init; } = [];
 
     public void Validate()
     {
         Validator.ValidateObject(this, new ValidationContext(this), validateAllProperties: true);
+        if (Formats.Count == 0 || Formats.Contains(SparseFormat.Dense))
+        {
+            throw new ValidationException("Formats must name one or more sparse forms (csr, blocks)");
+        }
         if (!File.Exists(LibraryPath))
         {
             throw new FileNotFoundException($"the sparse custom-op library '{LibraryPath}' does not exist (build it with `make native`)", LibraryPath);
