@@ -1,4 +1,6 @@
-namespace EdgeRuntime.Compression.Tests.Support;
+using Xunit;
+
+namespace EdgeRuntime.Testing;
 
 /// <summary>The native sparse-op library as `make native` builds it into the repository's .cache/native.</summary>
 internal static class SparseOpsLibrary
