@@ -17,7 +17,7 @@ internal static class SparsifyCommand
         var input = new Argument<FileInfo>("model") { Description = "A pruned .onnx model (zeros in its MatMul, Gemm or 1x1 Conv weights)" };
         var library = new Option<FileInfo>("--library") { Description = "The built sparse custom-op library (libedgert_sparse_ops.so, from `make native`)", Required = true };
         var output = new Option<FileInfo>("--output", "-o") { Description = "Where to write the model with sparse nodes", Required = true };
-        var batch = new Option<int>("--batch") { Description = "Batch size the variant serves (the graph inputs' free leading dimension when timing)", DefaultValueFactory = _ => 1 };
+        var batch = new Option<int>("--batch") { Description = "Batch size the variant serves: the graph inputs' free leading dimension when timing (other free dimensions are taken as 1)", DefaultValueFactory = _ => 1 };
         var threads = new Option<int>("--threads") { Description = "Threads of each node, when timed and when deployed", DefaultValueFactory = _ => 1 };
         var minSparsity = new Option<double>("--min-sparsity") { Description = "Layers with fewer zeros stay dense untimed", DefaultValueFactory = _ => 0.5 };
         var margin = new Option<double>("--margin") { Description = "Replace a layer only when dense time / sparse time reaches this", DefaultValueFactory = _ => 1.15 };
@@ -61,9 +61,11 @@ internal static class SparsifyCommand
             };
             Action<string>? log = result.GetValue(json) ? null : line => context.Error.WriteLine(line);
             SparseLoweringResult lowered;
+            OnnxModel pruned;
             try
             {
-                lowered = SparseLowering.Lower(OnnxModel.Load(source.FullName), options, log);
+                pruned = OnnxModel.Load(source.FullName);
+                lowered = SparseLowering.Lower(pruned, options, log);
             }
             catch (Exception e) when (e is ValidationException or ArgumentException)
             {
@@ -75,6 +77,7 @@ internal static class SparsifyCommand
                 BundleBuilder.Add(bundle, new VariantSource(result.GetValue(id) ?? Path.GetFileNameWithoutExtension(destination.Name), destination.FullName)
                 {
                     Applied = [lowered.Applied],
+                    Sparsity = ModelFacts.WeightSparsity(pruned.Graph),
                     CustomOpLibraries = lowered.NeedsLibrary ? [libraryFile.FullName] : [],
                 });
             }

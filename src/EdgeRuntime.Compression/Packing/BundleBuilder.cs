@@ -11,6 +11,8 @@ public sealed record VariantSource(string Id, string ModelPath)
 {
     /// <summary>Null: read from the graph.</summary>
     public string? Precision { get; init; }
+    /// <summary>Fraction of zero weights; null: read from the graph (which cannot see the zeros a sparse op's compressed weights left out).</summary>
+    public double? Sparsity { get; init; }
     public double ChannelsKept { get; init; } = 1.0;
     public IReadOnlyList<string> Applied { get; init; } = [];
     public IReadOnlyList<string> FloatNodes { get; init; } = [];
@@ -136,7 +138,7 @@ public static partial class BundleBuilder
             Sha256 = ModelBundle.ComputeSha256(target),
             SizeBytes = new FileInfo(target).Length,
             Precision = source.Precision ?? facts.Precision,
-            Sparsity = Math.Round(facts.Sparsity, 6),
+            Sparsity = Math.Round(source.Sparsity ?? facts.Sparsity, 6),
             ChannelsKept = source.ChannelsKept,
             Macs = facts.Macs,
             Parameters = facts.Parameters,
