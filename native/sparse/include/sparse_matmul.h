@@ -15,7 +15,7 @@ enum class Kernel { Auto, Scalar };
 void sparse_matmul(const float* x, int64_t m, int64_t k, const CsrView& weights_t, const float* bias, float* y,
                    int threads = 0, Kernel kernel = Kernel::Auto);
 
-// The SIMD path Kernel::Auto picks on this machine: "avx2", "neon" or "scalar".
+// The SIMD path Kernel::Auto picks on this machine: "avx2", "avx2 (scalar-load CSR dot)" (AMD), "neon" or "scalar".
 const char* simd_path();
 
 }  // namespace edgert::sparse

@@ -1,8 +1,9 @@
 #include "sparse_matmul.h"
 
+#include "parallel.h"
+
 #include <algorithm>
 #include <stdexcept>
-#include <thread>
 #include <vector>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -19,18 +20,22 @@ namespace {
 
 using DotFn = float (*)(const float* x, const int32_t* columns, const float* values, int64_t count);
 
-float dot_scalar(const float* x, const int32_t* columns, const float* values, int64_t count) {
-    // Four independent sums keep the adds from serialising on one register.
-    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+// GCC's vectoriser turns the indexed loads below into emulated gathers that run at half the speed of plain
+// scalar loads (measured on AMD EPYC: 124 us against 69 us for a 1024 x 1024, 80 % sparse product).
+#if defined(__GNUC__) && !defined(__clang__)
+#define EDGERT_SCALAR_LOADS __attribute__((optimize("no-tree-vectorize")))
+#else
+#define EDGERT_SCALAR_LOADS
+#endif
+
+EDGERT_SCALAR_LOADS float dot_scalar(const float* x, const int32_t* columns, const float* values, int64_t count) {
+    // Eight independent sums keep the adds from serialising on one register and the loads streaming.
+    float s[8] = {};
     int64_t i = 0;
-    for (; i + 4 <= count; i += 4) {
-        s0 += values[i] * x[columns[i]];
-        s1 += values[i + 1] * x[columns[i + 1]];
-        s2 += values[i + 2] * x[columns[i + 2]];
-        s3 += values[i + 3] * x[columns[i + 3]];
-    }
-    for (; i < count; ++i) s0 += values[i] * x[columns[i]];
-    return (s0 + s1) + (s2 + s3);
+    for (; i + 8 <= count; i += 8)
+        for (int u = 0; u < 8; ++u) s[u] += values[i + u] * x[columns[i + u]];
+    for (; i < count; ++i) s[0] += values[i] * x[columns[i]];
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
 }
 
 #ifdef EDGERT_X86
@@ -141,7 +146,9 @@ void run_outputs_batched(BlockFn block, const float* xt, int64_t m, int64_t m_pa
 DotFn pick(Kernel kernel) {
     if (kernel == Kernel::Scalar) return dot_scalar;
 #ifdef EDGERT_X86
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return dot_avx2;
+    // AMD's vgatherdps is slower than scalar loads (1024 x 1024 at 80 %: 80 us gathered, 65-69 us scalar);
+    // Intel's is faster.
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && !__builtin_cpu_is("amd")) return dot_avx2;
 #endif
 #ifdef EDGERT_NEON
     return dot_neon;
@@ -165,12 +172,13 @@ void run_outputs(DotFn dot, const float* x, int64_t m, int64_t k, const CsrView&
 }  // namespace
 
 const char* simd_path() {
-    DotFn dot = pick(Kernel::Auto);
+    BlockFn block = pick_block(Kernel::Auto);
 #ifdef EDGERT_X86
-    if (dot == dot_avx2) return "avx2";
+    if (block == block_avx2) return pick(Kernel::Auto) == dot_avx2 ? "avx2" : "avx2 (scalar-load CSR dot)";
 #endif
+    (void)block;
 #ifdef EDGERT_NEON
-    if (dot == dot_neon) return "neon";
+    return "neon";
 #endif
     return "scalar";
 }
@@ -198,34 +206,7 @@ void sparse_matmul(const float* x, int64_t m, int64_t k, const CsrView& weights_
         else run_outputs(dot, x, m, k, weights_t, bias, y, first, last);
     };
 
-    if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    // Starting a thread costs tens of microseconds; below this much work one thread is faster.
-    constexpr int64_t kWorkPerThread = 32768;
-    const int64_t work = m * std::max<int64_t>(weights_t.nonzeros(), n);
-    const int64_t useful = std::max<int64_t>(1, std::min<int64_t>({threads, n, work / kWorkPerThread + 1}));
-    if (useful == 1) {
-        run(0, n);
-        return;
-    }
-    // Split outputs so each thread gets about the same number of non-zeros, not the same number of rows:
-    // pruning leaves rows of very different lengths.
-    std::vector<int64_t> bounds{0};
-    const int64_t nnz = weights_t.nonzeros();
-    for (int64_t t = 1; t < useful; ++t) {
-        int64_t target = nnz * t / useful;
-        auto it = std::lower_bound(weights_t.row_starts, weights_t.row_starts + n + 1, target);
-        int64_t out = std::clamp<int64_t>(it - weights_t.row_starts, bounds.back(), n);
-        if (nnz == 0) out = n * t / useful;
-        bounds.push_back(out);
-    }
-    bounds.push_back(n);
-    std::vector<std::thread> workers;
-    workers.reserve(static_cast<size_t>(useful) - 1);
-    for (int64_t t = 1; t < useful; ++t) {
-        workers.emplace_back(run, bounds[t], bounds[t + 1]);
-    }
-    run(bounds[0], bounds[1]);
-    for (auto& worker : workers) worker.join();
+    detail::parallel_over_units(weights_t.row_starts, n, m * std::max<int64_t>(weights_t.nonzeros(), n), threads, run);
 }
 
 }  // namespace edgert::sparse

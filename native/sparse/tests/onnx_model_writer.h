@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "block_sparse.h"
 #include "csr_matrix.h"
 
 namespace edgert::sparse::testing {
@@ -51,12 +52,12 @@ Proto tensor(const std::string& name, DataType type, const std::vector<int64_t>&
     return t;
 }
 
-// A float tensor value: dims < 0 become the symbolic "batch" dimension.
+// A float tensor value: dims < 0 become symbolic ("batch", then "d2", "d3").
 inline Proto value_info(const std::string& name, const std::vector<int64_t>& dims) {
     Proto shape;
     for (int64_t d : dims) {
         Proto dim;
-        if (d < 0) dim.str(2, "batch"); else dim.varint(1, static_cast<uint64_t>(d));
+        if (d < 0) dim.str(2, d == -1 ? "batch" : "d" + std::to_string(-d)); else dim.varint(1, static_cast<uint64_t>(d));
         shape.msg(1, dim);
     }
     Proto tensor_type;
@@ -83,10 +84,28 @@ struct Layer {
     std::vector<float> bias;     // n entries
 };
 
-// Input "x" [rows..., K0] -> layer -> Relu -> layer ... -> output "y". sparse picks SparseMatMul over MatMul + Add.
-// sparse_threads > 0 sets SparseMatMul's threads attribute.
-inline std::string mlp_model(const std::vector<Layer>& layers, const std::vector<int64_t>& leading_dims, bool sparse,
+inline Proto int_attribute(const std::string& name, int64_t value) {
+    Proto attribute;
+    attribute.str(1, name).varint(3, static_cast<uint64_t>(value)).varint(20, 2);
+    return attribute;
+}
+
+enum class Format { Dense, Csr, Block };
+
+inline std::string finish_model(const Proto& graph, bool custom) {
+    Proto opset, custom_opset, model;
+    opset.str(1, "").varint(2, 17);
+    custom_opset.str(1, "com.edgeruntime.sparse").varint(2, 1);
+    model.varint(1, 8).str(2, "edgert-native-tests").msg(7, graph).msg(8, opset);
+    if (custom) model.msg(8, custom_opset);
+    return model.data();
+}
+
+// Input "x" [rows..., K0] -> layer -> Relu -> layer ... -> output "y": each layer MatMul + Add (dense),
+// SparseMatMul (CSR) or SparseBlockMatMul (1 x 8 blocks). sparse_threads > 0 sets the op's threads attribute.
+inline std::string mlp_model(const std::vector<Layer>& layers, const std::vector<int64_t>& leading_dims, Format format,
                              int64_t sparse_threads = 0) {
+    const bool sparse = format != Format::Dense;
     Proto graph;
     graph.str(2, sparse ? "sparse_mlp" : "dense_mlp");
     std::string current = "x";
@@ -96,18 +115,24 @@ inline std::string mlp_model(const std::vector<Layer>& layers, const std::vector
         std::string out = i + 1 == layers.size() ? "y" : "h" + id;
         std::string linear = i + 1 == layers.size() ? out : "linear" + id;
         graph.msg(5, tensor("b" + id, kFloat, {layer.n}, layer.bias));
-        if (sparse) {
+        if (format == Format::Block) {
+            auto blocks = BlockSparseMatrix::from_dense(layer.weights.data(), layer.k, layer.n);
+            graph.msg(5, tensor("starts" + id, kInt64, {static_cast<int64_t>(blocks.group_starts.size())}, blocks.group_starts));
+            graph.msg(5, tensor("rows" + id, kInt32, {static_cast<int64_t>(blocks.block_rows.size())}, blocks.block_rows));
+            graph.msg(5, tensor("values" + id, kFloat, {static_cast<int64_t>(blocks.values.size())}, blocks.values));
+            auto op = node("SparseBlockMatMul", {current, "starts" + id, "rows" + id, "values" + id, "b" + id}, linear,
+                           "com.edgeruntime.sparse");
+            op.msg(5, int_attribute("n", layer.n));
+            if (sparse_threads > 0) op.msg(5, int_attribute("threads", sparse_threads));
+            graph.msg(1, op);
+        } else if (sparse) {
             auto csr = CsrMatrix::from_dense_transposed(layer.weights.data(), layer.k, layer.n);
             graph.msg(5, tensor("starts" + id, kInt64, {csr.rows + 1}, csr.row_starts));
             graph.msg(5, tensor("columns" + id, kInt32, {csr.nonzeros()}, csr.columns));
             graph.msg(5, tensor("values" + id, kFloat, {csr.nonzeros()}, csr.values));
             auto op = node("SparseMatMul", {current, "starts" + id, "columns" + id, "values" + id, "b" + id}, linear,
                            "com.edgeruntime.sparse");
-            if (sparse_threads > 0) {
-                Proto attribute;
-                attribute.str(1, "threads").varint(3, static_cast<uint64_t>(sparse_threads)).varint(20, 2);
-                op.msg(5, attribute);
-            }
+            if (sparse_threads > 0) op.msg(5, int_attribute("threads", sparse_threads));
             graph.msg(1, op);
         } else {
             graph.msg(5, tensor("w" + id, kFloat, {layer.k, layer.n}, layer.weights));
@@ -122,12 +147,36 @@ inline std::string mlp_model(const std::vector<Layer>& layers, const std::vector
     out_dims.push_back(layers.back().n);
     graph.msg(11, value_info("x", in_dims));
     graph.msg(12, value_info("y", out_dims));
-    Proto opset, custom_opset, model;
-    opset.str(1, "").varint(2, 17);
-    custom_opset.str(1, "com.edgeruntime.sparse").varint(2, 1);
-    model.varint(1, 8).str(2, "edgert-native-tests").msg(7, graph).msg(8, opset);
-    if (sparse) model.msg(8, custom_opset);
-    return model.data();
+    return finish_model(graph, sparse);
+}
+
+inline std::string mlp_model(const std::vector<Layer>& layers, const std::vector<int64_t>& leading_dims, bool sparse,
+                             int64_t sparse_threads = 0) {
+    return mlp_model(layers, leading_dims, sparse ? Format::Csr : Format::Dense, sparse_threads);
+}
+
+// Input "x" [batch, C, H, W] -> one 1 x 1 convolution with weights [M, C] (row-major) and bias -> "y" [batch, M, H, W]:
+// ONNX Conv, or SparseConv1x1 on the CSR form of the weights. Batch and spatial sizes are symbolic.
+inline std::string conv1x1_model(int64_t channels, int64_t outputs, const std::vector<float>& weights, const std::vector<float>& bias,
+                                 bool sparse, int64_t sparse_threads = 0) {
+    Proto graph;
+    graph.str(2, sparse ? "sparse_conv" : "dense_conv");
+    graph.msg(5, tensor("b", kFloat, {outputs}, bias));
+    if (sparse) {
+        auto csr = CsrMatrix::from_dense(weights.data(), outputs, channels);
+        graph.msg(5, tensor("starts", kInt64, {csr.rows + 1}, csr.row_starts));
+        graph.msg(5, tensor("columns", kInt32, {csr.nonzeros()}, csr.columns));
+        graph.msg(5, tensor("values", kFloat, {csr.nonzeros()}, csr.values));
+        auto op = node("SparseConv1x1", {"x", "starts", "columns", "values", "b"}, "y", "com.edgeruntime.sparse");
+        if (sparse_threads > 0) op.msg(5, int_attribute("threads", sparse_threads));
+        graph.msg(1, op);
+    } else {
+        graph.msg(5, tensor("w", kFloat, {outputs, channels, 1, 1}, weights));
+        graph.msg(1, node("Conv", {"x", "w", "b"}, "y"));
+    }
+    graph.msg(11, value_info("x", {-1, channels, -2, -3}));
+    graph.msg(12, value_info("y", {-1, outputs, -2, -3}));
+    return finish_model(graph, sparse);
 }
 
 }  // namespace edgert::sparse::testing

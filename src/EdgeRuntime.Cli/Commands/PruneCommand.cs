@@ -8,7 +8,7 @@ using EdgeRuntime.Onnx;
 
 namespace EdgeRuntime.Cli.Commands;
 
-/// <summary>`edgert prune`: unstructured (magnitude, second-order) or structured channel pruning, with reconstruction.</summary>
+/// <summary>`edgert prune`: unstructured (magnitude, second-order), 1x8 block or structured channel pruning, with reconstruction.</summary>
 internal static class PruneCommand
 {
     public sealed record PruneReport(string Input, string Output, string Method, double Ratio, long InputBytes, long OutputBytes,
@@ -18,7 +18,7 @@ internal static class PruneCommand
     public static Command Create(CliContext context)
     {
         var input = new Argument<FileInfo>("model") { Description = "The fp32 .onnx model" };
-        var method = new Option<string>("--method") { Description = "magnitude | second-order | structured", Required = true };
+        var method = new Option<string>("--method") { Description = "magnitude | second-order | block (1x8 blocks, for SparseBlockMatMul) | structured", Required = true };
         var ratio = new Option<double>("--ratio") { Description = "Fraction of weights (unstructured) or of each group's channels (structured) to remove", DefaultValueFactory = _ => 0.5 };
         var output = new Option<FileInfo>("--output", "-o") { Description = "Where to write the pruned model", Required = true };
         var calib = new Option<string[]>("--calib") { Description = "Calibration samples: X.npy, NAME=X.npy per input, or a dataset name (fashion-mnist)", AllowMultipleArgumentsPerToken = true };
@@ -26,7 +26,7 @@ internal static class PruneCommand
         var criterion = new Option<string?>("--criterion") { Description = "l1 | l2 | second-order (default: l1 for magnitude, second-order otherwise)" };
         var scope = new Option<string>("--scope") { Description = "Unstructured: global (one threshold) | per-layer", DefaultValueFactory = _ => "global" };
         var noReconstruct = new Option<bool>("--no-reconstruct") { Description = "Skip the least-squares refit of layers to the teacher's outputs" };
-        var reconstruct = new Option<bool>("--reconstruct") { Description = "Unstructured: also refit the remaining weights to the teacher's outputs" };
+        var reconstruct = new Option<bool>("--reconstruct") { Description = "Unstructured and block: also refit the remaining weights to the teacher's outputs" };
         var noBatchNorm = new Option<bool>("--no-bn-reestimate") { Description = "Structured: keep BatchNormalization statistics as they are" };
         var distillHead = new Option<bool>("--distill-head") { Description = "Finally refit the classifier head to the teacher's softened outputs" };
         var temperature = new Option<double>("--temperature") { Description = "Temperature of --distill-head", DefaultValueFactory = _ => 4.0 };
@@ -78,6 +78,18 @@ internal static class PruneCommand
                         Reconstruct = result.GetValue(reconstruct),
                         Exclude = excluded,
                     }, data, log),
+                    "block" => BlockMagnitudePruner.Prune(model, new BlockPruneOptions
+                    {
+                        Ratio = fraction,
+                        Scope = result.GetValue(scope)!.ToLowerInvariant() switch
+                        {
+                            "global" => SparsityScope.Global,
+                            "per-layer" => SparsityScope.PerLayer,
+                            string other => throw new CliError($"--scope '{other}': expected global or per-layer"),
+                        },
+                        Exclude = excluded,
+                        Reconstruct = result.GetValue(reconstruct),
+                    }, data, log),
                     "structured" => PruneStructured(model, new StructuredPruneOptions
                     {
                         Ratio = fraction,
@@ -86,7 +98,7 @@ internal static class PruneCommand
                         ReestimateBatchNorm = !result.GetValue(noBatchNorm),
                         Exclude = excluded,
                     }, data, result.GetValue(targetMacs), log),
-                    _ => throw new CliError($"--method '{methodName}': expected magnitude, second-order or structured"),
+                    _ => throw new CliError($"--method '{methodName}': expected magnitude, second-order, block or structured"),
                 };
             }
             catch (ValidationException e)

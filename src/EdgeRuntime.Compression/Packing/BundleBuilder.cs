@@ -11,9 +11,13 @@ public sealed record VariantSource(string Id, string ModelPath)
 {
     /// <summary>Null: read from the graph.</summary>
     public string? Precision { get; init; }
+    /// <summary>Fraction of zero weights; null: read from the graph (which cannot see the zeros a sparse op's compressed weights left out).</summary>
+    public double? Sparsity { get; init; }
     public double ChannelsKept { get; init; } = 1.0;
     public IReadOnlyList<string> Applied { get; init; } = [];
     public IReadOnlyList<string> FloatNodes { get; init; } = [];
+    /// <summary>Custom-op libraries (paths) the model needs: copied into the bundle and named in the manifest.</summary>
+    public IReadOnlyList<string> CustomOpLibraries { get; init; } = [];
 }
 
 /// <summary>Data to measure each variant's quality on while packing.</summary>
@@ -48,7 +52,7 @@ public static partial class BundleBuilder
             throw new IOException($"'{directory}' exists and is not empty; choose a new directory or use 'bundle add'");
         }
         Directory.CreateDirectory(directory);
-        var (inputs, outputs) = ReadSignature(variants[0]);
+        var (inputs, outputs) = ReadSignature(variants[0], variants[0].CustomOpLibraries);
         var entries = variants.Select(v => Pack(directory, v, inputs, outputs)).ToList();
         var manifest = new BundleManifest
         {
@@ -98,7 +102,22 @@ public static partial class BundleBuilder
         {
             throw new FileNotFoundException($"variant '{source.Id}': model file '{source.ModelPath}' does not exist", source.ModelPath);
         }
-        var (actualInputs, actualOutputs) = ReadSignature(source);
+        var libraries = new List<string>();
+        foreach (string library in source.CustomOpLibraries)
+        {
+            if (!File.Exists(library))
+            {
+                throw new FileNotFoundException($"variant '{source.Id}': custom-op library '{library}' does not exist", library);
+            }
+            string name = Path.GetFileName(library);
+            string copy = Path.Combine(directory, name);
+            if (!string.Equals(Path.GetFullPath(library), Path.GetFullPath(copy), StringComparison.Ordinal))
+            {
+                AtomicFile.Copy(library, copy);
+            }
+            libraries.Add(name);
+        }
+        var (actualInputs, actualOutputs) = ReadSignature(source, [.. libraries.Select(l => Path.Combine(directory, l))]);
         string? mismatch = Bundles.TensorSignature.Describe("input", inputs, actualInputs)
             ?? Bundles.TensorSignature.Describe("output", outputs, actualOutputs);
         if (mismatch is not null)
@@ -119,20 +138,21 @@ public static partial class BundleBuilder
             Sha256 = ModelBundle.ComputeSha256(target),
             SizeBytes = new FileInfo(target).Length,
             Precision = source.Precision ?? facts.Precision,
-            Sparsity = Math.Round(facts.Sparsity, 6),
+            Sparsity = Math.Round(source.Sparsity ?? facts.Sparsity, 6),
             ChannelsKept = source.ChannelsKept,
             Macs = facts.Macs,
             Parameters = facts.Parameters,
             Applied = source.Applied,
             FloatNodes = source.FloatNodes,
+            CustomOpLibraries = libraries,
         };
     }
 
-    private static (IReadOnlyList<Bundles.TensorSignature> Inputs, IReadOnlyList<Bundles.TensorSignature> Outputs) ReadSignature(VariantSource source)
+    private static (IReadOnlyList<Bundles.TensorSignature> Inputs, IReadOnlyList<Bundles.TensorSignature> Outputs) ReadSignature(VariantSource source, IReadOnlyList<string> libraries)
     {
         try
         {
-            return OrtSignatures.ReadFromFile(source.ModelPath);
+            return OrtSignatures.ReadFromFile(source.ModelPath, libraries);
         }
         catch (Microsoft.ML.OnnxRuntime.OnnxRuntimeException e)
         {

@@ -33,10 +33,14 @@ public static class OrtSignatures
         return signatures;
     }
 
-    /// <summary>Loads a model file just to read its signature.</summary>
-    public static (IReadOnlyList<TensorSignature> Inputs, IReadOnlyList<TensorSignature> Outputs) ReadFromFile(string modelPath)
+    /// <summary>Loads a model file just to read its signature, with the custom-op libraries (paths) it needs.</summary>
+    public static (IReadOnlyList<TensorSignature> Inputs, IReadOnlyList<TensorSignature> Outputs) ReadFromFile(string modelPath, IReadOnlyList<string>? customOpLibraries = null)
     {
         using var options = SharedOrtEnvironment.CreateSessionOptions();
+        foreach (string library in customOpLibraries ?? [])
+        {
+            options.RegisterCustomOpLibrary(library);
+        }
         using var session = new InferenceSession(modelPath, options);
         return (Read(session.InputMetadata, "input"), Read(session.OutputMetadata, "output"));
     }
