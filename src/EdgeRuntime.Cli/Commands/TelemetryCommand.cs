@@ -206,77 +206,13 @@ internal static class TelemetryCommand
         return command;
     }
 
-    /// <summary>The clock the simulation starts from (its virtual time), so switch times and windows line up.</summary>
-    private static readonly DateTimeOffset SimulationStart = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
-
-    /// <summary>
-    /// Writes the adaptive policy's run of a simulation through the real telemetry log, as the board would have:
-    /// a sensor sample and an inference summary per trace window, and every switch with the governor's reason.
-    /// </summary>
+    /// <summary>Writes the adaptive run of a simulation as a device's telemetry log.</summary>
     /// <remarks>The simulated device is named after the log directory, so several runs make a fleet.</remarks>
     internal static long WriteSimulation(SimulationReport report, string directory)
     {
         string deviceId = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory)));
         var options = new TelemetryLogOptions { Directory = directory, DeviceId = deviceId, DeviceClass = report.Board };
-        options.Validate();
-        var records = new List<TelemetryRecord>();
-        if (report.Traces.TryGetValue(AdaptiveSimulation.AdaptivePolicy, out var trace))
-        {
-            double previous = 0;
-            foreach (var point in trace)
-            {
-                long at = (SimulationStart + TimeSpan.FromSeconds(point.Seconds)).ToUnixTimeMilliseconds();
-                double window = point.Seconds - previous;
-                previous = point.Seconds;
-                records.Add(Stamp(TelemetryRecord.For(new SensorSample { Name = "soc_celsius", Value = point.Celsius, Unit = "°C" }), at));
-                records.Add(Stamp(TelemetryRecord.For(new SensorSample { Name = "cpu_mhz", Value = point.FrequencyMhz, Unit = "MHz" }), at));
-                if (window > 0 && point.WindowP95Ms > 0)
-                {
-                    records.Add(Stamp(TelemetryRecord.For(new InferenceSummary
-                    {
-                        Variant = point.Variant, WindowSeconds = window, Count = (long)Math.Round(report.RatePerSecond * window),
-                        P95Ms = point.WindowP95Ms, FrequencyMhz = point.FrequencyMhz, Celsius = point.Celsius,
-                    }), at));
-                }
-            }
-        }
-        foreach (var decision in report.AdaptiveSwitches)
-        {
-            records.Add(Stamp(TelemetryRecord.For(new SwitchEvent
-            {
-                From = decision.Previous, To = decision.Variant, Reason = decision.Reason.ToString(), Detail = decision.Detail, Celsius = decision.TemperatureCelsius,
-            }), decision.At.ToUnixTimeMilliseconds()));
-        }
-        records.Sort((a, b) => a.UnixTimeMilliseconds.CompareTo(b.UnixTimeMilliseconds));
-        return WriteAll(options, records).GetAwaiter().GetResult();
-    }
-
-    private static TelemetryRecord Stamp(TelemetryRecord record, long unixMilliseconds)
-    {
-        record.UnixTimeMilliseconds = unixMilliseconds;
-        return record;
-    }
-
-    private static async Task<long> WriteAll(TelemetryLogOptions options, List<TelemetryRecord> records)
-    {
-        await using var log = TelemetryLog.Open(options);
-        foreach (var record in records)
-        {
-            // A real device drops when the queue is full; replaying a finished run can afford to wait instead.
-            if (!log.TryWrite(record))
-            {
-                await log.FlushAsync();
-                if (!log.TryWrite(record))
-                {
-                    throw new IOException($"telemetry log in '{options.Directory}' does not accept records");
-                }
-            }
-        }
-        if (!await log.FlushAsync())
-        {
-            throw new IOException($"writing the telemetry log in '{options.Directory}' failed ({log.WriteErrors} write errors)");
-        }
-        return log.Written;
+        return SimulationTelemetry.WriteAsync(report, options).GetAwaiter().GetResult();
     }
 
     private static readonly JsonSerializerOptions LineOptions = new(ReportJson.Options) { WriteIndented = false, DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
