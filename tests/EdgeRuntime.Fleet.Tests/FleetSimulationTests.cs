@@ -47,4 +47,14 @@ public sealed class FleetSimulationTests(ITestOutputHelper output)
         Assert.Equal("fleet-fit", reparsed.Provenance.Source);
         Assert.True(reparsed.Version > ProfileCatalog.BuiltIn("raspberry-pi-4").Version);
     }
+
+    [Fact]
+    public void Bad_fleet_options_are_refused_with_the_setting_named()
+    {
+        using var temp = new TempDirectory();
+        Assert.Contains("devices", Assert.Throws<ArgumentException>(() => FleetSimulation.Run(Variants, SmallFleet with { Devices = 2 }, temp.Path)).Message);
+        Assert.Contains("hold-out-every", Assert.Throws<ArgumentException>(() => FleetSimulation.Run(Variants, SmallFleet with { HoldOutEvery = 1 }, temp.Path)).Message);
+        Assert.Contains("true slowdown", Assert.Throws<ArgumentException>(() => FleetSimulation.Run(Variants, SmallFleet with { TrueSlowdownFactor = 0 }, temp.Path)).Message);
+        Assert.Contains("no-such-board", Assert.Throws<ArgumentException>(() => FleetSimulation.Run(Variants, SmallFleet with { Board = "no-such-board" }, temp.Path)).Message);
+    }
 }
