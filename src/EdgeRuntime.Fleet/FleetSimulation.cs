@@ -77,6 +77,7 @@ public sealed record FleetSimulationReport(
     double HeldOutServiceMeanError,
     double HeldOutServiceP95Error,
     double HeldOutWithin10Percent,
+    double HeldOutResponseP95Error,
     double? FittedTimeConstantSeconds,
     double DefaultTimeConstantSeconds,
     IReadOnlyDictionary<string, double> TrueFullClockServiceMs,
@@ -136,8 +137,9 @@ public static class FleetSimulation
         var heldOut = devices.Where(d => d.HeldOut).Select(d => d.Id).ToHashSet();
         var fitted = new ProfileFitter(store, new FixedClock(SimulationTelemetry.SimulationStart + options.Duration)).Fit(board.Id, heldOut);
         var (windows, meanError, p95Error, within10) = HeldOutError(store, fitted, heldOut);
+        double responseError = ResponseFitError(store, heldOut);
         log?.Invoke(string.Create(CultureInfo.InvariantCulture,
-            $"fitted on {devices.Count - heldOut.Count} boards: held-out service time error {meanError:P1} (mean), {p95Error:P1} (p95) over {windows} windows"));
+            $"fitted on {devices.Count - heldOut.Count} boards: held-out service time error {meanError:P1} (mean), {p95Error:P1} (p95) over {windows} windows; a fit of response p95 would be off by {responseError:P0}"));
 
         var runs = new List<HeldOutRun>();
         foreach (var device in devices.Where(d => d.HeldOut))
@@ -151,7 +153,7 @@ public static class FleetSimulation
         var assumed = variants.ToDictionary(v => v.Id, v => v.MeasuredP50Ms * slowdown);
         var truth = variants.ToDictionary(v => v.Id, v => v.MeasuredP50Ms * slowdown * options.TrueSlowdownFactor);
         return new FleetSimulationReport(board.Id, devices, options.Duration.TotalSeconds, first.RatePerSecond, first.SloP95Ms, written, ingest,
-            windows, meanError, p95Error, within10, fitted.TimeConstantSeconds, shipped.Thermal.TimeConstantSeconds, truth, assumed,
+            windows, meanError, p95Error, within10, responseError, fitted.TimeConstantSeconds, shipped.Thermal.TimeConstantSeconds, truth, assumed,
             Mean("default", runs), Mean("fitted", runs), runs)
         {
             FittedProfile = fitted.Profile,
@@ -234,6 +236,42 @@ public static class FleetSimulation
             meanErrors.Count > 0 ? meanErrors.Average() : double.NaN,
             p95Errors.Count > 0 ? p95Errors.Average() : double.NaN,
             meanErrors.Count > 0 ? meanErrors.Count(e => e <= 0.1) / (double)meanErrors.Count : double.NaN);
+    }
+
+    /// <summary>
+    /// The same held-out check for a model of response p95 (what the logs held before service time): queue wait
+    /// depends on the load and the variant mix, not on clock and temperature, so such a model cannot predict it.
+    /// </summary>
+    private static double ResponseFitError(FleetStore store, IReadOnlySet<string> heldOut)
+    {
+        var train = new Dictionary<string, List<(double Mhz, double Celsius, double Ms)>>();
+        var test = new List<(string Variant, double Mhz, double Celsius, double Ms)>();
+        using (var command = store.Connection.CreateCommand())
+        {
+            command.CommandText = "SELECT device_id, variant, frequency_mhz, celsius, p95_ms FROM records " +
+                "WHERE kind = 'inference' AND frequency_mhz IS NOT NULL AND celsius IS NOT NULL ORDER BY device_id, sequence";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                var row = (reader.GetString(1), reader.GetDouble(2), reader.GetDouble(3), reader.GetDouble(4));
+                if (heldOut.Contains(reader.GetString(0)))
+                {
+                    test.Add(row);
+                }
+                else
+                {
+                    if (!train.TryGetValue(row.Item1, out var list))
+                    {
+                        train[row.Item1] = list = [];
+                    }
+                    list.Add((row.Item2, row.Item3, row.Item4));
+                }
+            }
+        }
+        var models = train.Select(p => (p.Key, Model: LatencyModel.Fit(p.Value))).Where(p => p.Model is not null).ToDictionary(p => p.Key, p => p.Model!);
+        var errors = test.Where(t => models.ContainsKey(t.Variant))
+            .Select(t => Math.Abs(models[t.Variant].Predict(t.Mhz, t.Celsius) - t.Ms) / t.Ms).ToList();
+        return errors.Count > 0 ? errors.Average() : double.NaN;
     }
 
     private static HeldOutRun ToRun(string device, string profile, PolicyOutcome outcome) =>

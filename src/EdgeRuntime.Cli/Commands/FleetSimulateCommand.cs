@@ -108,7 +108,7 @@ internal static class FleetSimulateCommand
         output.WriteLine();
         output.WriteLine($"{report.Board}: {report.Devices.Count} boards ({heldOut} held out), {report.DurationSeconds / 60:F0} min each, {report.RatePerSecond:F0} requests/s, SLO p95 {report.SloP95Ms:F3} ms");
         output.WriteLine($"telemetry: {report.RecordsWritten} records written, {report.Ingest.RecordsInserted} ingested; profile fitted on {(report.FittedOnServiceTime ? "service time" : "response time")} -> {profileFile}");
-        output.WriteLine($"fit error on held-out boards ({report.HeldOutWindows} windows): service time mean {report.HeldOutServiceMeanError:P1}, p95 {report.HeldOutServiceP95Error:P1}; {report.HeldOutWithin10Percent:P1} of windows within 10%");
+        output.WriteLine($"fit error on held-out boards ({report.HeldOutWindows} windows): service time mean {report.HeldOutServiceMeanError:P1}, p95 {report.HeldOutServiceP95Error:P1}; {report.HeldOutWithin10Percent:P1} of windows within 10% (a fit of response p95, queue included, would be off by {report.HeldOutResponseP95Error:P0})");
         output.WriteLine($"thermal time constant: fitted {(report.FittedTimeConstantSeconds is double t ? $"{t:F0} s" : "none")}, shipped {report.DefaultTimeConstantSeconds:F0} s");
         var costs = new TextTable("variant", "assumed ms", "true ms", "fitted p50 ms", "fitted p95 ms");
         foreach (var (id, assumed) in report.AssumedFullClockServiceMs)
