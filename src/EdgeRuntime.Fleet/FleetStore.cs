@@ -13,14 +13,19 @@ public sealed class FleetStore : IDisposable
     private readonly DuckDBConnection _connection;
 
     private const string Columns = "device_id, sequence, unix_ms, device_class, kind, variant, window_seconds, request_count, mean_ms, p95_ms, " +
-        "frequency_mhz, celsius, power_watts, from_variant, to_variant, reason, detail, sensor_name, sensor_value, sensor_unit, error_source, error_message";
+        "frequency_mhz, celsius, power_watts, from_variant, to_variant, reason, detail, sensor_name, sensor_value, sensor_unit, error_source, error_message, " +
+        "service_mean_ms, service_p95_ms, queue_wait_ms";
 
     private const string Schema = """
         (device_id VARCHAR NOT NULL, sequence BIGINT NOT NULL, unix_ms BIGINT NOT NULL, device_class VARCHAR NOT NULL, kind VARCHAR NOT NULL,
          variant VARCHAR, window_seconds DOUBLE, request_count BIGINT, mean_ms DOUBLE, p95_ms DOUBLE, frequency_mhz DOUBLE, celsius DOUBLE,
          power_watts DOUBLE, from_variant VARCHAR, to_variant VARCHAR, reason VARCHAR, detail VARCHAR, sensor_name VARCHAR,
-         sensor_value DOUBLE, sensor_unit VARCHAR, error_source VARCHAR, error_message VARCHAR
+         sensor_value DOUBLE, sensor_unit VARCHAR, error_source VARCHAR, error_message VARCHAR,
+         service_mean_ms DOUBLE, service_p95_ms DOUBLE, queue_wait_ms DOUBLE
         """;
+
+    /// <summary>Columns added after the first schema, appended to databases created before them.</summary>
+    private static readonly string[] AddedColumns = ["service_mean_ms DOUBLE", "service_p95_ms DOUBLE", "queue_wait_ms DOUBLE"];
 
     private FleetStore(DuckDBConnection connection)
     {
@@ -45,6 +50,10 @@ public sealed class FleetStore : IDisposable
             connection.Open();
             var store = new FleetStore(connection);
             store.Execute($"CREATE TABLE IF NOT EXISTS records {Schema}, PRIMARY KEY (device_id, sequence))");
+            foreach (string column in AddedColumns)
+            {
+                store.Execute($"ALTER TABLE records ADD COLUMN IF NOT EXISTS {column}");
+            }
             return store;
         }
         catch (DuckDBException e)
@@ -84,7 +93,7 @@ public sealed class FleetStore : IDisposable
                 }
             }
             // Duplicates within one batch and against earlier ingests both collapse on the key.
-            Execute($"INSERT OR IGNORE INTO records SELECT {Columns} FROM staging QUALIFY row_number() OVER (PARTITION BY device_id, sequence) = 1");
+            Execute($"INSERT OR IGNORE INTO records ({Columns}) SELECT {Columns} FROM staging QUALIFY row_number() OVER (PARTITION BY device_id, sequence) = 1");
         }
         finally
         {
@@ -138,6 +147,7 @@ public sealed class FleetStore : IDisposable
         var sensor = record.Sensor;
         row.AppendValue(sensor?.Name).AppendValue(sensor?.Value).AppendValue(sensor?.Unit);
         row.AppendValue(record.Error?.Source).AppendValue(record.Error?.Message);
+        row.AppendValue(inference?.ServiceMeanMs).AppendValue(inference?.ServiceP95Ms).AppendValue(inference?.QueueWaitMeanMs);
         row.EndRow();
     }
 }

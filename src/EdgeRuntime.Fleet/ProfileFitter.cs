@@ -4,8 +4,9 @@ using EdgeRuntime.Governance;
 namespace EdgeRuntime.Fleet;
 
 /// <summary>
-/// Fits governor profiles from ingested telemetry, per device class: each variant's p95 (and mean, where logged)
-/// latency against clock and temperature, busy power and energy per inference where power was logged, and the
+/// Fits governor profiles from ingested telemetry, per device class: each variant's service time (p95 and mean) against
+/// clock and temperature where the summaries carry it, else its response time (p95, and mean where logged), which mixes
+/// in queue wait; busy power and energy per inference where power was logged, and the
 /// thermal time constant from each device's temperature samples. The class's shipped profile supplies the policy
 /// and whatever the data cannot (its throttle point, its heat rise).
 /// </summary>
@@ -29,13 +30,15 @@ public sealed class ProfileFitter(FleetStore store, TimeProvider? time = null)
     /// <param name="excludeDevices">Devices left out of the fit (held out to test it).</param>
     public FittedProfile Fit(string deviceClass, IReadOnlySet<string>? excludeDevices = null)
     {
-        var samples = new Dictionary<string, (List<(double, double, double)> P95, List<(double, double, double)> Mean, List<double> Watts)>();
+        var samples = new Dictionary<string, VariantSamples>();
         var devices = new HashSet<string>();
         long first = long.MaxValue, last = long.MinValue;
         using (var command = store.Connection.CreateCommand())
         {
-            command.CommandText = "SELECT device_id, unix_ms, variant, frequency_mhz, celsius, p95_ms, mean_ms, power_watts FROM records " +
-                "WHERE kind = 'inference' AND device_class = $class AND frequency_mhz IS NOT NULL AND celsius IS NOT NULL";
+            command.CommandText = "SELECT device_id, unix_ms, variant, frequency_mhz, celsius, p95_ms, mean_ms, power_watts, service_p95_ms, service_mean_ms FROM records " +
+                "WHERE kind = 'inference' AND device_class = $class AND frequency_mhz IS NOT NULL AND celsius IS NOT NULL " +
+                // A fixed order makes the sums, and so the fitted figures, the same from run to run.
+                "ORDER BY device_id, sequence";
             command.Parameters.Add(new DuckDB.NET.Data.DuckDBParameter("class", deviceClass));
             using var reader = command.ExecuteReader();
             while (reader.Read())
@@ -52,7 +55,7 @@ public sealed class ProfileFitter(FleetStore store, TimeProvider? time = null)
                 string variant = reader.GetString(2);
                 if (!samples.TryGetValue(variant, out var s))
                 {
-                    samples[variant] = s = ([], [], []);
+                    samples[variant] = s = new VariantSamples();
                 }
                 double mhz = reader.GetDouble(3), celsius = reader.GetDouble(4);
                 if (!reader.IsDBNull(5))
@@ -67,6 +70,14 @@ public sealed class ProfileFitter(FleetStore store, TimeProvider? time = null)
                 {
                     s.Watts.Add(reader.GetDouble(7));
                 }
+                if (!reader.IsDBNull(8))
+                {
+                    s.ServiceP95.Add((mhz, celsius, reader.GetDouble(8)));
+                }
+                if (!reader.IsDBNull(9))
+                {
+                    s.ServiceMean.Add((mhz, celsius, reader.GetDouble(9)));
+                }
             }
         }
         if (devices.Count == 0)
@@ -74,22 +85,32 @@ public sealed class ProfileFitter(FleetStore store, TimeProvider? time = null)
             throw new InvalidDataException($"no inference summaries with clock and temperature for device class '{deviceClass}'");
         }
         var baseProfile = ProfileCatalog.BuiltIn(deviceClass);
-        double fullClock = samples.Values.SelectMany(s => s.P95).Max(p => p.Item1);
-        var celsiusAll = samples.Values.SelectMany(s => s.P95).Select(p => p.Item2).Order().ToList();
+        double fullClock = samples.Values.SelectMany(s => s.P95).Max(p => p.Mhz);
+        var celsiusAll = samples.Values.SelectMany(s => s.P95).Select(p => p.Celsius).Order().ToList();
         double typicalCelsius = celsiusAll[celsiusAll.Count / 2];
 
         var models = new Dictionary<string, LatencyModel>();
+        var meanModels = new Dictionary<string, LatencyModel>();
         var variants = new Dictionary<string, VariantCost>();
+        bool anyService = false, anyResponse = false;
         foreach (var (variant, s) in samples.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
-            var p95Model = LatencyModel.Fit(s.P95);
+            // Service time is what the variant costs on the board; response time also holds the queue, which is the load's.
+            bool service = s.ServiceP95.Count >= 3;
+            var p95Model = LatencyModel.Fit(service ? s.ServiceP95 : s.P95);
             if (p95Model is null)
             {
                 continue;
             }
+            anyService |= service;
+            anyResponse |= !service;
             models[variant] = p95Model;
             double p95 = Math.Max(1e-6, p95Model.Predict(fullClock, typicalCelsius));
-            var meanModel = LatencyModel.Fit(s.Mean);
+            var meanModel = LatencyModel.Fit(service ? s.ServiceMean : s.Mean);
+            if (meanModel is not null)
+            {
+                meanModels[variant] = meanModel;
+            }
             // Without logged means the p95 stands in for the median: conservative for the governor.
             double p50 = meanModel is null ? p95 : Math.Clamp(meanModel.Predict(fullClock, typicalCelsius), 1e-6, p95);
             double? watts = s.Watts.Count > 0 ? s.Watts.Average() : null;
@@ -130,7 +151,7 @@ public sealed class ProfileFitter(FleetStore store, TimeProvider? time = null)
                 Devices = devices.Count,
                 FitError = fitError,
                 Notes = string.Create(CultureInfo.InvariantCulture,
-                    $"p95 latency = a + b*(1000/MHz) + c*degC per variant, evaluated at {fullClock:F0} MHz and {typicalCelsius:F1} degC; fit_error is the mean relative error on the fitted data; thermal time constant is the median over {taus.Count} devices{(timeConstant is null ? " (none usable: kept the shipped value)" : "")}"),
+                    $"{Basis(anyService, anyResponse)} p95 = a + b*(1000/MHz) + c*degC per variant, evaluated at {fullClock:F0} MHz and {typicalCelsius:F1} degC; fit_error is the mean relative error on the fitted data; thermal time constant is the median over {taus.Count} devices{(timeConstant is null ? " (none usable: kept the shipped value)" : "")}"),
             },
             Thermal = timeConstant is double t ? baseProfile.Thermal with { TimeConstantSeconds = Math.Round(t, 1) } : baseProfile.Thermal,
             Variants = variants,
@@ -141,7 +162,23 @@ public sealed class ProfileFitter(FleetStore store, TimeProvider? time = null)
         {
             throw new InvalidDataException($"fitted profile for '{deviceClass}' is not valid: {string.Join("; ", problems)}");
         }
-        return new FittedProfile(profile, models, timeConstant, taus.Count);
+        return new FittedProfile(profile, models, timeConstant, taus.Count) { MeanLatency = meanModels, FromServiceTime = anyService && !anyResponse };
+    }
+
+    private static string Basis(bool service, bool response) => (service, response) switch
+    {
+        (true, false) => "service time",
+        (true, true) => "service time (response time for variants logged without it)",
+        _ => "response time (queue wait included: the logs carry no service time)",
+    };
+
+    private sealed class VariantSamples
+    {
+        public List<(double Mhz, double Celsius, double Ms)> P95 { get; } = [];
+        public List<(double Mhz, double Celsius, double Ms)> Mean { get; } = [];
+        public List<(double Mhz, double Celsius, double Ms)> ServiceP95 { get; } = [];
+        public List<(double Mhz, double Celsius, double Ms)> ServiceMean { get; } = [];
+        public List<double> Watts { get; } = [];
     }
 
     private List<(double Seconds, double Celsius)> TemperatureSeries(string device)

@@ -39,7 +39,9 @@ public static class AdaptiveSimulation
         var outcomes = new List<PolicyOutcome>();
         var traces = new Dictionary<string, IReadOnlyList<TracePoint>>();
         IReadOnlyList<GovernorDecision> switches = [];
-        foreach (string policy in new[] { AdaptivePolicy }.Concat(ordered.Select(v => v.Id)))
+        IReadOnlyList<ServiceWindow> serviceWindows = [];
+        var policies = options.StaticBaselines ? new[] { AdaptivePolicy }.Concat(ordered.Select(v => v.Id)) : [AdaptivePolicy];
+        foreach (string policy in policies)
         {
             var run = new PolicyRun(ordered, board, profile, options, slowdown, rate, slo, policy, Path.Combine(workDirectory, policy));
             var outcome = run.Execute();
@@ -48,6 +50,7 @@ public static class AdaptiveSimulation
             if (policy == AdaptivePolicy)
             {
                 switches = run.Switches;
+                serviceWindows = run.ServiceWindows;
             }
             log?.Invoke($"  {policy}: SLO met in {outcome.SloAttainment:P1} of windows, quality {outcome.MeanQuality:P2}, max {outcome.MaxCelsius:F1} °C, throttled {outcome.SecondsThrottled:F0} s");
         }
@@ -55,6 +58,7 @@ public static class AdaptiveSimulation
         {
             Traces = traces,
             AdaptiveSwitches = switches,
+            AdaptiveServiceWindows = serviceWindows,
         };
     }
 
@@ -75,6 +79,9 @@ public static class AdaptiveSimulation
         private readonly Random _random;
         private readonly List<TracePoint> _trace = [];
         private readonly List<GovernorDecision> _switches = [];
+        private readonly List<ServiceWindow> _serviceWindows = [];
+        private readonly Dictionary<string, WindowAccumulator> _window = [];
+        private double _windowStart;
 
         public PolicyRun(IReadOnlyList<SimulatedVariant> variants, BoardDescriptor board, GovernorProfile profile, SimulationOptions options,
             double slowdown, double rate, double slo, string policy, string directory)
@@ -108,6 +115,55 @@ public static class AdaptiveSimulation
 
         public IReadOnlyList<TracePoint> Trace => _trace;
         public IReadOnlyList<GovernorDecision> Switches => _switches;
+        public IReadOnlyList<ServiceWindow> ServiceWindows => _serviceWindows;
+
+        /// <summary>One variant's requests in the current trace window.</summary>
+        private sealed class WindowAccumulator
+        {
+            public readonly List<double> ServiceMs = [];
+            public readonly List<double> ResponseMs = [];
+            public double WaitMsSum;
+            public double ClockPeriodSum;
+            public double CelsiusSum;
+
+            public void Clear()
+            {
+                ServiceMs.Clear();
+                ResponseMs.Clear();
+                WaitMsSum = ClockPeriodSum = CelsiusSum = 0;
+            }
+        }
+
+        private void RecordService(string variant, double serviceMs, double waitMs, double mhz, double celsius)
+        {
+            if (!_window.TryGetValue(variant, out var window))
+            {
+                _window[variant] = window = new WindowAccumulator();
+            }
+            window.ServiceMs.Add(serviceMs);
+            window.ResponseMs.Add(serviceMs + waitMs);
+            window.WaitMsSum += waitMs;
+            window.ClockPeriodSum += 1 / mhz;
+            window.CelsiusSum += celsius;
+        }
+
+        private void CloseServiceWindow(double now)
+        {
+            double length = now - _windowStart;
+            _windowStart = now;
+            foreach (var (variant, window) in _window.OrderBy(p => p.Key, StringComparer.Ordinal))
+            {
+                int n = window.ServiceMs.Count;
+                if (n == 0)
+                {
+                    continue;
+                }
+                double serviceMean = window.ServiceMs.Average(), responseMean = window.ResponseMs.Average();
+                _serviceWindows.Add(new ServiceWindow(now, length, variant, n, serviceMean, Percentile(window.ServiceMs, 0.95),
+                    window.WaitMsSum / n, responseMean, Percentile(window.ResponseMs, 0.95), n / window.ClockPeriodSum, window.CelsiusSum / n));
+                window.Clear();
+            }
+        }
 
         public PolicyOutcome Execute()
         {
@@ -164,6 +220,10 @@ public static class AdaptiveSimulation
                     }
                     pending.Dequeue();
                     double service = ServiceSeconds(variant) * frequencyFactor;
+                    if (_policy == AdaptivePolicy)
+                    {
+                        RecordService(variant.Id, service * 1000, (start - arrival) * 1000, _sim.CapMhz, _sim.Celsius);
+                    }
                     double finish = start + service;
                     free = finish;
                     busy += Math.Min(finish, end) - start;
@@ -213,6 +273,10 @@ public static class AdaptiveSimulation
                 {
                     _trace.Add(new TracePoint(now, _sim.Celsius, _sim.FrequencyMhz, utilisation, _variants[current].Id,
                         windowLatencies.Count > 0 ? Percentile(windowLatencies, 0.95) : 0));
+                    if (_policy == AdaptivePolicy)
+                    {
+                        CloseServiceWindow(now);
+                    }
                     nextTrace += 5;
                 }
             }
@@ -233,10 +297,10 @@ public static class AdaptiveSimulation
 
         private double Exponential() => -Math.Log(1 - _random.NextDouble()) / _rate;
 
-        /// <summary>Service time on the board at full clock: lognormal with the measured median and p95.</summary>
+        /// <summary>Service time on the board at full clock: lognormal with the measured median and p95, times the board's true cost factor.</summary>
         private double ServiceSeconds(SimulatedVariant variant)
         {
-            double median = variant.MeasuredP50Ms * _slowdown / 1000;
+            double median = variant.MeasuredP50Ms * _slowdown * _options.TrueCostFactors.GetValueOrDefault(variant.Id, 1) / 1000;
             double sigma = Math.Max(1e-6, Math.Log(Math.Max(variant.MeasuredP95Ms, variant.MeasuredP50Ms * 1.0001) / variant.MeasuredP50Ms) / 1.645);
             double u1 = 1 - _random.NextDouble(), u2 = _random.NextDouble();
             double normal = Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);

@@ -22,6 +22,13 @@ public sealed record SimulationOptions
     public TimeSpan Step { get; init; } = TimeSpan.FromMilliseconds(100);
     /// <summary>Start on battery instead of mains power.</summary>
     public bool OnBattery { get; init; }
+    /// <summary>Also run every variant alone for comparison; off when only the adaptive run is wanted (a fleet of boards).</summary>
+    public bool StaticBaselines { get; init; } = true;
+    /// <summary>
+    /// How much slower than the assumed board speed (<see cref="BoardSlowdown"/>) this board really runs each variant;
+    /// 1 where not listed. The governor is not told: it learns true costs only through a profile (fleet fitting).
+    /// </summary>
+    public IReadOnlyDictionary<string, double> TrueCostFactors { get; init; } = new Dictionary<string, double>();
 
     /// <summary>At 80% load an M/M/1 queue's p95 response is about 15 service times; 10 leaves room only for a lighter variant.</summary>
     public const double DefaultSloFactor = 10;
@@ -44,6 +51,13 @@ public sealed record SimulationOptions
         {
             throw new ArgumentException($"step must be in (0, 1 s], got {Step}");
         }
+        foreach (var (variant, factor) in TrueCostFactors)
+        {
+            if (!(factor is > 0 and <= 100))
+            {
+                throw new ArgumentException($"true cost factor of '{variant}' must be in (0, 100], got {factor}");
+            }
+        }
     }
 }
 
@@ -62,6 +76,23 @@ public sealed record PolicyOutcome(
     int Switches,
     IReadOnlyDictionary<string, double> ShareByVariant);
 
+/// <summary>
+/// What one variant did over one trace window of the adaptive run: service time (the variant's own run time) apart
+/// from queue wait, with the clock and temperature the requests ran at. What the device's telemetry summarises.
+/// </summary>
+public sealed record ServiceWindow(
+    double EndSeconds,
+    double WindowSeconds,
+    string Variant,
+    long Count,
+    double ServiceMeanMs,
+    double ServiceP95Ms,
+    double QueueWaitMeanMs,
+    double ResponseMeanMs,
+    double ResponseP95Ms,
+    double FrequencyMhz,
+    double Celsius);
+
 /// <summary>A sample of the board and the policy's choice, for plots.</summary>
 public sealed record TracePoint(double Seconds, double Celsius, double FrequencyMhz, double Utilisation, string Variant, double WindowP95Ms);
 
@@ -76,4 +107,6 @@ public sealed record SimulationReport(
 {
     public IReadOnlyDictionary<string, IReadOnlyList<TracePoint>> Traces { get; init; } = new Dictionary<string, IReadOnlyList<TracePoint>>();
     public IReadOnlyList<GovernorDecision> AdaptiveSwitches { get; init; } = [];
+    /// <summary>Per trace window and variant, the adaptive run's service and response times (its telemetry).</summary>
+    public IReadOnlyList<ServiceWindow> AdaptiveServiceWindows { get; init; } = [];
 }

@@ -62,6 +62,9 @@ public sealed class FleetTests
         Assert.InRange(fitted.Profile.Provenance.FitError!.Value, 0, 0.05);
         Assert.InRange(fitted.TimeConstantSeconds!.Value, TrueTau * 0.9, TrueTau * 1.1);
         Assert.NotNull(fitted.Profile.Variants["fp32"].EnergyMillijoules);
+        // These logs carry no service time: the fit falls back to response time and says so.
+        Assert.False(fitted.FromServiceTime);
+        Assert.Contains("response time", fitted.Profile.Provenance.Notes);
 
         // Held-out devices run hotter than any fitted one: the model must extrapolate in temperature.
         using var command = store.Connection.CreateCommand();
@@ -79,6 +82,35 @@ public sealed class FleetTests
         var parsed = ProfileJson.Parse(ProfileJson.Serialize(fitted.Profile), "fitted");
         Assert.Equal(SyntheticFleet.DeviceClass, parsed.DeviceClass);
         Assert.Equal(2, parsed.Variants.Count);
+    }
+
+    [Fact]
+    public async Task A_database_created_before_the_service_time_columns_gets_them_and_ingests()
+    {
+        using var temp = new TempDirectory();
+        string database = temp.File("old.duckdb");
+        using (var connection = new DuckDB.NET.Data.DuckDBConnection($"Data Source={database}"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = """
+                CREATE TABLE records (device_id VARCHAR NOT NULL, sequence BIGINT NOT NULL, unix_ms BIGINT NOT NULL, device_class VARCHAR NOT NULL,
+                 kind VARCHAR NOT NULL, variant VARCHAR, window_seconds DOUBLE, request_count BIGINT, mean_ms DOUBLE, p95_ms DOUBLE,
+                 frequency_mhz DOUBLE, celsius DOUBLE, power_watts DOUBLE, from_variant VARCHAR, to_variant VARCHAR, reason VARCHAR, detail VARCHAR,
+                 sensor_name VARCHAR, sensor_value DOUBLE, sensor_unit VARCHAR, error_source VARCHAR, error_message VARCHAR, PRIMARY KEY (device_id, sequence));
+                INSERT INTO records (device_id, sequence, unix_ms, device_class, kind) VALUES ('old', 1, 0, 'x', 'sensor');
+                """;
+            command.ExecuteNonQuery();
+        }
+        string log = temp.File("dev");
+        await using (var writer = TelemetryLog.Open(new TelemetryLogOptions { Directory = log, DeviceId = "dev", DeviceClass = "x" }))
+        {
+            writer.TryWrite(TelemetryRecord.For(new InferenceSummary { Variant = "fp32", P95Ms = 9, ServiceMeanMs = 4.5, ServiceP95Ms = 5.5, QueueWaitMeanMs = 3 }));
+        }
+        using var store = FleetStore.Open(database);
+        Assert.Equal(1, store.IngestLogs([log]).RecordsInserted);
+        Assert.Equal(2L, store.Count());
+        Assert.Equal(4.5, Convert.ToDouble(store.Scalar("SELECT service_mean_ms FROM records WHERE device_id = 'dev'"), System.Globalization.CultureInfo.InvariantCulture));
     }
 
     [Fact]

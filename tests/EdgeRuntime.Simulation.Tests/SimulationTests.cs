@@ -48,11 +48,35 @@ public sealed class SimulationTests
     }
 
     [Fact]
+    public void The_adaptive_run_logs_service_time_apart_from_queue_wait_at_the_clock_it_ran()
+    {
+        using var temp = new TempDirectory();
+        var factors = Variants.ToDictionary(v => v.Id, _ => 1.2);
+        var report = Run(new SimulationOptions { Duration = TimeSpan.FromMinutes(3), Load = 0.9, StaticBaselines = false, TrueCostFactors = factors }, temp.Path);
+        Assert.Equal([AdaptiveSimulation.AdaptivePolicy], report.Outcomes.Select(o => o.Policy));
+        var windows = report.AdaptiveServiceWindows.Where(w => w.Count >= 50).ToList();
+        Assert.True(windows.Count >= 30, $"{windows.Count} windows");
+        foreach (var window in windows)
+        {
+            // The board's true median at the window's clock (6x the measured figure by the table, 1.2x again in truth).
+            var variant = Variants.Single(v => v.Id == window.Variant);
+            double expected = variant.MeasuredP50Ms * BoardSpeed.SlowdownFor("raspberry-pi-4") * 1.2 * 1500 / window.FrequencyMhz;
+            Assert.InRange(window.ServiceMeanMs / expected, 0.95, 1.08);
+            Assert.Equal(window.ResponseMeanMs, window.ServiceMeanMs + window.QueueWaitMeanMs, 6);
+            Assert.True(window.ServiceP95Ms >= window.ServiceMeanMs);
+        }
+        // At this load requests queue: response time is not service time.
+        Assert.Contains(windows, w => w.QueueWaitMeanMs > 0.5 * w.ServiceMeanMs);
+    }
+
+    [Fact]
     public void Invalid_options_are_refused()
     {
         using var temp = new TempDirectory();
         Assert.Throws<ArgumentException>(() => Run(new SimulationOptions { Load = 0 }, temp.Path));
         Assert.Throws<ArgumentException>(() => Run(new SimulationOptions { Duration = TimeSpan.Zero }, temp.Path));
+        var e = Assert.Throws<ArgumentException>(() => Run(new SimulationOptions { TrueCostFactors = new Dictionary<string, double> { ["int8"] = 0 } }, temp.Path));
+        Assert.Contains("int8", e.Message);
     }
 
     private static string Describe(PolicyOutcome o) =>

@@ -21,4 +21,20 @@ public sealed class Crc32CTests
         Assert.NotEqual(crc, Crc32C.Mask(crc));
         Assert.Equal(crc, Crc32C.Unmask(Crc32C.Mask(crc)));
     }
+
+    [Fact]
+    public void The_cpu_instructions_and_the_table_agree_on_every_length_and_alignment()
+    {
+        var data = new byte[4096];
+        new Random(12).NextBytes(data);
+        for (int start = 0; start < 9; start++)
+        {
+            for (int length = 0; length < 300; length++)
+            {
+                var slice = data.AsSpan(start, length);
+                Assert.Equal(Crc32C.AppendWithTable(0x1234567u, slice), Crc32C.Append(0x1234567u, slice));
+            }
+        }
+        Assert.Equal(Crc32C.AppendWithTable(0, data), Crc32C.Compute(data));
+    }
 }

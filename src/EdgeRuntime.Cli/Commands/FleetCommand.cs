@@ -23,6 +23,7 @@ internal static class FleetCommand
         command.Subcommands.Add(CreateIngest(context));
         command.Subcommands.Add(CreateFit(context));
         command.Subcommands.Add(CreateBench(context));
+        command.Subcommands.Add(FleetSimulateCommand.Create(context));
         return command;
     }
 

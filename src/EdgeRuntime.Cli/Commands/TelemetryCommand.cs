@@ -1,5 +1,8 @@
 using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
+using EdgeRuntime.Evaluation.Durability;
 using EdgeRuntime.Evaluation.Reporting;
 using EdgeRuntime.Simulation;
 using EdgeRuntime.Telemetry;
@@ -20,6 +23,119 @@ internal static class TelemetryCommand
         var command = new Command("telemetry", "Check or export a device telemetry log");
         command.Subcommands.Add(CreateVerify(context));
         command.Subcommands.Add(CreateExport(context));
+        command.Subcommands.Add(CreateCrashBench(context));
+        command.Subcommands.Add(CreateCrashWriter());
+        return command;
+    }
+
+    private static Command CreateCrashBench(CliContext context)
+    {
+        var kills = new Option<int>("--kills") { Description = "How many times the writer process is killed", DefaultValueFactory = _ => 1000 };
+        var maxDelay = new Option<int>("--max-delay-ms") { Description = "Each kill comes up to this many ms after the writer has opened the log", DefaultValueFactory = _ => 150 };
+        var seed = new Option<int>("--seed") { Description = "Random seed (kill times, batch sizes)", DefaultValueFactory = _ => 1 };
+        var work = new Option<string?>("--dir") { Description = "Log directory (default: a temporary one, deleted afterwards)" };
+        var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var command = new Command("crash-bench",
+            "Kill a process writing through the telemetry log with SIGKILL again and again, restart it on the same directory, then check " +
+            "that every record it was told is durable is there and intact (exit 1 otherwise)");
+        foreach (var option in new Option[] { kills, maxDelay, seed, work, json })
+        {
+            command.Options.Add(option);
+        }
+        command.SetAction(result =>
+        {
+            int count = result.GetValue(kills);
+            if (count is < 1 or > 1_000_000)
+            {
+                throw new CliError($"--kills must be within [1, 1000000], not {count}");
+            }
+            int delay = result.GetValue(maxDelay);
+            if (delay is < 0 or > 60_000)
+            {
+                throw new CliError($"--max-delay-ms must be within [0, 60000], not {delay}");
+            }
+            string? given = result.GetValue(work);
+            if (given is not null && Directory.Exists(given) && Directory.EnumerateFileSystemEntries(given).Any())
+            {
+                throw new CliError($"--dir '{given}' is not empty; the crash test needs a log of its own");
+            }
+            string directory = given ?? Path.Combine(Path.GetTempPath(), "edgeruntime-crash-bench", Guid.NewGuid().ToString("N"));
+            bool quiet = result.GetValue(json);
+            try
+            {
+                var report = CrashTest.Run(directory, SelfAsWriter, count, result.GetValue(seed), TimeSpan.FromMilliseconds(delay),
+                    done => { if (!quiet && done % 100 == 0) { context.Error.WriteLine($"  {done} kills"); } });
+                if (quiet)
+                {
+                    context.Out.WriteLine(ReportJson.Serialize(report));
+                }
+                else
+                {
+                    context.Out.WriteLine($"kills                 {report.Kills} ({report.Seconds:F0} s, {report.Seconds / report.Kills * 1000:F0} ms per start, write and kill)");
+                    context.Out.WriteLine($"records acknowledged  {report.RecordsAcknowledged}");
+                    context.Out.WriteLine($"records recovered     {report.RecordsRecovered} in {report.Segments} segments");
+                    context.Out.WriteLine($"lost acknowledged     {report.LostAcknowledged}");
+                    context.Out.WriteLine($"corrupt accepted      {report.CorruptAccepted}");
+                    context.Out.WriteLine($"out of order          {report.OutOfOrder}");
+                    context.Out.WriteLine($"torn tail bytes       {report.TornTailBytes} (dropped by the reader)");
+                    context.Out.WriteLine($"corrupt bytes         {report.CorruptBytes}");
+                    foreach (string problem in report.Problems)
+                    {
+                        context.Out.WriteLine($"problem: {problem}");
+                    }
+                    context.Out.WriteLine(report.Passed ? "passed" : "FAILED");
+                }
+                return report.Passed ? 0 : 1;
+            }
+            finally
+            {
+                if (given is null)
+                {
+                    try
+                    {
+                        Directory.Delete(directory, recursive: true);
+                    }
+                    catch (IOException)
+                    {
+                    }
+                }
+            }
+        });
+        return command;
+    }
+
+    /// <summary>This same program, run as `telemetry crash-writer DIR --seed N`.</summary>
+    private static ProcessStartInfo SelfAsWriter(string directory, int seed)
+    {
+        string host = Environment.ProcessPath ?? throw new CliError("cannot tell which program is running, so cannot start the crash writer");
+        var start = new ProcessStartInfo(host);
+        // Run as `dotnet edgert.dll`, the host needs the assembly; run through the apphost, it does not.
+        if (Path.GetFileNameWithoutExtension(host).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
+        {
+            start.ArgumentList.Add(typeof(TelemetryCommand).Assembly.Location);
+        }
+        foreach (string argument in new[] { "telemetry", "crash-writer", directory, "--seed", seed.ToString(CultureInfo.InvariantCulture) })
+        {
+            start.ArgumentList.Add(argument);
+        }
+        return start;
+    }
+
+    private static Command CreateCrashWriter()
+    {
+        var directory = new Argument<string>("DIR") { Description = "Telemetry log directory" };
+        var seed = new Option<int>("--seed") { Description = "Random seed (batch sizes)", DefaultValueFactory = _ => 1 };
+        var command = new Command("crash-writer", "Append records until killed, printing what the log acknowledges durable (the process crash-bench kills)")
+        {
+            Hidden = true,
+        };
+        command.Arguments.Add(directory);
+        command.Options.Add(seed);
+        command.SetAction(async (result, cancellation) =>
+        {
+            await CrashWriter.RunAsync(result.GetValue(directory)!, result.GetValue(seed), Console.Out, cancellation);
+            return 0;
+        });
         return command;
     }
 
@@ -90,77 +206,13 @@ internal static class TelemetryCommand
         return command;
     }
 
-    /// <summary>The clock the simulation starts from (its virtual time), so switch times and windows line up.</summary>
-    private static readonly DateTimeOffset SimulationStart = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
-
-    /// <summary>
-    /// Writes the adaptive policy's run of a simulation through the real telemetry log, as the board would have:
-    /// a sensor sample and an inference summary per trace window, and every switch with the governor's reason.
-    /// </summary>
+    /// <summary>Writes the adaptive run of a simulation as a device's telemetry log.</summary>
     /// <remarks>The simulated device is named after the log directory, so several runs make a fleet.</remarks>
     internal static long WriteSimulation(SimulationReport report, string directory)
     {
         string deviceId = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory)));
         var options = new TelemetryLogOptions { Directory = directory, DeviceId = deviceId, DeviceClass = report.Board };
-        options.Validate();
-        var records = new List<TelemetryRecord>();
-        if (report.Traces.TryGetValue(AdaptiveSimulation.AdaptivePolicy, out var trace))
-        {
-            double previous = 0;
-            foreach (var point in trace)
-            {
-                long at = (SimulationStart + TimeSpan.FromSeconds(point.Seconds)).ToUnixTimeMilliseconds();
-                double window = point.Seconds - previous;
-                previous = point.Seconds;
-                records.Add(Stamp(TelemetryRecord.For(new SensorSample { Name = "soc_celsius", Value = point.Celsius, Unit = "°C" }), at));
-                records.Add(Stamp(TelemetryRecord.For(new SensorSample { Name = "cpu_mhz", Value = point.FrequencyMhz, Unit = "MHz" }), at));
-                if (window > 0 && point.WindowP95Ms > 0)
-                {
-                    records.Add(Stamp(TelemetryRecord.For(new InferenceSummary
-                    {
-                        Variant = point.Variant, WindowSeconds = window, Count = (long)Math.Round(report.RatePerSecond * window),
-                        P95Ms = point.WindowP95Ms, FrequencyMhz = point.FrequencyMhz, Celsius = point.Celsius,
-                    }), at));
-                }
-            }
-        }
-        foreach (var decision in report.AdaptiveSwitches)
-        {
-            records.Add(Stamp(TelemetryRecord.For(new SwitchEvent
-            {
-                From = decision.Previous, To = decision.Variant, Reason = decision.Reason.ToString(), Detail = decision.Detail, Celsius = decision.TemperatureCelsius,
-            }), decision.At.ToUnixTimeMilliseconds()));
-        }
-        records.Sort((a, b) => a.UnixTimeMilliseconds.CompareTo(b.UnixTimeMilliseconds));
-        return WriteAll(options, records).GetAwaiter().GetResult();
-    }
-
-    private static TelemetryRecord Stamp(TelemetryRecord record, long unixMilliseconds)
-    {
-        record.UnixTimeMilliseconds = unixMilliseconds;
-        return record;
-    }
-
-    private static async Task<long> WriteAll(TelemetryLogOptions options, List<TelemetryRecord> records)
-    {
-        await using var log = TelemetryLog.Open(options);
-        foreach (var record in records)
-        {
-            // A real device drops when the queue is full; replaying a finished run can afford to wait instead.
-            if (!log.TryWrite(record))
-            {
-                await log.FlushAsync();
-                if (!log.TryWrite(record))
-                {
-                    throw new IOException($"telemetry log in '{options.Directory}' does not accept records");
-                }
-            }
-        }
-        if (!await log.FlushAsync())
-        {
-            throw new IOException($"writing the telemetry log in '{options.Directory}' failed ({log.WriteErrors} write errors)");
-        }
-        return log.Written;
+        return SimulationTelemetry.WriteAsync(report, options).GetAwaiter().GetResult();
     }
 
     private static readonly JsonSerializerOptions LineOptions = new(ReportJson.Options) { WriteIndented = false, DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };

@@ -1,8 +1,13 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
+using ArmCrc32 = System.Runtime.Intrinsics.Arm.Crc32;
+
 namespace EdgeRuntime.Telemetry;
 
 /// <summary>
-/// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), table-driven. The core keeps its dependencies to
-/// ONNX Runtime and MessagePack, so the checksum is computed here rather than taken from a hashing package.
+/// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78): the CPU's CRC32C instructions where there are some (SSE4.2,
+/// ARMv8 CRC), a table otherwise. The core keeps its dependencies to ONNX Runtime and MessagePack, so the checksum is
+/// computed here rather than taken from a hashing package.
 /// </summary>
 public static class Crc32C
 {
@@ -16,6 +21,41 @@ public static class Crc32C
 
     /// <summary>Continues a checksum over more data: Append(Compute(a), b) == Compute(a + b).</summary>
     public static uint Append(uint crc, ReadOnlySpan<byte> data)
+    {
+        uint state = ~crc;
+        if (Sse42.X64.IsSupported)
+        {
+            ulong wide = state;
+            while (data.Length >= sizeof(ulong))
+            {
+                wide = Sse42.X64.Crc32(wide, MemoryMarshal.Read<ulong>(data));
+                data = data[sizeof(ulong)..];
+            }
+            state = (uint)wide;
+            foreach (byte b in data)
+            {
+                state = Sse42.Crc32(state, b);
+            }
+            return ~state;
+        }
+        if (ArmCrc32.Arm64.IsSupported)
+        {
+            while (data.Length >= sizeof(ulong))
+            {
+                state = ArmCrc32.Arm64.ComputeCrc32C(state, MemoryMarshal.Read<ulong>(data));
+                data = data[sizeof(ulong)..];
+            }
+            foreach (byte b in data)
+            {
+                state = ArmCrc32.ComputeCrc32C(state, b);
+            }
+            return ~state;
+        }
+        return AppendWithTable(crc, data);
+    }
+
+    /// <summary>The portable path; separate so tests can check it against the instructions.</summary>
+    internal static uint AppendWithTable(uint crc, ReadOnlySpan<byte> data)
     {
         uint state = ~crc;
         foreach (byte b in data)

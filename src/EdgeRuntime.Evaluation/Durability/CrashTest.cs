@@ -1,0 +1,174 @@
+using System.Diagnostics;
+using System.Globalization;
+using EdgeRuntime.Telemetry;
+
+namespace EdgeRuntime.Evaluation.Durability;
+
+/// <summary>What a kill-based crash test of the telemetry log found.</summary>
+public sealed record CrashTestReport(
+    int Kills,
+    long RecordsAcknowledged,
+    long RecordsRecovered,
+    long LostAcknowledged,
+    long CorruptAccepted,
+    long OutOfOrder,
+    long TornTailBytes,
+    long CorruptBytes,
+    int Segments,
+    double Seconds,
+    IReadOnlyList<string> Problems)
+{
+    public bool Passed => LostAcknowledged == 0 && CorruptAccepted == 0 && OutOfOrder == 0 && Problems.Count == 0;
+}
+
+/// <summary>
+/// Starts a <see cref="CrashWriter"/> process on one directory, kills it with SIGKILL at a random moment, starts it
+/// again on the same directory, and so on; then reads the directory back. Every record the writer reported durable
+/// must be there, intact; every record accepted must be one the writer wrote; sequence numbers must strictly increase.
+/// </summary>
+public static class CrashTest
+{
+    /// <param name="startWriter">Describes the writer process for one run: its arguments must name the directory and the seed.</param>
+    /// <param name="maxKillDelay">Each kill comes between 0 and this long after the writer reports the log open.</param>
+    public static CrashTestReport Run(string directory, Func<string, int, ProcessStartInfo> startWriter, int kills, int seed,
+        TimeSpan maxKillDelay, Action<int>? progress = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(kills, 1);
+        Directory.CreateDirectory(directory);
+        var random = new Random(seed);
+        var problems = new List<string>();
+        long acknowledged = 0;
+        var clock = Stopwatch.StartNew();
+        for (int kill = 0; kill < kills; kill++)
+        {
+            var (opened, durable, problem) = RunOnce(startWriter(directory, seed * 100_003 + kill), random.NextDouble() * maxKillDelay);
+            if (problem is not null)
+            {
+                problems.Add($"run {kill + 1}: {problem}");
+                if (problems.Count >= 10)
+                {
+                    break;
+                }
+            }
+            if (opened is long recovered && recovered < acknowledged)
+            {
+                problems.Add($"run {kill + 1}: the log reopened at sequence {recovered}, below the {acknowledged} already acknowledged durable");
+            }
+            acknowledged = Math.Max(acknowledged, durable);
+            progress?.Invoke(kill + 1);
+        }
+        return Verify(directory, kills, acknowledged, clock.Elapsed.TotalSeconds, problems);
+    }
+
+    /// <summary>Reads the directory back and checks it against the highest sequence acknowledged durable.</summary>
+    public static CrashTestReport Verify(string directory, int kills, long acknowledged, double seconds, List<string> problems)
+    {
+        long corrupt = 0, outOfOrder = 0, previous = 0, present = 0;
+        var read = TelemetryLogReader.ReadDirectory(directory, record =>
+        {
+            if (!CrashWriter.IsIntact(record))
+            {
+                corrupt++;
+                return;
+            }
+            if (record.Sequence <= previous)
+            {
+                outOfOrder++;
+            }
+            else if (record.Sequence <= acknowledged)
+            {
+                present++;
+            }
+            previous = Math.Max(previous, record.Sequence);
+        });
+        if (read.UndecodableRecords > 0)
+        {
+            problems.Add($"{read.UndecodableRecords} records passed their checksum but did not decode");
+        }
+        return new CrashTestReport(kills, acknowledged, read.Records, acknowledged - present, corrupt, outOfOrder,
+            read.TornTailBytes, read.CorruptBytes, read.Segments, seconds, problems);
+    }
+
+    private static (long? Opened, long Durable, string? Problem) RunOnce(ProcessStartInfo start, TimeSpan killAfterOpen)
+    {
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        start.UseShellExecute = false;
+        long? opened = null;
+        long durable = 0;
+        string? malformed = null;
+        using var openedSignal = new ManualResetEventSlim(false);
+        using var process = new Process { StartInfo = start };
+        var errors = new System.Text.StringBuilder();
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is not string line)
+            {
+                openedSignal.Set();
+                return;
+            }
+            var parts = line.Split(' ');
+            if (parts.Length == 2 && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out long value))
+            {
+                if (parts[0] == "open")
+                {
+                    opened = value;
+                    openedSignal.Set();
+                    return;
+                }
+                if (parts[0] == "durable")
+                {
+                    durable = Math.Max(durable, value);
+                    return;
+                }
+            }
+            malformed ??= $"unexpected line from the writer: '{line}'";
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                lock (errors)
+                {
+                    errors.AppendLine(e.Data);
+                }
+            }
+        };
+        if (!process.Start())
+        {
+            throw new InvalidOperationException($"could not start the crash writer '{start.FileName}'");
+        }
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        string? problem = null;
+        if (!openedSignal.Wait(TimeSpan.FromSeconds(60)))
+        {
+            problem = "the writer did not open the log within 60 s";
+        }
+        else if (opened is null)
+        {
+            problem = "the writer exited before opening the log";
+        }
+        else
+        {
+            Thread.Sleep(killAfterOpen);
+        }
+        bool exitedOnItsOwn = process.HasExited;
+        if (!exitedOnItsOwn)
+        {
+            // SIGKILL on Unix: no finalizers, no flush, no disposal — what a crash or an OOM kill leaves.
+            process.Kill();
+        }
+        process.WaitForExit();
+        if (exitedOnItsOwn)
+        {
+            string stderr;
+            lock (errors)
+            {
+                stderr = errors.ToString().Trim();
+            }
+            problem ??= $"the writer exited by itself with code {process.ExitCode}: {stderr}";
+        }
+        return (opened, durable, problem ?? malformed);
+    }
+}
