@@ -94,6 +94,39 @@ public sealed class FleetStore : IDisposable
         return new IngestReport(logs, read, inserted, read - inserted, lost, corrupt, Stopwatch.GetElapsedTime(started).TotalSeconds);
     }
 
+    /// <summary>Stores records not seen before (records delivered again by an at-least-once transport are dropped by their key).</summary>
+    /// <returns>How many were new.</returns>
+    public long IngestRecords(IReadOnlyCollection<TelemetryRecord> records)
+    {
+        long before = Count();
+        Execute($"CREATE OR REPLACE TEMP TABLE staging {Schema})");
+        try
+        {
+            using (var appender = _connection.CreateAppender("staging"))
+            {
+                foreach (var record in records)
+                {
+                    Append(appender, record);
+                }
+            }
+            Execute($"INSERT OR IGNORE INTO records SELECT {Columns} FROM staging QUALIFY row_number() OVER (PARTITION BY device_id, sequence) = 1");
+        }
+        finally
+        {
+            Execute("DROP TABLE IF EXISTS staging");
+        }
+        return Count() - before;
+    }
+
+    /// <summary>The highest sequence number stored for a device, or null when there is none.</summary>
+    public long? HighestSequence(string deviceId)
+    {
+        using var command = _connection.CreateCommand();
+        command.CommandText = "SELECT max(sequence) FROM records WHERE device_id = $device";
+        command.Parameters.Add(new DuckDBParameter("device", deviceId));
+        return command.ExecuteScalar() is long value ? value : null;
+    }
+
     /// <summary>Writes the records table as a Parquet file, for engines that handle fleets too large for one machine.</summary>
     public void ExportParquet(string path)
     {
