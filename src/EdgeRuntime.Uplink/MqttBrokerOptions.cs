@@ -34,7 +34,7 @@ public sealed class MqttBrokerOptions
         string host = endpoint;
         int port = 1883;
         int colon = endpoint.LastIndexOf(':');
-        if (colon > 0 && endpoint.IndexOf(']') < colon && (endpoint.StartsWith('[') || endpoint.IndexOf(':') == colon))
+        if (colon >= 0 && endpoint.IndexOf(']') < colon && (endpoint.StartsWith('[') || endpoint.IndexOf(':') == colon))
         {
             host = endpoint[..colon];
             string portText = endpoint[(colon + 1)..];

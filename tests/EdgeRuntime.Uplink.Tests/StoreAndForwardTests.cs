@@ -142,6 +142,38 @@ public sealed class StoreAndForwardTests
         await UplinkFixtures.EventuallyAsync(() => store.Count() == last, "every record in the fleet database");
     }
 
+    [Fact]
+    public async Task Ingest_asks_the_device_to_resend_a_hole_the_broker_lost_and_the_device_fills_it()
+    {
+        using var temp = new TempDirectory();
+        string logs = temp.File("pi-5");
+        long last = await UplinkFixtures.WriteRecordsAsync(logs, 30, deviceId: "pi-5");
+        var records = new List<EdgeRuntime.Telemetry.TelemetryRecord>();
+        EdgeRuntime.Telemetry.TelemetryLogReader.ReadDirectory(logs, records.Add);
+        using var broker = await UplinkFixtures.StartBrokerAsync(temp);
+        using var store = FleetStore.Open(temp.File("fleet.duckdb"));
+        await using var ingest = new MqttIngest(store, UplinkFixtures.Broker(broker, "fleet-ingest"));
+        await ingest.StartAsync(TestContext.Current.CancellationToken);
+        await UplinkFixtures.EventuallyAsync(() => ingest.Session.IsConnected, "ingest to connect");
+
+        // The device believes everything was acknowledged, but records 11-20 never reached ingest (a broker lost them).
+        var options = UplinkFixtures.Device(broker, logs, deviceId: "pi-5");
+        new UplinkCursor(1, last).Save(options.ResolvedCursorPath);
+        await using var session = new MqttSession(options.Broker, options.SessionExpiry);
+        await using var uplink = new TelemetryUplink(options, session);
+        session.Start();
+        uplink.Start();
+        await session.WaitConnectedAsync(TestContext.Current.CancellationToken).WaitAsync(UplinkFixtures.Patience, TestContext.Current.CancellationToken);
+        string topic = UplinkTopics.Telemetry(options.TopicPrefix, options.DeviceClass, options.DeviceId);
+        Assert.Null(await session.PublishAsync(TelemetryMessage.Create(topic, records[..10]), TestContext.Current.CancellationToken));
+        Assert.Null(await session.PublishAsync(TelemetryMessage.Create(topic, records[20..]), TestContext.Current.CancellationToken));
+
+        await UplinkFixtures.EventuallyAsync(() => store.Count() == last, $"records 11-20 resent (the store holds {store.Count()})");
+        Assert.Equal(1, ingest.Report().ReplaysRequested);
+        Assert.Equal(1, uplink.Replays);
+        Assert.Equal(last, uplink.Cursor.Sequence);
+    }
+
     private static long Scalar(FleetStore store, string sql)
     {
         using var command = store.Connection.CreateCommand();
