@@ -28,6 +28,7 @@ public sealed record MqttIngestReport(long Messages, long RecordsReceived, long 
 public sealed class MqttIngest : IAsyncDisposable
 {
     private const int MaxRecordsPerCommit = 20_000;
+    private static readonly TimeSpan CommitLinger = TimeSpan.FromMilliseconds(20);
 
     private readonly FleetStore _store;
     private readonly MqttSession _session;
@@ -144,10 +145,19 @@ public sealed class MqttIngest : IAsyncDisposable
         while (await _received.Reader.WaitToReadAsync().ConfigureAwait(false))
         {
             int count = 0;
-            while (count < MaxRecordsPerCommit && _received.Reader.TryRead(out var item))
+            for (int pass = 0; pass < 2; pass++)
             {
-                pending.Add(item);
-                count += item.Records?.Count ?? 0;
+                while (count < MaxRecordsPerCommit && _received.Reader.TryRead(out var item))
+                {
+                    pending.Add(item);
+                    count += item.Records?.Count ?? 0;
+                }
+                if (count >= MaxRecordsPerCommit / 4)
+                {
+                    break;
+                }
+                // A commit costs milliseconds whatever its size: let a stream of small messages gather first.
+                await Task.Delay(CommitLinger, _time).ConfigureAwait(false);
             }
             var records = pending.Where(p => p.Records is not null).SelectMany(p => p.Records!).ToList();
             try
