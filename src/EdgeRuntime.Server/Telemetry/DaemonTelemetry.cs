@@ -40,7 +40,7 @@ internal sealed class DaemonTelemetry : IAsyncDisposable
             Remember(model);
         }
         _events = events.Subscribe(OnEvent);
-        _timer = time.CreateTimer(_ => Sample(), null, interval, interval);
+        _timer = time.CreateTimer(_ => SampleAndSync(), null, interval, interval);
     }
 
     public TelemetryLog Log { get; }
@@ -75,6 +75,18 @@ internal sealed class DaemonTelemetry : IAsyncDisposable
             Detail = serverEvent.Model is null ? change.Reason ?? "" : $"{serverEvent.Model}: {change.Reason}",
             Celsius = celsius,
         }));
+    }
+
+    private void SampleAndSync()
+    {
+        Sample();
+        // The log syncs on its own only while records keep coming; the uplink sends only synced records, so a quiet
+        // daemon's last records would wait for the next one. Once per interval is little wear.
+        if (Log.LastSequence > Log.DurableSequence)
+        {
+            _ = Log.FlushAsync().ContinueWith(t => _logger.LogWarning("Syncing the telemetry log failed: {Reason}", t.Exception?.GetBaseException().Message),
+                CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        }
     }
 
     /// <summary>Writes one interval's summaries and samples; the timer calls it, tests may too.</summary>
