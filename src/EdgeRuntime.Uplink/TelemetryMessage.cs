@@ -35,6 +35,57 @@ public static class TelemetryMessage
             .Build();
     }
 
+    /// <summary>
+    /// A message from records as the log stores them (each already a MessagePack-encoded <see cref="TelemetryRecord"/>):
+    /// the batch is their array, so nothing is decoded and encoded again on the way.
+    /// </summary>
+    public static MqttApplicationMessage CreateFromEncoded(string topic, IReadOnlyList<byte[]> encodedRecords, string deviceId, long firstSequence, long lastSequence)
+    {
+        if (encodedRecords.Count == 0)
+        {
+            throw new ArgumentException("a telemetry message needs at least one record");
+        }
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(encodedRecords.Sum(r => r.Length) + 8);
+        var writer = new MessagePackWriter(buffer);
+        writer.WriteArrayHeader(encodedRecords.Count);
+        foreach (byte[] record in encodedRecords)
+        {
+            writer.WriteRaw(record);
+        }
+        writer.Flush();
+        return new MqttApplicationMessageBuilder()
+            .WithTopic(topic)
+            .WithPayload(buffer.WrittenMemory.ToArray())
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+            .WithContentType(ContentType)
+            .WithUserProperty(RecordIdProperty, System.Text.Encoding.UTF8.GetBytes(RecordId(deviceId, firstSequence, lastSequence)).AsMemory())
+            .Build();
+    }
+
+    /// <summary>The sequence number of an encoded record (its first field), without decoding the rest; false when it is not a record.</summary>
+    public static bool TryReadSequence(byte[] encodedRecord, out long sequence)
+    {
+        sequence = 0;
+        try
+        {
+            var reader = new MessagePackReader(encodedRecord);
+            if (reader.ReadArrayHeader() < 9)
+            {
+                return false;
+            }
+            sequence = reader.ReadInt64();
+            return sequence > 0;
+        }
+        catch (MessagePackSerializationException)
+        {
+            return false;
+        }
+        catch (EndOfStreamException)
+        {
+            return false;
+        }
+    }
+
     public static string RecordId(string deviceId, long first, long last) =>
         string.Create(CultureInfo.InvariantCulture, $"{deviceId}:{first}-{last}");
 

@@ -215,7 +215,8 @@ public sealed class TelemetryUplink : IAsyncDisposable
             _gapReportedUpTo = 0;
             cursor = UplinkCursor.Start;
         }
-        var batch = new List<TelemetryRecord>(_options.BatchSize);
+        var batch = new List<byte[]>(_options.BatchSize);
+        long batchFirst = 0;
         long batchSegment = 0;
         long expected = cursor.Sequence + 1;
         foreach (var (number, path) in segments)
@@ -238,24 +239,29 @@ public sealed class TelemetryUplink : IAsyncDisposable
                 var reader = new LogBlockReader(stream);
                 while (reader.ReadRecord() is byte[] bytes)
                 {
-                    if (TelemetryCodec.TryDecode(bytes) is not { } record || record.Sequence < expected)
+                    // Records go out as the log holds them; only the sequence number is read (ingest checks the rest).
+                    if (!TelemetryMessage.TryReadSequence(bytes, out long sequence) || sequence < expected)
                     {
                         continue;
                     }
-                    if (record.Sequence > limit)
+                    if (sequence > limit)
                     {
                         break;
                     }
-                    if (record.Sequence > expected)
+                    if (sequence > expected)
                     {
-                        ReportGap(expected, record.Sequence - 1);
+                        ReportGap(expected, sequence - 1);
                     }
-                    expected = record.Sequence + 1;
-                    batch.Add(record);
+                    expected = sequence + 1;
+                    if (batch.Count == 0)
+                    {
+                        batchFirst = sequence;
+                    }
+                    batch.Add(bytes);
                     batchSegment = number;
                     if (batch.Count == _options.BatchSize)
                     {
-                        await PublishAsync(batch, batchSegment, stopping).ConfigureAwait(false);
+                        await PublishAsync(batch, batchFirst, sequence, batchSegment, stopping).ConfigureAwait(false);
                         batch.Clear();
                     }
                 }
@@ -263,21 +269,21 @@ public sealed class TelemetryUplink : IAsyncDisposable
         }
         if (batch.Count > 0)
         {
-            await PublishAsync(batch, batchSegment, stopping).ConfigureAwait(false);
+            await PublishAsync(batch, batchFirst, expected - 1, batchSegment, stopping).ConfigureAwait(false);
         }
         _caughtUpAt = state with { Cursor = _cursor };
     }
 
-    private async Task PublishAsync(List<TelemetryRecord> batch, long segment, CancellationToken stopping)
+    private async Task PublishAsync(List<byte[]> batch, long first, long last, long segment, CancellationToken stopping)
     {
-        var message = TelemetryMessage.Create(_topic, batch);
+        var message = TelemetryMessage.CreateFromEncoded(_topic, batch, _options.DeviceId, first, last);
         if (await _session.PublishAsync(message, stopping).ConfigureAwait(false) is string refusal)
         {
-            throw new MqttSessionException($"records {TelemetryMessage.RecordId(_options.DeviceId, batch[0].Sequence, batch[^1].Sequence)}: {refusal}");
+            throw new MqttSessionException($"records {TelemetryMessage.RecordId(_options.DeviceId, first, last)}: {refusal}");
         }
         Interlocked.Add(ref _records, batch.Count);
         Interlocked.Increment(ref _messages);
-        SetCursor(new UplinkCursor(segment, batch[^1].Sequence));
+        SetCursor(new UplinkCursor(segment, last));
         SaveCursor(force: false);
     }
 

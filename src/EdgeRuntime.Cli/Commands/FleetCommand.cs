@@ -397,7 +397,7 @@ internal static class FleetCommand
                 MosquittoBroker broker;
                 try
                 {
-                    broker = await MosquittoBroker.StartAsync(Path.Combine(root, "broker"), binary: result.GetValue(mosquitto), cancellationToken: cancellation);
+                    broker = await MosquittoBroker.StartAsync(Path.Combine(root, "broker"), binary: result.GetValue(mosquitto), saveEveryChange: false, cancellationToken: cancellation);
                 }
                 catch (Exception e) when (e is FileNotFoundException or IOException)
                 {

@@ -29,6 +29,7 @@ public sealed class MqttIngest : IAsyncDisposable
 {
     private const int MaxRecordsPerCommit = 20_000;
     private static readonly TimeSpan CommitLinger = TimeSpan.FromMilliseconds(20);
+    private const int CommitLingerPasses = 10;
 
     private readonly FleetStore _store;
     private readonly MqttSession _session;
@@ -145,14 +146,16 @@ public sealed class MqttIngest : IAsyncDisposable
         while (await _received.Reader.WaitToReadAsync().ConfigureAwait(false))
         {
             int count = 0;
-            for (int pass = 0; pass < 2; pass++)
+            for (int pass = 0; pass < CommitLingerPasses; pass++)
             {
+                int before = pending.Count;
                 while (count < MaxRecordsPerCommit && _received.Reader.TryRead(out var item))
                 {
                     pending.Add(item);
                     count += item.Records?.Count ?? 0;
                 }
-                if (count >= MaxRecordsPerCommit / 4)
+                // Stop gathering once enough is there, or once nothing more came (the broker may be waiting for our acknowledgements).
+                if (count >= MaxRecordsPerCommit / 4 || (pass > 0 && pending.Count == before))
                 {
                     break;
                 }
