@@ -42,6 +42,8 @@ public sealed class MqttIngest : IAsyncDisposable
     private readonly Dictionary<string, long> _highest = [];
     private readonly Dictionary<string, long> _replayRequested = [];
     private long _replays;
+    // Messages received but not yet stored and acknowledged.
+    private long _unsettled;
     private readonly long _started;
     private Task _writer = Task.CompletedTask;
     private long _lastActivity;
@@ -95,11 +97,14 @@ public sealed class MqttIngest : IAsyncDisposable
         var poll = untilIdle is TimeSpan idle ? TimeSpan.FromMilliseconds(Math.Clamp(idle.TotalMilliseconds / 4, 10, 500)) : Timeout.InfiniteTimeSpan;
         try
         {
+            // Idle time counts from the subscription, not from the start: a slow broker is not a quiet fleet.
+            await _session.WaitConnectedAsync(cancellationToken).ConfigureAwait(false);
+            Interlocked.Exchange(ref _lastActivity, Math.Max(Interlocked.Read(ref _lastActivity), _time.GetTimestamp()));
             while (true)
             {
                 await Task.Delay(poll, _time, cancellationToken).ConfigureAwait(false);
                 if (untilIdle is TimeSpan limit && _session.IsConnected &&
-                    _time.GetElapsedTime(Interlocked.Read(ref _lastActivity)) >= limit && _received.Reader.Count == 0)
+                    _time.GetElapsedTime(Interlocked.Read(ref _lastActivity)) >= limit && Interlocked.Read(ref _unsettled) == 0)
                 {
                     return;
                 }
@@ -136,6 +141,7 @@ public sealed class MqttIngest : IAsyncDisposable
         }
         // Acknowledged by the writer once stored (a rejected message at once: sending it again cannot help).
         e.AutoAcknowledge = false;
+        Interlocked.Increment(ref _unsettled);
         _received.Writer.TryWrite((records, e));
         return Task.CompletedTask;
     }
@@ -191,6 +197,7 @@ public sealed class MqttIngest : IAsyncDisposable
             {
                 // Not acknowledged: the broker delivers them again after the next reconnect.
                 _logger.LogError("Storing {Count} telemetry records failed: {Reason}", records.Count, e.Message);
+                Interlocked.Add(ref _unsettled, -pending.Count);
                 pending.Clear();
                 continue;
             }
@@ -213,8 +220,9 @@ public sealed class MqttIngest : IAsyncDisposable
                     _logger.LogDebug("Acknowledging a telemetry message failed: {Reason}", e.Message);
                 }
             }
-            pending.Clear();
             Interlocked.Exchange(ref _lastActivity, _time.GetTimestamp());
+            Interlocked.Add(ref _unsettled, -pending.Count);
+            pending.Clear();
         }
     }
 
