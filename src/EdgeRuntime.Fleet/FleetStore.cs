@@ -67,36 +67,34 @@ public sealed class FleetStore : IDisposable
     public IngestReport IngestLogs(IEnumerable<string> logDirectories)
     {
         var started = Stopwatch.GetTimestamp();
-        long read = 0, lost = 0, before = Count();
+        long read = 0, lost = 0;
         int corrupt = 0, logs = 0;
-        Execute($"CREATE OR REPLACE TEMP TABLE staging {Schema})");
-        try
+        long inserted = Stage(appender =>
         {
-            using (var appender = _connection.CreateAppender("staging"))
+            foreach (string directory in logDirectories)
             {
-                foreach (string directory in logDirectories)
-                {
-                    var report = TelemetryLogReader.ReadDirectory(directory, record => Append(appender, record));
-                    read += report.Records;
-                    lost += report.BytesLost;
-                    corrupt += report.CorruptBlocks;
-                    logs++;
-                }
+                var report = TelemetryLogReader.ReadDirectory(directory, record => Append(appender, record));
+                read += report.Records;
+                lost += report.BytesLost;
+                corrupt += report.CorruptBlocks;
+                logs++;
             }
-            // Duplicates within one batch and against earlier ingests both collapse on the key.
-            Execute($"INSERT OR IGNORE INTO records SELECT {Columns} FROM staging QUALIFY row_number() OVER (PARTITION BY device_id, sequence) = 1");
-        }
-        finally
-        {
-            Execute("DROP TABLE IF EXISTS staging");
-        }
-        long inserted = Count() - before;
+        });
         return new IngestReport(logs, read, inserted, read - inserted, lost, corrupt, Stopwatch.GetElapsedTime(started).TotalSeconds);
     }
 
     /// <summary>Stores records not seen before (records delivered again by an at-least-once transport are dropped by their key).</summary>
     /// <returns>How many were new.</returns>
-    public long IngestRecords(IReadOnlyCollection<TelemetryRecord> records)
+    public long IngestRecords(IReadOnlyCollection<TelemetryRecord> records) => Stage(appender =>
+    {
+        foreach (var record in records)
+        {
+            Append(appender, record);
+        }
+    });
+
+    /// <summary>Appends rows to a staging table, then moves those not stored yet into the records table; returns how many moved.</summary>
+    private long Stage(Action<DuckDBAppender> fill)
     {
         long before = Count();
         Execute($"CREATE OR REPLACE TEMP TABLE staging {Schema})");
@@ -104,11 +102,9 @@ public sealed class FleetStore : IDisposable
         {
             using (var appender = _connection.CreateAppender("staging"))
             {
-                foreach (var record in records)
-                {
-                    Append(appender, record);
-                }
+                fill(appender);
             }
+            // Duplicates within one batch and against earlier ingests both collapse on the key.
             Execute($"INSERT OR IGNORE INTO records SELECT {Columns} FROM staging QUALIFY row_number() OVER (PARTITION BY device_id, sequence) = 1");
         }
         finally
