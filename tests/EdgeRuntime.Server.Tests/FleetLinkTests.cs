@@ -67,12 +67,12 @@ public sealed class FleetLinkTests
         await client.InferAsync(TestServer.Image());
 
         string deviceClass = daemon.Server.Governance.Board.Id;
-        long Count(string kind)
+        long Count(string kind) => ingest.Query(store =>
         {
             using var command = store.Connection.CreateCommand();
             command.CommandText = $"SELECT count(*) FROM records WHERE device_id = 'dev-1' AND device_class = '{deviceClass}' AND kind = '{kind}'";
             return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
-        }
+        });
         try
         {
             await TestServer.WaitUntilAsync(() => Task.FromResult(Count("inference") > 0 && Count("switch") > 0),
@@ -81,18 +81,20 @@ public sealed class FleetLinkTests
         catch (TimeoutException)
         {
             var uplink = daemon.Server.Uplink!;
-            Assert.Fail($"in the database: {Count("inference")} inference, {Count("switch")} switch records of {deviceClass}/dev-1, {store.Count()} in all; " +
+            Assert.Fail($"in the database: {Count("inference")} inference, {Count("switch")} switch records of {deviceClass}/dev-1, {ingest.Query(s => s.Count())} in all; " +
                 $"log: {daemon.Server.Telemetry!.Log.LastSequence} written, {daemon.Server.Telemetry.Log.DurableSequence} durable; uplink cursor {uplink.Telemetry!.Cursor}, " +
                 $"connected {uplink.Session.IsConnected}, error {uplink.Telemetry.LastError ?? uplink.Session.LastError}; ingest {ingest.Report()}");
         }
-        using (var command = store.Connection.CreateCommand())
+        var change = ingest.Query(store =>
         {
+            using var command = store.Connection.CreateCommand();
             command.CommandText = "SELECT from_variant, to_variant, reason FROM records WHERE kind = 'switch'";
             using var reader = command.ExecuteReader();
             Assert.True(reader.Read());
-            Assert.Equal(("a", "b", "Manual"), (reader.GetString(0), reader.GetString(1), reader.GetString(2)));
-        }
-        await TestServer.WaitUntilAsync(() => Task.FromResult(SumRequests(store) == 6), "all six requests counted in the summaries");
+            return (reader.GetString(0), reader.GetString(1), reader.GetString(2));
+        });
+        Assert.Equal(("a", "b", "Manual"), change);
+        await TestServer.WaitUntilAsync(() => Task.FromResult(ingest.Query(SumRequests) == 6), "all six requests counted in the summaries");
 
         // A profile for another board is refused and shows in the status; a newer one for this board is taken.
         var publisher = new MqttBrokerOptions { Host = broker.Host, Port = broker.Port, ClientId = "fleet-publish" };

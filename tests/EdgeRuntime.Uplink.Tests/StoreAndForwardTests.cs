@@ -30,13 +30,13 @@ public sealed class StoreAndForwardTests
         Assert.True(acknowledgedAtKill < last, $"the broker was killed after the upload finished ({acknowledgedAtKill} of {last}); the test proves nothing");
 
         await uplink.WaitForAsync(last, TestContext.Current.CancellationToken).WaitAsync(UplinkFixtures.Patience, TestContext.Current.CancellationToken);
-        await UplinkFixtures.EventuallyAsync(() => store.Count() == last, $"all {last} records in the fleet database (now {store.Count()})");
+        await UplinkFixtures.EventuallyAsync(() => ingest.Query(s => s.Count()) == last, $"all {last} records in the fleet database (now {ingest.Query(s => s.Count())})");
 
         Assert.True(session.Connects >= 2, "the device never reconnected");
         Assert.True(ingest.Session.Connects >= 2, "ingest never reconnected");
-        Assert.Equal(last, Scalar(store, "SELECT count(DISTINCT sequence) FROM records WHERE device_id = 'pi-1'"));
-        Assert.Equal(1, Scalar(store, "SELECT min(sequence) FROM records"));
-        Assert.Equal(last, Scalar(store, "SELECT max(sequence) FROM records"));
+        Assert.Equal(last, Scalar(ingest, "SELECT count(DISTINCT sequence) FROM records WHERE device_id = 'pi-1'"));
+        Assert.Equal(1, Scalar(ingest, "SELECT min(sequence) FROM records"));
+        Assert.Equal(last, Scalar(ingest, "SELECT max(sequence) FROM records"));
         var report = ingest.Report();
         TestContext.Current.TestOutputHelper?.WriteLine($"acknowledged at the kill: {acknowledgedAtKill}; ingest received {report.RecordsReceived} " +
             $"({report.Duplicates} duplicates dropped), asked for {report.ReplaysRequested} resends; the device moved back {uplink.Replays} times");
@@ -80,11 +80,11 @@ public sealed class StoreAndForwardTests
         session2.Start();
         resumed.Start();
         await resumed.WaitForAsync(last, TestContext.Current.CancellationToken).WaitAsync(UplinkFixtures.Patience, TestContext.Current.CancellationToken);
-        await UplinkFixtures.EventuallyAsync(() => store.Count() == last, $"all {last} records in the fleet database (now {store.Count()})");
+        await UplinkFixtures.EventuallyAsync(() => ingest.Query(s => s.Count()) == last, $"all {last} records in the fleet database (now {ingest.Query(s => s.Count())})");
 
         Assert.Equal(last - stoppedAt.Sequence, resumed.RecordsSent);
         Assert.Equal(last, sentBefore + resumed.RecordsSent);
-        Assert.Equal(last, Scalar(store, "SELECT count(DISTINCT sequence) FROM records WHERE device_id = 'pi-2'"));
+        Assert.Equal(last, Scalar(ingest, "SELECT count(DISTINCT sequence) FROM records WHERE device_id = 'pi-2'"));
     }
 
     [Fact]
@@ -108,11 +108,11 @@ public sealed class StoreAndForwardTests
         session.Start();
         uplink.Start();
         await uplink.WaitForAsync(last, TestContext.Current.CancellationToken).WaitAsync(UplinkFixtures.Patience, TestContext.Current.CancellationToken);
-        await UplinkFixtures.EventuallyAsync(() => store.Count() == last - first + 1, "the records the log still held in the fleet database");
+        await UplinkFixtures.EventuallyAsync(() => ingest.Query(s => s.Count()) == last - first + 1, "the records the log still held in the fleet database");
 
         Assert.Equal(first - 1, uplink.RecordsMissing);
         Assert.Contains($"records 1-{first - 1}", Assert.Single(uplink.Gaps));
-        Assert.Equal(first, Scalar(store, "SELECT min(sequence) FROM records"));
+        Assert.Equal(first, Scalar(ingest, "SELECT min(sequence) FROM records"));
     }
 
     [Fact]
@@ -139,7 +139,7 @@ public sealed class StoreAndForwardTests
 
         await broker.RestartAsync(TestContext.Current.CancellationToken);
         await uplink.WaitForAsync(last, TestContext.Current.CancellationToken).WaitAsync(UplinkFixtures.Patience, TestContext.Current.CancellationToken);
-        await UplinkFixtures.EventuallyAsync(() => store.Count() == last, "every record in the fleet database");
+        await UplinkFixtures.EventuallyAsync(() => ingest.Query(s => s.Count()) == last, "every record in the fleet database");
     }
 
     [Fact]
@@ -168,16 +168,16 @@ public sealed class StoreAndForwardTests
         Assert.Null(await session.PublishAsync(TelemetryMessage.Create(topic, records[..10]), TestContext.Current.CancellationToken));
         Assert.Null(await session.PublishAsync(TelemetryMessage.Create(topic, records[20..]), TestContext.Current.CancellationToken));
 
-        await UplinkFixtures.EventuallyAsync(() => store.Count() == last, $"records 11-20 resent (the store holds {store.Count()})");
+        await UplinkFixtures.EventuallyAsync(() => ingest.Query(s => s.Count()) == last, $"records 11-20 resent (the store holds {ingest.Query(s => s.Count())})");
         Assert.Equal(1, ingest.Report().ReplaysRequested);
         Assert.Equal(1, uplink.Replays);
         Assert.Equal(last, uplink.Cursor.Sequence);
     }
 
-    private static long Scalar(FleetStore store, string sql)
+    private static long Scalar(MqttIngest ingest, string sql) => ingest.Query(store =>
     {
         using var command = store.Connection.CreateCommand();
         command.CommandText = sql;
         return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
-    }
+    });
 }

@@ -30,7 +30,7 @@ public sealed class TlsTests
         session.Start();
         uplink.Start();
         await uplink.WaitForAsync(last, TestContext.Current.CancellationToken).WaitAsync(UplinkFixtures.Patience, TestContext.Current.CancellationToken);
-        await UplinkFixtures.EventuallyAsync(() => store.Count() == last, "every record stored");
+        await UplinkFixtures.EventuallyAsync(() => ingest.Query(s => s.Count()) == last, "every record stored");
     }
 
     [Fact]

@@ -39,6 +39,8 @@ public sealed class MqttIngest : IAsyncDisposable
     private readonly Channel<(IReadOnlyList<TelemetryRecord>? Records, MqttApplicationMessageReceivedEventArgs Delivery)> _received =
         Channel.CreateUnbounded<(IReadOnlyList<TelemetryRecord>?, MqttApplicationMessageReceivedEventArgs)>(new UnboundedChannelOptions { SingleReader = true });
     private readonly HashSet<string> _devices = [];
+    private readonly Lock _storeGate = new();
+    private readonly CancellationTokenSource _closing = new();
     private readonly Dictionary<string, long> _highest = [];
     private readonly Dictionary<string, long> _replayRequested = [];
     private long _replays;
@@ -69,6 +71,15 @@ public sealed class MqttIngest : IAsyncDisposable
     }
 
     public MqttSession Session => _session;
+
+    /// <summary>Reads the store between commits (a DuckDB connection serves one thread at a time).</summary>
+    public T Query<T>(Func<FleetStore, T> read)
+    {
+        lock (_storeGate)
+        {
+            return read(_store);
+        }
+    }
     public long RecordsInserted => Interlocked.Read(ref _inserted);
 
     public MqttIngestReport Report()
@@ -169,37 +180,9 @@ public sealed class MqttIngest : IAsyncDisposable
                 await Task.Delay(CommitLinger, _time).ConfigureAwait(false);
             }
             var records = pending.Where(p => p.Records is not null).SelectMany(p => p.Records!).ToList();
-            try
+            if (records.Count > 0)
             {
-                foreach (var record in records)
-                {
-                    // A device first seen in this run: what the database already holds tells where it got to.
-                    if (!_highest.ContainsKey(record.DeviceId))
-                    {
-                        _highest[record.DeviceId] = _store.HighestSequence(record.DeviceId) ?? record.Sequence - 1;
-                    }
-                }
-                if (records.Count > 0)
-                {
-                    long inserted = _store.IngestRecords(records);
-                    Interlocked.Add(ref _records, records.Count);
-                    Interlocked.Add(ref _inserted, inserted);
-                    lock (_devices)
-                    {
-                        foreach (var record in records)
-                        {
-                            _devices.Add(record.DeviceId);
-                        }
-                    }
-                }
-            }
-            catch (IOException e)
-            {
-                // Not acknowledged: the broker delivers them again after the next reconnect.
-                _logger.LogError("Storing {Count} telemetry records failed: {Reason}", records.Count, e.Message);
-                Interlocked.Add(ref _unsettled, -pending.Count);
-                pending.Clear();
-                continue;
+                await StoreAsync(records).ConfigureAwait(false);
             }
             foreach (var (batch, _) in pending)
             {
@@ -223,6 +206,54 @@ public sealed class MqttIngest : IAsyncDisposable
             Interlocked.Exchange(ref _lastActivity, _time.GetTimestamp());
             Interlocked.Add(ref _unsettled, -pending.Count);
             pending.Clear();
+        }
+    }
+
+    /// <summary>Stores the records, retrying while the database fails: they are not acknowledged before, so nothing is lost meanwhile.</summary>
+    private async Task StoreAsync(List<TelemetryRecord> records)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                long inserted;
+                lock (_storeGate)
+                {
+                    foreach (var record in records)
+                    {
+                        // A device first seen in this run: what the database already holds tells where it got to.
+                        if (!_highest.ContainsKey(record.DeviceId))
+                        {
+                            _highest[record.DeviceId] = _store.HighestSequence(record.DeviceId) ?? record.Sequence - 1;
+                        }
+                    }
+                    inserted = _store.IngestRecords(records);
+                }
+                Interlocked.Add(ref _records, records.Count);
+                Interlocked.Add(ref _inserted, inserted);
+                lock (_devices)
+                {
+                    foreach (var record in records)
+                    {
+                        _devices.Add(record.DeviceId);
+                    }
+                }
+                return;
+            }
+            catch (IOException e)
+            {
+                var wait = TimeSpan.FromSeconds(Math.Min(30, attempt));
+                _logger.LogError("Storing {Count} telemetry records failed: {Reason}; trying again in {Wait} s (they stay unacknowledged)",
+                    records.Count, e.Message, wait.TotalSeconds);
+                try
+                {
+                    await Task.Delay(wait, _time, _closing.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return; // Closing: left unacknowledged, the broker delivers them to the next run.
+                }
+            }
         }
     }
 
@@ -262,8 +293,10 @@ public sealed class MqttIngest : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await _closing.CancelAsync().ConfigureAwait(false);
         await _session.DisposeAsync().ConfigureAwait(false);
         _received.Writer.TryComplete();
         await _writer.ConfigureAwait(false);
+        _closing.Dispose();
     }
 }
