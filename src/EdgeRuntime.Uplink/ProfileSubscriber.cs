@@ -128,7 +128,8 @@ public sealed class ProfileSubscriber
         var update = _profiles.Offer(candidate, source);
         if (!update.Accepted)
         {
-            if (candidate.Version == update.Current.Version && candidate == update.Current)
+            // The same profile already in force (from a file, or from before a restart): not a refusal worth reporting.
+            if (candidate.Version == update.Current.Version && ProfileJson.Serialize(candidate) == ProfileJson.Serialize(update.Current))
             {
                 lock (_gate)
                 {
