@@ -109,6 +109,25 @@ public sealed class ProfileTests
     }
 
     [Fact]
+    public async Task The_profile_already_in_force_arriving_again_is_neither_applied_nor_reported_as_refused()
+    {
+        var store = new ProfileStore(Fitted(3));
+        var options = new UplinkOptions { Broker = new MqttBrokerOptions { Host = "127.0.0.1", ClientId = "judge" }, DeviceId = "pi-1", DeviceClass = "raspberry-pi-4" };
+        await using var session = new MqttSession(options.Broker, TimeSpan.Zero);
+        var subscriber = new ProfileSubscriber(options, session, store);
+        string topic = UplinkTopics.Profile(UplinkTopics.DefaultPrefix, "raspberry-pi-4");
+
+        Assert.Null(subscriber.Judge(ProfileMessage.Create(topic, ProfileJson.Serialize(Fitted(3)))));
+        var same = subscriber.Judge(ProfileMessage.Create(topic, ProfileJson.Serialize(Fitted(3) with { Thermal = new ThermalModel { ThrottleCelsius = 70 } })));
+        Assert.False(same!.Accepted);
+        Assert.Contains("version 3 is already in force", same.Reason);
+        Assert.True(subscriber.Judge(ProfileMessage.Create(topic, ProfileJson.Serialize(Fitted(4))))!.Accepted);
+        // Its retained copy again, after a reconnect: recognised by its hash.
+        Assert.Null(subscriber.Judge(ProfileMessage.Create(topic, ProfileJson.Serialize(Fitted(4)))));
+        Assert.Equal((1L, 1L), (subscriber.Accepted, subscriber.Refused));
+    }
+
+    [Fact]
     public void Publishing_checks_every_profile_first_and_sends_nothing_when_one_is_bad()
     {
         using var temp = new TempDirectory();
