@@ -55,6 +55,7 @@ public sealed class FleetLinkTests
             o.DeviceId = "dev-1";
             o.TelemetryIntervalSeconds = 0.2;
             o.MqttBroker = $"{broker.Host}:{broker.Port}";
+            o.Adaptive = false;   // only the client's switch, so the test knows every switch there is
         }, directory: directory);
         Assert.NotNull(daemon.Server.Telemetry);
         Assert.NotNull(daemon.Server.Uplink);
@@ -73,22 +74,29 @@ public sealed class FleetLinkTests
             command.CommandText = $"SELECT count(*) FROM records WHERE device_id = 'dev-1' AND device_class = '{deviceClass}' AND kind = '{kind}'";
             return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
         });
+        long ManualSwitches() => ingest.Query(store =>
+        {
+            using var command = store.Connection.CreateCommand();
+            command.CommandText = "SELECT count(*) FROM records WHERE kind = 'switch' AND reason = 'Manual'";
+            return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        });
         try
         {
-            await TestServer.WaitUntilAsync(() => Task.FromResult(Count("inference") > 0 && Count("switch") > 0),
-                "inference summaries and the switch reached the fleet database");
+            // The governor may switch on its own too; the client's pin is the one this test knows about.
+            await TestServer.WaitUntilAsync(() => Task.FromResult(Count("inference") > 0 && ManualSwitches() > 0),
+                "inference summaries and the client's switch reached the fleet database");
         }
         catch (TimeoutException)
         {
             var uplink = daemon.Server.Uplink!;
-            Assert.Fail($"in the database: {Count("inference")} inference, {Count("switch")} switch records of {deviceClass}/dev-1, {ingest.Query(s => s.Count())} in all; " +
+            Assert.Fail($"in the database: {Count("inference")} inference, {Count("switch")} switch records ({ManualSwitches()} by the client) of {deviceClass}/dev-1, {ingest.Query(s => s.Count())} in all; " +
                 $"log: {daemon.Server.Telemetry!.Log.LastSequence} written, {daemon.Server.Telemetry.Log.DurableSequence} durable; uplink cursor {uplink.Telemetry!.Cursor}, " +
                 $"connected {uplink.Session.IsConnected}, error {uplink.Telemetry.LastError ?? uplink.Session.LastError}; ingest {ingest.Report()}");
         }
         var change = ingest.Query(store =>
         {
             using var command = store.Connection.CreateCommand();
-            command.CommandText = "SELECT from_variant, to_variant, reason FROM records WHERE kind = 'switch'";
+            command.CommandText = "SELECT from_variant, to_variant, reason FROM records WHERE kind = 'switch' AND reason = 'Manual'";
             using var reader = command.ExecuteReader();
             Assert.True(reader.Read());
             return (reader.GetString(0), reader.GetString(1), reader.GetString(2));
