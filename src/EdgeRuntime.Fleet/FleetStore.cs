@@ -76,21 +76,42 @@ public sealed class FleetStore : IDisposable
     public IngestReport IngestLogs(IEnumerable<string> logDirectories)
     {
         var started = Stopwatch.GetTimestamp();
-        long read = 0, lost = 0, before = Count();
+        long read = 0, lost = 0;
         int corrupt = 0, logs = 0;
+        long inserted = Stage(appender =>
+        {
+            foreach (string directory in logDirectories)
+            {
+                var report = TelemetryLogReader.ReadDirectory(directory, record => Append(appender, record));
+                read += report.Records;
+                lost += report.BytesLost;
+                corrupt += report.CorruptBlocks;
+                logs++;
+            }
+        });
+        return new IngestReport(logs, read, inserted, read - inserted, lost, corrupt, Stopwatch.GetElapsedTime(started).TotalSeconds);
+    }
+
+    /// <summary>Stores records not seen before (records delivered again by an at-least-once transport are dropped by their key).</summary>
+    /// <returns>How many were new.</returns>
+    public long IngestRecords(IReadOnlyCollection<TelemetryRecord> records) => Stage(appender =>
+    {
+        foreach (var record in records)
+        {
+            Append(appender, record);
+        }
+    });
+
+    /// <summary>Appends rows to a staging table, then moves those not stored yet into the records table; returns how many moved.</summary>
+    private long Stage(Action<DuckDBAppender> fill)
+    {
+        long before = Count();
         Execute($"CREATE OR REPLACE TEMP TABLE staging {Schema})");
         try
         {
             using (var appender = _connection.CreateAppender("staging"))
             {
-                foreach (string directory in logDirectories)
-                {
-                    var report = TelemetryLogReader.ReadDirectory(directory, record => Append(appender, record));
-                    read += report.Records;
-                    lost += report.BytesLost;
-                    corrupt += report.CorruptBlocks;
-                    logs++;
-                }
+                fill(appender);
             }
             // Duplicates within one batch and against earlier ingests both collapse on the key.
             Execute($"INSERT OR IGNORE INTO records ({Columns}) SELECT {Columns} FROM staging QUALIFY row_number() OVER (PARTITION BY device_id, sequence) = 1");
@@ -99,8 +120,16 @@ public sealed class FleetStore : IDisposable
         {
             Execute("DROP TABLE IF EXISTS staging");
         }
-        long inserted = Count() - before;
-        return new IngestReport(logs, read, inserted, read - inserted, lost, corrupt, Stopwatch.GetElapsedTime(started).TotalSeconds);
+        return Count() - before;
+    }
+
+    /// <summary>The highest sequence number stored for a device, or null when there is none.</summary>
+    public long? HighestSequence(string deviceId)
+    {
+        using var command = _connection.CreateCommand();
+        command.CommandText = "SELECT max(sequence) FROM records WHERE device_id = $device";
+        command.Parameters.Add(new DuckDBParameter("device", deviceId));
+        return command.ExecuteScalar() is long value ? value : null;
     }
 
     /// <summary>Writes the records table as a Parquet file, for engines that handle fleets too large for one machine.</summary>

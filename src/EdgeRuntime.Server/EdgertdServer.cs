@@ -10,6 +10,7 @@ using EdgeRuntime.Server.Governance;
 using EdgeRuntime.Server.Hosting;
 using EdgeRuntime.Server.Inference;
 using EdgeRuntime.Server.Models;
+using EdgeRuntime.Server.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -32,6 +33,8 @@ public sealed class EdgertdServer : IAsyncDisposable
     private readonly List<Task> _acceptLoops = [];
     private readonly List<Socket> _listeners = [];
     private ServerContext? _context;
+    private DaemonTelemetry? _telemetry;
+    private DaemonUplink? _uplink;
     private long _nextConnectionId;
     private int _state;
 
@@ -60,6 +63,12 @@ public sealed class EdgertdServer : IAsyncDisposable
     internal Func<BoardDescriptor, SysfsRoot, IDeviceMonitor>? MonitorFactory { get; init; }
 
     internal GovernorLoop Governance => Context.Governance;
+
+    /// <summary>The telemetry log, when TelemetryDirectory is set.</summary>
+    internal DaemonTelemetry? Telemetry => _telemetry;
+
+    /// <summary>The MQTT uplink, when MqttBroker is set.</summary>
+    internal DaemonUplink? Uplink => _uplink;
 
     internal InferenceScheduler Scheduler => Context.Scheduler;
     internal ModelRegistry Registry => Context.Registry;
@@ -93,6 +102,14 @@ public sealed class EdgertdServer : IAsyncDisposable
             }
             governance = GovernorLoop.Create(_options, hosts, events, _time, _loggers, MonitorFactory);
             governance.Start();
+            if (_options.TelemetryDirectory is not null)
+            {
+                _telemetry = DaemonTelemetry.Start(_options, governance, hosts, events, _time, _loggers);
+            }
+            if (_options.MqttBroker is not null)
+            {
+                _uplink = await DaemonUplink.StartAsync(_options, governance, _telemetry?.Log, _time, _loggers, cancellationToken).ConfigureAwait(false);
+            }
             var scheduler = new InferenceScheduler(_options.ResolvedWorkers, _options.QueueCapacity, _time, _loggers.CreateLogger<InferenceScheduler>());
             _context = new ServerContext(_options, new ModelRegistry(hosts), scheduler, events, governance, _time, _loggers);
             ListenOnUnixSocket();
@@ -108,6 +125,7 @@ public sealed class EdgertdServer : IAsyncDisposable
             {
                 listener.Dispose();
             }
+            await StopFleetLinkAsync().ConfigureAwait(false);
             governance?.Dispose();
             if (_context is not null)
             {
@@ -280,10 +298,26 @@ public sealed class EdgertdServer : IAsyncDisposable
             connection.Close();
         }
         await Task.WhenAll(_connections.Values.Select(c => c.Run)).ConfigureAwait(false);
+        await StopFleetLinkAsync().ConfigureAwait(false);
         context.Governance.Dispose();
         context.Registry.Dispose();
         TryDeleteSocket();
         _logger.LogInformation(drained ? "Stopped after answering every accepted request" : "Stopped; the drain timeout cut some requests short");
+    }
+
+    /// <summary>Stops the uplink, then closes the telemetry log (its last interval written and synced).</summary>
+    private async Task StopFleetLinkAsync()
+    {
+        if (_uplink is not null)
+        {
+            await _uplink.DisposeAsync().ConfigureAwait(false);
+            _uplink = null;
+        }
+        if (_telemetry is not null)
+        {
+            await _telemetry.DisposeAsync().ConfigureAwait(false);
+            _telemetry = null;
+        }
     }
 
     private void TryDeleteSocket()

@@ -95,6 +95,33 @@ public sealed class ServerOptions : IValidatableObject
     /// <summary>Let the governor switch variants from what the device measures. Off: sensors are still reported.</summary>
     public bool Adaptive { get; set; } = true;
 
+    /// <summary>Directory of the device's telemetry log (inference summaries, switches, sensor samples, errors); null: no telemetry.</summary>
+    public string? TelemetryDirectory { get; set; }
+
+    /// <summary>This device's id in telemetry and on MQTT; null: the host name.</summary>
+    [RegularExpression("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", ErrorMessage = "DeviceId must be 1-64 letters, digits, '.', '_' or '-'")]
+    public string? DeviceId { get; set; }
+
+    /// <summary>Seconds between inference summaries and sensor samples in the telemetry log.</summary>
+    [Range(0.1, 3600)]
+    public double TelemetryIntervalSeconds { get; set; } = 10;
+
+    /// <summary>MQTT broker as HOST:PORT: upload the telemetry log and take profiles from the fleet; null: no uplink.</summary>
+    public string? MqttBroker { get; set; }
+
+    /// <summary>MQTT client id (the broker keeps the device's session under it); null: "edgertd-" and the device id.</summary>
+    public string? MqttClientId { get; set; }
+
+    public string MqttTopicPrefix { get; set; } = "edgert";
+    public bool MqttTls { get; set; }
+    /// <summary>PEM file of the CA that signed the broker's certificate; null: the system trust store.</summary>
+    public string? MqttCaFile { get; set; }
+    public string? MqttUsername { get; set; }
+    /// <summary>From the settings file or the environment (Edgertd__MqttPassword), never the command line.</summary>
+    public string? MqttPassword { get; set; }
+
+    public string ResolvedDeviceId => DeviceId ?? System.Net.Dns.GetHostName();
+
     public string ResolvedSocketPath =>
         Path.GetFullPath(Path.Combine(RuntimeDirectory, SocketPath ?? DefaultSocketName));
 
@@ -144,10 +171,60 @@ public sealed class ServerOptions : IValidatableObject
         {
             yield return new ValidationResult("ProfilePath is empty; leave it out for the built-in profile", [nameof(ProfilePath)]);
         }
+        if (TelemetryDirectory is not null && string.IsNullOrWhiteSpace(TelemetryDirectory))
+        {
+            yield return new ValidationResult("TelemetryDirectory is empty; leave it out for no telemetry", [nameof(TelemetryDirectory)]);
+        }
+        if (MqttBroker is not null)
+        {
+            string? problem = null;
+            try
+            {
+                EdgeRuntime.Uplink.MqttBrokerOptions.ParseEndpoint(MqttBroker);
+                // The board (the device class) is only known at start; any valid id stands in for the check.
+                problem = string.Join("; ", Uplink("board-checked-at-start").Problems());
+            }
+            catch (ArgumentException e)
+            {
+                problem = e.Message;
+            }
+            if (!string.IsNullOrEmpty(problem))
+            {
+                yield return new ValidationResult($"MQTT uplink: {problem}", [nameof(MqttBroker)]);
+            }
+        }
+        else if (MqttTls || MqttCaFile is not null || MqttUsername is not null)
+        {
+            yield return new ValidationResult("MqttTls, MqttCaFile and MqttUsername need MqttBroker", [nameof(MqttBroker)]);
+        }
         if (ResolvedSocketPathOrNull() is { Length: > 107 } socket)
         {
             yield return new ValidationResult($"socket path '{socket}' is longer than the 107 bytes a Unix socket address holds", [nameof(SocketPath)]);
         }
+    }
+
+    /// <summary>The uplink settings for a device of this class (MqttBroker must be set).</summary>
+    public EdgeRuntime.Uplink.UplinkOptions Uplink(string deviceClass)
+    {
+        var (host, port) = EdgeRuntime.Uplink.MqttBrokerOptions.ParseEndpoint(MqttBroker ?? throw new InvalidOperationException("no MqttBroker"));
+        string deviceId = ResolvedDeviceId;
+        return new EdgeRuntime.Uplink.UplinkOptions
+        {
+            Broker = new EdgeRuntime.Uplink.MqttBrokerOptions
+            {
+                Host = host,
+                Port = port,
+                ClientId = MqttClientId ?? $"edgertd-{deviceId}",
+                UseTls = MqttTls,
+                CaFile = MqttCaFile,
+                Username = MqttUsername,
+                Password = MqttPassword,
+            },
+            TopicPrefix = MqttTopicPrefix,
+            DeviceId = deviceId,
+            DeviceClass = deviceClass,
+            LogDirectory = TelemetryDirectory is null ? null : Path.GetFullPath(TelemetryDirectory),
+        };
     }
 
     private string? ResolvedSocketPathOrNull()

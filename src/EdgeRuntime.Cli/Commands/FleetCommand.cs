@@ -1,14 +1,18 @@
 using System.CommandLine;
 using EdgeRuntime.Evaluation.Reporting;
 using EdgeRuntime.Fleet;
+using EdgeRuntime.Fleet.Mqtt;
 using EdgeRuntime.Governance;
 using EdgeRuntime.Telemetry;
+using EdgeRuntime.Uplink;
 
 namespace EdgeRuntime.Cli.Commands;
 
 /// <summary>
 /// `edgert fleet ingest`: device telemetry logs into an embedded DuckDB database (idempotent by device and
-/// sequence number), optionally exported as Parquet; `edgert fleet fit`: governor profiles per device class.
+/// sequence number), optionally exported as Parquet, or live from an MQTT broker; `edgert fleet fit`: governor profiles
+/// per device class; `edgert fleet publish`: fitted profiles to the devices over MQTT; `edgert fleet bench-uplink`: the
+/// device uplink's throughput against a private Mosquitto.
 /// </summary>
 internal static class FleetCommand
 {
@@ -24,23 +28,47 @@ internal static class FleetCommand
         command.Subcommands.Add(CreateFit(context));
         command.Subcommands.Add(CreateBench(context));
         command.Subcommands.Add(FleetSimulateCommand.Create(context));
+        command.Subcommands.Add(CreatePublish(context));
+        command.Subcommands.Add(CreateBenchUplink(context));
         return command;
     }
 
     private static Command CreateIngest(CliContext context)
     {
-        var from = new Option<string[]>("--from") { Description = "Telemetry log directory, or a directory of device log directories (repeatable)", AllowMultipleArgumentsPerToken = true, Required = true };
+        var from = new Option<string[]>("--from") { Description = "Telemetry log directory, or a directory of device log directories (repeatable)", AllowMultipleArgumentsPerToken = true };
         var database = new Option<string>("--db") { Description = "DuckDB database file", DefaultValueFactory = _ => DefaultDatabase };
         var parquet = new Option<string?>("--parquet") { Description = "Also export every record to this Parquet file" };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
-        var command = new Command("ingest", "Read device telemetry logs into the fleet database; records already stored are skipped");
-        foreach (var option in new Option[] { from, database, parquet, json })
+        var mqtt = new MqttCliOptions("edgert-fleet-ingest", required: false);
+        var untilIdle = new Option<double?>("--until-idle") { Description = "With --mqtt: stop once nothing arrived for this many seconds (default: run until Ctrl+C)" };
+        var command = new Command("ingest", "Read device telemetry (log directories, or live from an MQTT broker) into the fleet database; records already stored are skipped");
+        foreach (var option in new Option[] { from, database, parquet, json, untilIdle })
         {
             command.Options.Add(option);
         }
-        command.SetAction(result =>
+        mqtt.AddTo(command);
+        command.SetAction(async (result, cancellation) =>
         {
-            var logs = FindLogs(result.GetValue(from)!);
+            var broker = mqtt.Build(result);
+            string[]? roots = result.GetValue(from);
+            if (broker is not null)
+            {
+                if (roots is { Length: > 0 })
+                {
+                    throw new CliError("give either --from (log directories) or --mqtt (a broker), not both");
+                }
+                return await IngestFromBroker(context, broker, result.GetValue(mqtt.TopicPrefix)!, result.GetValue(database)!, result.GetValue(parquet),
+                    result.GetValue(untilIdle), result.GetValue(json), cancellation);
+            }
+            if (result.GetValue(untilIdle) is not null)
+            {
+                throw new CliError("--until-idle goes with --mqtt");
+            }
+            if (roots is not { Length: > 0 })
+            {
+                throw new CliError("give --from DIR (device telemetry logs) or --mqtt HOST:PORT (a broker)");
+            }
+            var logs = FindLogs(roots);
             using var store = FleetStore.Open(result.GetValue(database)!);
             var report = store.IngestLogs(logs);
             string? parquetFile = result.GetValue(parquet);
@@ -61,6 +89,108 @@ internal static class FleetCommand
                 if (parquetFile is not null)
                 {
                     context.Out.WriteLine($"parquet written to {parquetFile}");
+                }
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    private static async Task<int> IngestFromBroker(CliContext context, MqttBrokerOptions broker, string prefix, string databasePath, string? parquetFile,
+        double? untilIdle, bool json, CancellationToken cancellation)
+    {
+        if (untilIdle is double seconds && !(seconds > 0 && seconds <= 86_400))
+        {
+            throw new CliError($"--until-idle must be within (0, 86400] seconds, not {seconds}");
+        }
+        using var store = FleetStore.Open(databasePath);
+        MqttIngestReport report;
+        await using (var ingest = new MqttIngest(store, broker, prefix))
+        {
+            await ingest.StartAsync(cancellation);
+            if (!json)
+            {
+                context.Out.WriteLine($"ingesting {UplinkTopics.AllTelemetry(prefix)} from {broker.Host}:{broker.Port} as session '{broker.ClientId}' into {databasePath}; " +
+                    (untilIdle is double s ? $"stops after {s} s without messages" : "Ctrl+C stops"));
+            }
+            await ingest.RunAsync(untilIdle is double idle ? TimeSpan.FromSeconds(idle) : null, cancellation);
+            report = ingest.Report();
+            if (report.Connects == 0)
+            {
+                throw new CliError($"could not connect to the broker at {broker.Host}:{broker.Port}: {ingest.Session.LastError ?? "no answer"}");
+            }
+        }
+        if (parquetFile is not null)
+        {
+            store.ExportParquet(parquetFile);
+        }
+        if (json)
+        {
+            context.Out.WriteLine(ReportJson.Serialize(new { report.Messages, report.RecordsReceived, report.RecordsInserted, report.Duplicates, report.RejectedMessages,
+                report.Devices, report.ReplaysRequested, report.Seconds, report.RecordsPerSecond, TotalRecords = store.Count(), Parquet = parquetFile }));
+        }
+        else
+        {
+            context.Out.WriteLine($"{report.Messages} messages from {report.Devices} devices: {report.RecordsReceived} records, {report.RecordsInserted} new, " +
+                $"{report.Duplicates} duplicates dropped, {report.RejectedMessages} messages rejected, {report.ReplaysRequested} resends asked for");
+            context.Out.WriteLine($"{report.Seconds:F2} s; {store.Count()} records in {databasePath}");
+            if (parquetFile is not null)
+            {
+                context.Out.WriteLine($"parquet written to {parquetFile}");
+            }
+        }
+        return 0;
+    }
+
+    private static Command CreatePublish(CliContext context)
+    {
+        var mqtt = new MqttCliOptions("edgert-fleet-publish", required: true);
+        var profiles = new Option<string>("--profiles") { Description = "Directory of fitted profiles (<class>.json, from 'edgert fleet fit')", Required = true };
+        var json = new Option<bool>("--json") { Description = "Print what was sent as JSON" };
+        var command = new Command("publish", "Send each fitted profile to its device class as a retained MQTT message with its SHA-256; devices hot-reload it");
+        command.Options.Add(profiles);
+        command.Options.Add(json);
+        mqtt.AddTo(command);
+        command.SetAction(async (result, cancellation) =>
+        {
+            var broker = mqtt.Build(result)!;
+            IReadOnlyList<(string File, string Text, GovernorProfile Profile)> loaded;
+            try
+            {
+                loaded = ProfilePublisher.Load(result.GetValue(profiles)!);
+            }
+            catch (ArgumentException e)
+            {
+                throw new CliError(e.Message);
+            }
+            await using var session = new MqttSession(broker, TimeSpan.Zero);
+            session.Start();
+            try
+            {
+                await session.WaitConnectedAsync(cancellation).WaitAsync(TimeSpan.FromSeconds(30), cancellation);
+            }
+            catch (TimeoutException)
+            {
+                throw new CliError($"could not connect to the broker at {broker.Host}:{broker.Port} within 30 s: {session.LastError ?? "no answer"}");
+            }
+            IReadOnlyList<PublishedProfile> sent;
+            try
+            {
+                sent = await ProfilePublisher.PublishAsync(session, result.GetValue(mqtt.TopicPrefix)!, loaded, cancellation);
+            }
+            catch (MqttSessionException e)
+            {
+                throw new CliError(e.Message);
+            }
+            if (result.GetValue(json))
+            {
+                context.Out.WriteLine(ReportJson.Serialize(sent));
+            }
+            else
+            {
+                foreach (var profile in sent)
+                {
+                    context.Out.WriteLine($"{profile.DeviceClass} version {profile.Version} -> {profile.Topic} (retained, sha256 {profile.Sha256[..16]}...) from {profile.File}");
                 }
             }
             return 0;
@@ -230,6 +360,160 @@ internal static class FleetCommand
         return new BenchReport(devices, hours, records, bytes, writeSeconds, records / writeSeconds, ingest.Seconds, ingest.RecordsPerSecond,
             reingest.Seconds, reingest.Duplicates, fitSeconds, heldOut.Count, errors.Count > 0 ? errors.Average() : double.NaN,
             errors.Count > 0 ? errors.Count(e => e <= 0.1) / (double)errors.Count : double.NaN, fitted.TimeConstantSeconds, SyntheticFleet.TimeConstantSeconds);
+    }
+
+    public sealed record UplinkBenchReport(long Records, int BatchSize, int Rounds, double UplinkRecordsPerSecond, double RawPublishRecordsPerSecond,
+        double UplinkVsRaw, double EndToEndRecordsPerSecond, long EndToEndStored, string Broker);
+
+    private static Command CreateBenchUplink(CliContext context)
+    {
+        var records = new Option<int>("--records") { Description = "Records in the device log", DefaultValueFactory = _ => 50_000 };
+        var batch = new Option<int>("--batch") { Description = "Records per MQTT message", DefaultValueFactory = _ => 100 };
+        var rounds = new Option<int>("--rounds") { Description = "Interleaved rounds of uplink and bare publishing", DefaultValueFactory = _ => 3 };
+        var mosquitto = new Option<string>("--mosquitto") { Description = "The broker binary started for the run", DefaultValueFactory = _ => MosquittoBroker.DefaultBinary };
+        var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var command = new Command("bench-uplink", "Throughput of the telemetry uplink (log -> QoS 1 -> broker acknowledgement -> cursor) against bare QoS 1 publishing of the same batches, on a private Mosquitto on loopback; then once end to end into DuckDB");
+        foreach (var option in new Option[] { records, batch, rounds, mosquitto, json })
+        {
+            command.Options.Add(option);
+        }
+        command.SetAction(async (result, cancellation) =>
+        {
+            int count = result.GetValue(records), batchSize = result.GetValue(batch), roundCount = result.GetValue(rounds);
+            if (count is < 100 or > 10_000_000)
+            {
+                throw new CliError($"--records must be within [100, 10000000], not {count}");
+            }
+            if (batchSize is < 1 or > 10_000)
+            {
+                throw new CliError($"--batch must be within [1, 10000], not {batchSize}");
+            }
+            if (roundCount is < 1 or > 100)
+            {
+                throw new CliError($"--rounds must be within [1, 100], not {roundCount}");
+            }
+            string root = Path.Combine(Path.GetTempPath(), "edgeruntime-uplink-bench", Guid.NewGuid().ToString("N"));
+            try
+            {
+                MosquittoBroker broker;
+                try
+                {
+                    broker = await MosquittoBroker.StartAsync(Path.Combine(root, "broker"), binary: result.GetValue(mosquitto), saveEveryChange: false, cancellationToken: cancellation);
+                }
+                catch (Exception e) when (e is FileNotFoundException or IOException)
+                {
+                    throw new CliError(e.Message);
+                }
+                using (broker)
+                {
+                    var report = await RunUplinkBench(root, broker, count, batchSize, roundCount, cancellation);
+                    if (result.GetValue(json))
+                    {
+                        context.Out.WriteLine(ReportJson.Serialize(report));
+                    }
+                    else
+                    {
+                        context.Out.WriteLine($"{report.Records} records, {report.BatchSize} per message, {report.Rounds} interleaved rounds, {report.Broker} on loopback (medians)");
+                        context.Out.WriteLine($"  uplink (read log, publish QoS 1, wait PUBACK, move cursor)  {report.UplinkRecordsPerSecond,10:F0} records/s");
+                        context.Out.WriteLine($"  bare QoS 1 publish of the same batches (baseline)          {report.RawPublishRecordsPerSecond,10:F0} records/s");
+                        context.Out.WriteLine($"  uplink / baseline                                         {report.UplinkVsRaw,10:F2}");
+                        context.Out.WriteLine($"  end to end into DuckDB (uplink -> broker -> fleet ingest)   {report.EndToEndRecordsPerSecond,10:F0} records/s ({report.EndToEndStored} stored)");
+                    }
+                }
+                return 0;
+            }
+            finally
+            {
+                try
+                {
+                    Directory.Delete(root, recursive: true);
+                }
+                catch (IOException)
+                {
+                }
+            }
+        });
+        return command;
+    }
+
+    private static async Task<UplinkBenchReport> RunUplinkBench(string root, MosquittoBroker broker, int count, int batchSize, int rounds, CancellationToken cancellation)
+    {
+        string logs = Path.Combine(root, "bench-device");
+        long last;
+        await using (var log = TelemetryLog.Open(new TelemetryLogOptions { Directory = logs, DeviceId = "bench-device", DeviceClass = SyntheticFleet.DeviceClass, QueueCapacity = count }))
+        {
+            for (int i = 0; i < count; i++)
+            {
+                log.TryWrite(TelemetryRecord.For(new InferenceSummary { Variant = "fp32", WindowSeconds = 10, Count = 1000 + i, MeanMs = 2.5, P95Ms = 4.1, FrequencyMhz = 1500, Celsius = 55 }));
+            }
+            await log.FlushAsync(cancellation);
+            last = log.LastSequence;
+        }
+        var all = new List<TelemetryRecord>(count);
+        TelemetryLogReader.ReadDirectory(logs, all.Add);
+        MqttBrokerOptions Broker(string clientId) => new() { Host = broker.Host, Port = broker.Port, ClientId = clientId, BackoffMin = TimeSpan.FromMilliseconds(50), BackoffMax = TimeSpan.FromSeconds(1) };
+        var uplinkRates = new List<double>();
+        var rawRates = new List<double>();
+        for (int round = 0; round < rounds; round++)
+        {
+            var options = new UplinkOptions
+            {
+                Broker = Broker($"bench-uplink-{round}"), DeviceId = "bench-device", DeviceClass = SyntheticFleet.DeviceClass, LogDirectory = logs,
+                CursorPath = Path.Combine(root, $"cursor-{round}"), BatchSize = batchSize, PollInterval = TimeSpan.FromMilliseconds(20),
+            };
+            await using (var session = new MqttSession(options.Broker, TimeSpan.Zero))
+            {
+                session.Start();
+                await session.WaitConnectedAsync(cancellation);
+                await using var uplink = new TelemetryUplink(options, session);
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                uplink.Start();
+                await uplink.WaitForAsync(last, cancellation);
+                uplinkRates.Add(count / clock.Elapsed.TotalSeconds);
+            }
+            await using (var session = new MqttSession(Broker($"bench-raw-{round}"), TimeSpan.Zero))
+            {
+                session.Start();
+                await session.WaitConnectedAsync(cancellation);
+                string topic = UplinkTopics.Telemetry(UplinkTopics.DefaultPrefix, SyntheticFleet.DeviceClass, "bench-raw");
+                var messages = all.Chunk(batchSize).Select(chunk => TelemetryMessage.Create(topic, chunk)).ToList();
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                foreach (var message in messages)
+                {
+                    if (await session.PublishAsync(message, cancellation) is string refusal)
+                    {
+                        throw new CliError($"the broker refused a message: {refusal}");
+                    }
+                }
+                rawRates.Add(count / clock.Elapsed.TotalSeconds);
+            }
+        }
+        // Once end to end: a fresh device session, ingest subscribed first.
+        using var store = FleetStore.Open(Path.Combine(root, "fleet.duckdb"));
+        double endToEnd;
+        await using (var ingest = new MqttIngest(store, Broker("bench-ingest")))
+        {
+            await ingest.StartAsync(cancellation);
+            await ingest.Session.WaitConnectedAsync(cancellation);
+            var options = new UplinkOptions
+            {
+                Broker = Broker("bench-uplink-e2e"), DeviceId = "bench-device", DeviceClass = SyntheticFleet.DeviceClass, LogDirectory = logs,
+                CursorPath = Path.Combine(root, "cursor-e2e"), BatchSize = batchSize, PollInterval = TimeSpan.FromMilliseconds(20),
+            };
+            await using var session = new MqttSession(options.Broker, TimeSpan.Zero);
+            session.Start();
+            await session.WaitConnectedAsync(cancellation);
+            await using var uplink = new TelemetryUplink(options, session);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            uplink.Start();
+            while (ingest.RecordsInserted < count)
+            {
+                await Task.Delay(5, cancellation);
+            }
+            endToEnd = count / clock.Elapsed.TotalSeconds;
+        }
+        double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+        return new UplinkBenchReport(count, batchSize, rounds, Median(uplinkRates), Median(rawRates), Median(uplinkRates) / Median(rawRates), endToEnd, store.Count(), "mosquitto");
     }
 
     private static List<string> FindLogs(IEnumerable<string> roots)

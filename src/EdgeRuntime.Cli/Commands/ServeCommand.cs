@@ -26,12 +26,19 @@ internal static class ServeCommand
         var sysfsRoot = new Option<string>("--sysfs-root") { Description = "Directory that stands for / when reading sensors (a tree from `edgert device simulate`)", DefaultValueFactory = _ => "/" };
         var profile = new Option<string?>("--profile") { Description = "Governor profile file, re-read when it changes (default: the board's built-in profile)" };
         var noGovernor = new Option<bool>("--no-governor") { Description = "Report sensors but never switch variants on the device's account" };
+        var telemetry = new Option<string?>("--telemetry") { Description = "Write the device telemetry log (inference summaries, switches, sensors, errors) to this directory" };
+        var deviceId = new Option<string?>("--device-id") { Description = "This device's id in telemetry and on MQTT (default: the host name)" };
+        var mqtt = new MqttCliOptions("", required: false);
+        mqtt.Endpoint.Description = "MQTT broker as HOST:PORT: upload the telemetry log and take fitted profiles for this board";
+        mqtt.ClientId.DefaultValueFactory = null;
+        mqtt.ClientId.Description = "MQTT client id (default: edgertd-<device id>)";
         var command = new Command("serve", "Run the edgertd daemon in the foreground: serve bundles over a Unix socket (and optionally loopback TCP)");
         command.Arguments.Add(bundles);
-        foreach (var option in new Option[] { socket, group, tcp, token, workers, queue, board, sysfsRoot, profile, noGovernor, verbose })
+        foreach (var option in new Option[] { socket, group, tcp, token, workers, queue, board, sysfsRoot, profile, noGovernor, telemetry, deviceId, verbose })
         {
             command.Options.Add(option);
         }
+        mqtt.AddTo(command);
         command.SetAction(async (result, cancellation) =>
         {
             var options = new ServerOptions
@@ -46,6 +53,15 @@ internal static class ServeCommand
                 SysfsRoot = Path.GetFullPath(result.GetValue(sysfsRoot)!),
                 ProfilePath = result.GetValue(profile) is string profilePath ? Path.GetFullPath(profilePath) : null,
                 Adaptive = !result.GetValue(noGovernor),
+                TelemetryDirectory = result.GetValue(telemetry) is string directory ? Path.GetFullPath(directory) : null,
+                DeviceId = result.GetValue(deviceId),
+                MqttBroker = result.GetValue(mqtt.Endpoint),
+                MqttClientId = result.GetValue(mqtt.ClientId) is { Length: > 0 } clientId ? clientId : null,
+                MqttTopicPrefix = result.GetValue(mqtt.TopicPrefix)!,
+                MqttTls = result.GetValue(mqtt.Tls),
+                MqttCaFile = result.GetValue(mqtt.CaFile) is string ca ? Path.GetFullPath(ca) : null,
+                MqttUsername = result.GetValue(mqtt.Username),
+                MqttPassword = result.GetValue(mqtt.Username) is null ? null : Environment.GetEnvironmentVariable(MqttCliOptions.PasswordVariable),
             };
             if (result.GetValue(socket) is string path)
             {

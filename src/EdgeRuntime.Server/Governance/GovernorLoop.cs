@@ -341,6 +341,9 @@ internal sealed class GovernorLoop : IDisposable
         }
     }
 
+    /// <summary>Shows the outcome of a profile that arrived another way (from the fleet over MQTT) in the status and events.</summary>
+    public void RecordProfileOutcome(ProfileUpdate update, string source) => Record(update, source);
+
     private void Record(ProfileUpdate update, string source)
     {
         lock (_stateGate)

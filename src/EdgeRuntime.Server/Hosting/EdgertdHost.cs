@@ -24,12 +24,16 @@ public static class EdgertdHost
         ["--sysfs-root"] = $"{ServerOptions.SectionName}:{nameof(ServerOptions.SysfsRoot)}",
         ["--profile"] = $"{ServerOptions.SectionName}:{nameof(ServerOptions.ProfilePath)}",
         ["--adaptive"] = $"{ServerOptions.SectionName}:{nameof(ServerOptions.Adaptive)}",
+        ["--telemetry"] = $"{ServerOptions.SectionName}:{nameof(ServerOptions.TelemetryDirectory)}",
+        ["--device-id"] = $"{ServerOptions.SectionName}:{nameof(ServerOptions.DeviceId)}",
+        ["--mqtt"] = $"{ServerOptions.SectionName}:{nameof(ServerOptions.MqttBroker)}",
     };
 
     /// <summary>
     /// `edgertd [--socket PATH] [--group G] [--tcp-port N] [--workers N] [--queue N] [--board ID|auto] [--sysfs-root DIR]
-    /// [--profile FILE] [--adaptive true|false] [--bundle PATH]...`;
-    /// the TCP token comes from the environment (Edgertd__TcpToken) or the settings file, never the command line.
+    /// [--profile FILE] [--adaptive true|false] [--telemetry DIR] [--device-id ID] [--mqtt HOST:PORT] [--bundle PATH]...`;
+    /// the TCP token and the MQTT password come from the environment (Edgertd__TcpToken, Edgertd__MqttPassword) or the
+    /// settings file, never the command line.
     /// </summary>
     public static IHost Build(string[] args, Func<string, string?>? environment = null)
     {

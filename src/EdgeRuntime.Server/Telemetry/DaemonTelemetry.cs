@@ -1,0 +1,206 @@
+using EdgeRuntime.Devices;
+using EdgeRuntime.Protocol.Messages;
+using EdgeRuntime.Server.Governance;
+using EdgeRuntime.Server.Models;
+using EdgeRuntime.Telemetry;
+using Microsoft.Extensions.Logging;
+
+namespace EdgeRuntime.Server.Telemetry;
+
+/// <summary>
+/// The daemon's telemetry log: every variant switch with its reason as it happens, and each interval one
+/// inference summary per variant that served (requests, failures, p95, the clock and temperature it ran at),
+/// the sensor readings, and an error record when governor ticks failed. Writing never blocks serving: a full
+/// queue drops the record and counts it.
+/// </summary>
+internal sealed class DaemonTelemetry : IAsyncDisposable
+{
+    private readonly GovernorLoop _governance;
+    private readonly IReadOnlyList<ModelHost> _models;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly IDisposable _events;
+    private readonly ITimer _timer;
+    private readonly Lock _gate = new();
+    private readonly Dictionary<(string Model, string Variant), (long Count, long Failures)> _seen = [];
+    private long _lastSampleAt;
+    private long _tickFailures;
+
+    private DaemonTelemetry(TelemetryLog log, GovernorLoop governance, IReadOnlyList<ModelHost> models, EventHub events, TimeSpan interval, TimeProvider time, ILogger logger)
+    {
+        Log = log;
+        _governance = governance;
+        _models = models;
+        _time = time;
+        _logger = logger;
+        _lastSampleAt = time.GetTimestamp();
+        foreach (var model in models)
+        {
+            // Counts before the log opened are not this log's to report.
+            Remember(model);
+        }
+        _events = events.Subscribe(OnEvent);
+        _timer = time.CreateTimer(_ => SampleAndSync(), null, interval, interval);
+    }
+
+    public TelemetryLog Log { get; }
+
+    public static DaemonTelemetry Start(ServerOptions options, GovernorLoop governance, IReadOnlyList<ModelHost> models, EventHub events, TimeProvider time, ILoggerFactory loggers)
+    {
+        var log = TelemetryLog.Open(new TelemetryLogOptions
+        {
+            Directory = Path.GetFullPath(options.TelemetryDirectory!),
+            DeviceId = options.ResolvedDeviceId,
+            DeviceClass = governance.Board.Id,
+        }, time, loggers.CreateLogger<TelemetryLog>());
+        var logger = loggers.CreateLogger<DaemonTelemetry>();
+        logger.LogInformation("Telemetry log in {Directory} as device {Device} ({Class}), samples every {Interval} s",
+            log.Options.Directory, log.Options.DeviceId, log.Options.DeviceClass, options.TelemetryIntervalSeconds);
+        return new DaemonTelemetry(log, governance, models, events, TimeSpan.FromSeconds(options.TelemetryIntervalSeconds), time, logger);
+    }
+
+    private void OnEvent(ServerEvent serverEvent)
+    {
+        if (serverEvent is not { Kind: "switch", Switch: { } change })
+        {
+            return;
+        }
+        double? celsius = _governance.LastSnapshot?.HottestCelsius.TryGetValue(out double c) == true ? c : null;
+        Log.TryWrite(TelemetryRecord.For(new EdgeRuntime.Telemetry.SwitchEvent
+        {
+            From = change.From,
+            To = change.To,
+            // The governor's reason code when it switched; a client's pin or a plain switch otherwise.
+            Reason = change.Code ?? "Manual",
+            Detail = serverEvent.Model is null ? change.Reason ?? "" : $"{serverEvent.Model}: {change.Reason}",
+            Celsius = celsius,
+        }));
+    }
+
+    private void SampleAndSync()
+    {
+        Sample();
+        // The log syncs on its own only while records keep coming; the uplink sends only synced records, so a quiet
+        // daemon's last records would wait for the next one. Once per interval is little wear.
+        if (Log.LastSequence > Log.DurableSequence)
+        {
+            _ = Log.FlushAsync().ContinueWith(t => _logger.LogWarning("Syncing the telemetry log failed: {Reason}", t.Exception?.GetBaseException().Message),
+                CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        }
+    }
+
+    /// <summary>Writes one interval's summaries and samples; the timer calls it, tests may too.</summary>
+    public void Sample()
+    {
+        lock (_gate)
+        {
+            long now = _time.GetTimestamp();
+            double window = _time.GetElapsedTime(_lastSampleAt, now).TotalSeconds;
+            _lastSampleAt = now;
+            var snapshot = _governance.LastSnapshot;
+            double? mhz = snapshot?.CpuMhz.TryGetValue(out double f) == true ? f : null;
+            double? celsius = snapshot?.HottestCelsius.TryGetValue(out double c) == true ? c : null;
+            double? watts = Power(snapshot);
+            foreach (var model in _models)
+            {
+                ModelStatus status;
+                try
+                {
+                    status = model.Status();
+                }
+                catch (Protocol.ProtocolException)
+                {
+                    continue; // Closing.
+                }
+                foreach (var variant in status.Variants)
+                {
+                    var key = (model.Name, variant.Id);
+                    var (count, failures) = _seen.GetValueOrDefault(key);
+                    _seen[key] = (variant.Count, variant.Failures);
+                    long served = variant.Count - count, failed = variant.Failures - failures;
+                    if (served <= 0 && failed <= 0)
+                    {
+                        continue;
+                    }
+                    Log.TryWrite(TelemetryRecord.For(new InferenceSummary
+                    {
+                        Variant = _models.Count == 1 ? variant.Id : $"{model.Name}/{variant.Id}",
+                        WindowSeconds = window,
+                        Count = Math.Max(served, 0),
+                        P95Ms = variant.P95Ms ?? 0,
+                        FrequencyMhz = mhz,
+                        Celsius = celsius,
+                        PowerWatts = watts,
+                        Errors = Math.Max(failed, 0),
+                    }));
+                }
+            }
+            if (snapshot is not null)
+            {
+                foreach (var (name, value) in SensorReadout.Sensors(snapshot))
+                {
+                    Log.TryWrite(TelemetryRecord.For(new SensorSample { Name = name, Value = value, Unit = UnitOf(name) }));
+                }
+            }
+            var governor = new StatusResponse();
+            _governance.Describe(governor);
+            if (governor.Governor is { } g && g.TickFailures > _tickFailures)
+            {
+                Log.TryWrite(TelemetryRecord.For(new TelemetryError
+                {
+                    Source = "governor",
+                    Message = $"{g.TickFailures - _tickFailures} tick(s) failed: {g.LastError}",
+                }));
+                _tickFailures = g.TickFailures;
+            }
+        }
+    }
+
+    private void Remember(ModelHost model)
+    {
+        foreach (var variant in model.Status().Variants)
+        {
+            _seen[(model.Name, variant.Id)] = (variant.Count, variant.Failures);
+        }
+    }
+
+    private static double? Power(DeviceSnapshot? snapshot)
+    {
+        if (snapshot is null)
+        {
+            return null;
+        }
+        double total = 0;
+        bool any = false;
+        foreach (var rail in snapshot.PowerRails)
+        {
+            if (rail.Watts.TryGetValue(out double w))
+            {
+                total += w;
+                any = true;
+            }
+        }
+        if (!any && snapshot.Battery is { } battery && battery.Watts.TryGetValue(out double b))
+        {
+            return b;
+        }
+        return any ? total : null;
+    }
+
+    private static string UnitOf(string name) =>
+        name.EndsWith("_c", StringComparison.Ordinal) ? "C"
+        : name.EndsWith("_mhz", StringComparison.Ordinal) ? "MHz"
+        : name.EndsWith("_w", StringComparison.Ordinal) || name.EndsWith("/watts", StringComparison.Ordinal) ? "W"
+        : name.EndsWith("percent", StringComparison.Ordinal) ? "%"
+        : name.EndsWith("_bytes", StringComparison.Ordinal) ? "B"
+        : "";
+
+    public async ValueTask DisposeAsync()
+    {
+        await _timer.DisposeAsync().ConfigureAwait(false);
+        _events.Dispose();
+        // The last partial interval, so a stop does not lose it.
+        Sample();
+        await Log.DisposeAsync().ConfigureAwait(false);
+    }
+}
