@@ -25,6 +25,27 @@ public sealed class DistillTests
     }
 
     [Fact]
+    public void Refitting_every_layer_below_in_order_brings_a_pruned_residual_network_closer_to_the_teacher()
+    {
+        using var temp = new TempDirectory();
+        var model = PruneModels.Residual();
+        var calibration = PruneUnstructuredTests.RandomCalibration(model, temp, 256, 3, 8, 8);
+        var options = new StructuredPruneOptions { Ratio = 0.75 };
+        var consumersOnly = StructuredPruner.Prune(model, options with { RefitDownstream = false }, calibration);
+        var sequential = StructuredPruner.Prune(model, options, calibration);
+
+        Assert.Contains(sequential.Applied, a => a.Contains("final sequential refit"));
+        Assert.DoesNotContain(consumersOnly.Applied, a => a.Contains("final sequential refit"));
+        Assert.Empty(sequential.Model.Graph.Validate());
+        Assert.Equal(2, sequential.Model.Graph.FindInitializer("conv0.weight")!.Dims[0]);
+        var probe = Ort.RandomValues(64 * 3 * 64, seed: 21, 0, 1);
+        var reference = Ort.Run(model, ("x", probe, [64, 3, 8, 8]))["y"];
+        double consumersOnlyError = Ort.RelativeMaxError(reference, Ort.Run(consumersOnly.Model, ("x", probe, [64, 3, 8, 8]))["y"]);
+        double sequentialError = Ort.RelativeMaxError(reference, Ort.Run(sequential.Model, ("x", probe, [64, 3, 8, 8]))["y"]);
+        Assert.True(sequentialError < consumersOnlyError, $"sequential refit {sequentialError:F4} vs consumers only {consumersOnlyError:F4}");
+    }
+
+    [Fact]
     public void Batch_norm_reestimation_changes_nothing_when_student_equals_teacher()
     {
         using var temp = new TempDirectory();

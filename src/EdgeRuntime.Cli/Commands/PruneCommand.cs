@@ -35,11 +35,13 @@ internal static class PruneCommand
         var id = new Option<string?>("--id") { Description = "Variant id for --add-to (default: pruned-<method>-<ratio>)" };
         var targetMacs = new Option<double?>("--target-macs") { Description = "Structured: search per-group ratios (sensitivity by perturbation) so the model keeps this fraction of its MACs, instead of one --ratio" };
         var targetLatency = new Option<double?>("--target-latency") { Description = "Structured: search per-group ratios so the model keeps this fraction of its latency on this device, from a measured latency lookup table" };
+        var targetChannels = new Option<double?>("--target-channels") { Description = "Structured: search per-group ratios so the model keeps this fraction of its channels, removing them where the measured sensitivity is least" };
+        var candidates = new Option<double[]>("--candidate-ratios") { Description = "Ratios each group may take in a search (default 0.25 0.5 0.75)", AllowMultipleArgumentsPerToken = true };
         var latencyCache = new Option<DirectoryInfo?>("--latency-cache") { Description = "Where latency lookup tables are kept, per device and model hash (default: .cache/latency under the repository or the current folder)" };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
         var command = new Command("prune", "Make a pruned variant of an fp32 model (unstructured or channel pruning, with reconstruction from calibration data)");
         command.Arguments.Add(input);
-        foreach (var option in new Option[] { method, ratio, output, calib, calibLimit, criterion, scope, noReconstruct, reconstruct, noBatchNorm, distillHead, temperature, exclude, addTo, id, targetMacs, targetLatency, latencyCache, json })
+        foreach (var option in new Option[] { method, ratio, output, calib, calibLimit, criterion, scope, noReconstruct, reconstruct, noBatchNorm, distillHead, temperature, exclude, addTo, id, targetMacs, targetLatency, targetChannels, candidates, latencyCache, json })
         {
             command.Options.Add(option);
         }
@@ -87,7 +89,7 @@ internal static class PruneCommand
                         Reconstruct = !result.GetValue(noReconstruct),
                         ReestimateBatchNorm = !result.GetValue(noBatchNorm),
                         Exclude = excluded,
-                    }, data, new SearchTarget(result.GetValue(targetMacs), result.GetValue(targetLatency), result.GetValue(latencyCache)), log),
+                    }, data, new SearchTarget(result.GetValue(targetMacs), result.GetValue(targetLatency), result.GetValue(targetChannels), result.GetValue(latencyCache)) { Candidates = result.GetValue(candidates) }, log),
                     _ => throw new CliError($"--method '{methodName}': expected magnitude, second-order or structured"),
                 };
             }
@@ -160,24 +162,38 @@ internal static class PruneCommand
         }
     }
 
-    private sealed record SearchTarget(double? Macs, double? Latency, DirectoryInfo? LatencyCache);
+    private sealed record SearchTarget(double? Macs, double? Latency, double? Channels, DirectoryInfo? LatencyCache)
+    {
+        public double[]? Candidates { get; init; }
+
+        public int Count => (Macs is null ? 0 : 1) + (Latency is null ? 0 : 1) + (Channels is null ? 0 : 1);
+        public string Option => Macs is not null ? "--target-macs" : Latency is not null ? "--target-latency" : "--target-channels";
+    }
 
     /// <summary>One ratio for every group, or per-group ratios searched to meet a MAC or latency budget.</summary>
     private static PruneResult PruneStructured(Onnx.OnnxModel model, StructuredPruneOptions options, Compression.Calibration.CalibrationData? data, SearchTarget target, Action<string>? log)
     {
-        if (target.Macs is not null && target.Latency is not null)
+        if (target.Count > 1)
         {
-            throw new CliError("--target-macs and --target-latency: give one budget, not both");
+            throw new CliError("--target-macs, --target-latency and --target-channels: give one budget, not several");
         }
-        if (target.Macs is null && target.Latency is null)
+        if (target.Count == 0)
         {
             return StructuredPruner.Prune(model, options, data, log);
         }
         if (data is null)
         {
-            throw new CliError($"{(target.Macs is not null ? "--target-macs" : "--target-latency")} measures each group's sensitivity: it needs --calib");
+            throw new CliError($"{target.Option} measures each group's sensitivity: it needs --calib");
         }
         var search = new RatioSearchOptions();
+        if (target.Candidates is { Length: > 0 } ratios)
+        {
+            if (ratios.Any(r => double.IsNaN(r) || r <= 0 || r >= 1))
+            {
+                throw new CliError($"--candidate-ratios {string.Join(" ", ratios)}: each must be a fraction in (0, 1)");
+            }
+            search = search with { Candidates = [.. ratios.Distinct().Order()] };
+        }
         if (target.Latency is double latency)
         {
             if (double.IsNaN(latency) || latency <= 0 || latency >= 1)
@@ -189,6 +205,11 @@ internal static class PruneCommand
             var table = PruneLatencyTable.LoadOrMeasure(model, search.Candidates, cache, log: log);
             search = search with { LatencyTarget = latency, LatencyTable = table };
             log?.Invoke($"searching per-group ratios for {latency:P0} of the latency ({table.BaselineMilliseconds:F3} ms unpruned, batch {table.BatchSize}) ...");
+        }
+        else if (target.Channels is double channels)
+        {
+            search = search with { ChannelTarget = channels };
+            log?.Invoke($"searching per-group ratios that keep {channels:P1} of the channels ...");
         }
         else
         {
@@ -214,7 +235,8 @@ internal static class PruneCommand
                 + $"predicted {found.PredictedLatency:P1}, measured {measured[1].Fraction:P1} ({measured[1].Milliseconds:F3} ms vs {measured[0].Milliseconds:F3} ms, interleaved rounds, median)";
             return result with { Applied = [line, .. result.Applied] };
         }
-        return result with { Applied = [$"per-group ratios searched for {target.Macs:P0} of the MACs (sensitivity by perturbation, greedy)", .. result.Applied] };
+        string budget = target.Channels is double kept ? $"{kept:P1} of the channels kept" : $"{target.Macs:P0} of the MACs";
+        return result with { Applied = [$"per-group ratios searched for {budget} (sensitivity by perturbation, greedy)", .. result.Applied] };
     }
 
     private static ImportanceCriterion ParseCriterion(string name) => name.ToLowerInvariant() switch

@@ -12,6 +12,11 @@ public sealed record RatioSearchOptions
     public double MacTarget { get; init; } = 0.5;
     /// <summary>Latency the pruned model may keep, as a fraction of the original's on this device; needs <see cref="LatencyTable"/>.</summary>
     public double? LatencyTarget { get; init; }
+    /// <summary>
+    /// Channels the pruned model may keep, as a fraction of all channels of its layers (blocked groups count
+    /// as kept, as in <see cref="PruneResult.ChannelsKept"/>); overrides <see cref="MacTarget"/>.
+    /// </summary>
+    public double? ChannelTarget { get; init; }
     /// <summary>Measured latency of each group at each candidate ratio (<see cref="PruneLatencyTable"/>).</summary>
     public PruneLatencyTable? LatencyTable { get; init; }
     /// <summary>Ratios each channel group can take.</summary>
@@ -30,6 +35,13 @@ public sealed record RatioSearchOptions
             if (LatencyTable is null)
             {
                 throw new ArgumentException("a latency target needs a latency table measured on this device");
+            }
+        }
+        else if (ChannelTarget is double channels)
+        {
+            if (channels is <= 0 or >= 1 || double.IsNaN(channels))
+            {
+                throw new ArgumentException($"the channel target must be a fraction in (0, 1), got {channels}");
             }
         }
         else if (MacTarget is <= 0 or >= 1 || double.IsNaN(MacTarget))
@@ -69,11 +81,14 @@ public static class PruneRatioSearch
         var working = model.Clone();
         working.Graph.ConvertConstantNodes();
         long original = MacCounter.Count(working).TotalMacs;
-        var groups = ChannelDependencyGraph.Analyze(working).Prunable.Select(g => g.Producers[0].Name).ToList();
+        var analysis = ChannelDependencyGraph.Analyze(working);
+        var groups = analysis.Prunable.Select(g => g.Producers[0].Name).ToList();
         if (groups.Count == 0)
         {
             throw new NotSupportedException("the model has no channel group that can be pruned safely");
         }
+        var channelsOf = analysis.Prunable.ToDictionary(g => g.Producers[0].Name, g => g.Channels);
+        int totalChannels = analysis.Groups.Sum(g => g.Channels);
         var batches = data.Batches().Take(Math.Max(1, options.SensitivitySamples / 32)).Select(b => b.Select(Copy).ToArray()).ToList();
         var reference = ScratchRuntime.FloatOutputs(working, batches);
 
@@ -93,11 +108,24 @@ public static class PruneRatioSearch
             }
         }
 
-        // Budget in the units of the target: MACs, or the latency table's fraction of the unpruned latency.
-        Func<GroupSensitivity, double> saving = options.LatencyTarget is not null
-            ? s => 1 - options.LatencyTable!.Fraction(s.Group, s.Ratio)
-            : s => s.MacsSaved;
-        double budget = options.LatencyTarget is double latencyTarget ? 1 - latencyTarget : (1 - options.MacTarget) * original;
+        // Budget in the units of the target: the latency table's fraction of the unpruned latency, channels, or MACs.
+        Func<GroupSensitivity, double> saving;
+        double budget;
+        if (options.LatencyTarget is double latencyTarget)
+        {
+            saving = s => 1 - options.LatencyTable!.Fraction(s.Group, s.Ratio);
+            budget = 1 - latencyTarget;
+        }
+        else if (options.ChannelTarget is double channelTarget)
+        {
+            saving = s => channelsOf[s.Group] - StructuredPruner.KeptChannels(channelsOf[s.Group], s.Ratio, pruning.MinChannels);
+            budget = (1 - channelTarget) * totalChannels;
+        }
+        else
+        {
+            saving = s => s.MacsSaved;
+            budget = (1 - options.MacTarget) * original;
+        }
         var chosen = Greedy(groups, table, saving, budget, log);
         long predictedMacs = original - chosen.Sum(p => table.FirstOrDefault(t => t.Group == p.Key && t.Ratio == p.Value)?.MacsSaved ?? 0);
         var ratios = chosen.Where(p => p.Value > 0).ToDictionary(p => p.Key, p => p.Value);
