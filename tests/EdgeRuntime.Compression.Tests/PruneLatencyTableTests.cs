@@ -87,6 +87,21 @@ public sealed class PruneLatencyTableTests
     }
 
     [Fact]
+    public void Search_under_a_channel_budget_keeps_no_more_channels_than_asked()
+    {
+        using var temp = new TempDirectory();
+        var model = PruneModels.SqueezeExcite();
+        var calibration = PruneUnstructuredTests.RandomCalibration(model, temp, 128, 3, 8, 8);
+
+        var search = PruneRatioSearch.Search(model, calibration, new RatioSearchOptions { ChannelTarget = 0.7, Candidates = Ratios, SensitivitySamples = 64 });
+        var pruned = StructuredPruner.Prune(model, new StructuredPruneOptions { Ratio = 0, GroupRatios = search.GroupRatios }, calibration);
+
+        Assert.True(pruned.ChannelsKept <= 0.7, $"kept {pruned.ChannelsKept:P1} with {string.Join(", ", search.GroupRatios)}");
+        Assert.Empty(pruned.Model.Graph.Validate());
+        Assert.Throws<ArgumentException>(() => new RatioSearchOptions { ChannelTarget = 0 }.Validate());
+    }
+
+    [Fact]
     public void A_latency_target_without_a_table_is_refused()
     {
         var error = Assert.Throws<ArgumentException>(() => new RatioSearchOptions { LatencyTarget = 0.6 }.Validate());

@@ -27,7 +27,7 @@ internal static class PruneCommand
         var scope = new Option<string>("--scope") { Description = "Unstructured: global (one threshold) | per-layer", DefaultValueFactory = _ => "global" };
         var noReconstruct = new Option<bool>("--no-reconstruct") { Description = "Skip the least-squares refit of layers to the teacher's outputs" };
         var reconstruct = new Option<bool>("--reconstruct") { Description = "Unstructured: also refit the remaining weights to the teacher's outputs" };
-        var noBatchNorm = new Option<bool>("--no-bn-reestimate") { Description = "Structured: keep BatchNormalization statistics as they are" };
+        var batchNorm = new Option<bool>("--bn-reestimate") { Description = "Structured: re-estimate BatchNormalization statistics against the teacher's (helps without reconstruction; after it, it costs accuracy)" };
         var distillHead = new Option<bool>("--distill-head") { Description = "Finally refit the classifier head to the teacher's softened outputs" };
         var temperature = new Option<double>("--temperature") { Description = "Temperature of --distill-head", DefaultValueFactory = _ => 4.0 };
         var exclude = new Option<string[]>("--exclude") { Description = "Layer names or op types to leave alone (repeatable)", AllowMultipleArgumentsPerToken = true };
@@ -41,7 +41,7 @@ internal static class PruneCommand
         var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
         var command = new Command("prune", "Make a pruned variant of an fp32 model (unstructured or channel pruning, with reconstruction from calibration data)");
         command.Arguments.Add(input);
-        foreach (var option in new Option[] { method, ratio, output, calib, calibLimit, criterion, scope, noReconstruct, reconstruct, noBatchNorm, distillHead, temperature, exclude, addTo, id, targetMacs, targetLatency, targetChannels, candidates, latencyCache, json })
+        foreach (var option in new Option[] { method, ratio, output, calib, calibLimit, criterion, scope, noReconstruct, reconstruct, batchNorm, distillHead, temperature, exclude, addTo, id, targetMacs, targetLatency, targetChannels, candidates, latencyCache, json })
         {
             command.Options.Add(option);
         }
@@ -87,7 +87,7 @@ internal static class PruneCommand
                         Ratio = fraction,
                         Criterion = ParseCriterion(result.GetValue(criterion) ?? "second-order"),
                         Reconstruct = !result.GetValue(noReconstruct),
-                        ReestimateBatchNorm = !result.GetValue(noBatchNorm),
+                        ReestimateBatchNorm = result.GetValue(batchNorm),
                         Exclude = excluded,
                     }, data, new SearchTarget(result.GetValue(targetMacs), result.GetValue(targetLatency), result.GetValue(targetChannels), result.GetValue(latencyCache)) { Candidates = result.GetValue(candidates) }, log),
                     _ => throw new CliError($"--method '{methodName}': expected magnitude, second-order or structured"),

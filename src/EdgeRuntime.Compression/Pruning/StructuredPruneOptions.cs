@@ -28,8 +28,13 @@ public sealed record StructuredPruneOptions
     [Range(1e-8, 1.0)]
     public double Damping { get; init; } = Distillation.LayerReconstructor.DefaultDamping;
 
-    /// <summary>Re-estimate BatchNormalization statistics of pruned channels against the teacher's.</summary>
-    public bool ReestimateBatchNorm { get; init; } = true;
+    /// <summary>
+    /// Re-estimate BatchNormalization statistics of pruned channels against the teacher's. Off by default:
+    /// after a least-squares refit, whose output has less variance than its target, stretching it back to the
+    /// teacher's variance undoes part of the fit (PP-OCR at 30%: 82.0% agreement with it, 89.4% without).
+    /// Useful without <see cref="Reconstruct"/>.
+    /// </summary>
+    public bool ReestimateBatchNorm { get; init; }
 
     /// <summary>Never keep fewer channels than this in a group.</summary>
     [Range(1, 1 << 20)]

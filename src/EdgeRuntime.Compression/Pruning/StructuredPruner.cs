@@ -43,8 +43,6 @@ public static class StructuredPruner
         int totalChannels = initial.Groups.Sum(g => g.Channels), removedChannels = 0;
         int refitted = 0, renormalized = 0;
         var prunedProducers = new HashSet<string>(StringComparer.Ordinal);
-        // Teacher channel behind each channel of the re-estimated normalizations, by output tensor.
-        var normalizedChannels = new Dictionary<string, IReadOnlyList<int>>(StringComparer.Ordinal);
 
         foreach (var (key, _, ratio) in plan)
         {
@@ -81,38 +79,17 @@ public static class StructuredPruner
                     .Select(n => new NormalizationMapping(n.Node, TeacherChannels(group, keptOutputs)))
                     .ToList();
                 renormalized += BatchNormReestimator.Reestimate(student, teacher, mappings, data!, options.WorkDirectory);
-                foreach (var mapping in mappings)
-                {
-                    normalizedChannels[mapping.Node.Output[0]] = mapping.TeacherChannels;
-                }
             }
         }
         int refittedDownstream = 0;
         if (options.Reconstruct && options.RefitDownstream && prunedProducers.Count > 0)
         {
             // Each group's refit only fixed its direct consumers; the error left there still compounds through
-            // the layers below. One more pass in graph order refits every layer below a pruned one, and
-            // re-estimates every normalization below one, on the final student's own inputs.
+            // the layers below. One more pass in graph order refits every layer below a pruned one on the final
+            // student's own inputs (normalizations are not re-estimated here, see ReestimateBatchNorm).
             var graph = student.Graph;
             var below = WeightLayer.FindAll(graph).Where(l => Upstream(graph, l.Node).Overlaps(prunedProducers)).Select(l => l.Name).ToList();
-            var normalizations = new List<NormalizationMapping>();
-            if (options.ReestimateBatchNorm)
-            {
-                var teacherNormalizations = teacher.Graph.Nodes.Where(n => n.OpType == "BatchNormalization").ToDictionary(n => n.Output[0], StringComparer.Ordinal);
-                foreach (var node in graph.Nodes.Where(n => n.OpType == "BatchNormalization" && teacherNormalizations.ContainsKey(n.Output[0]) && Upstream(graph, n).Overlaps(prunedProducers)))
-                {
-                    long channels = graph.GetInitializerData(node.Input[3]).ElementCount;
-                    if (normalizedChannels.TryGetValue(node.Output[0], out var mapped))
-                    {
-                        normalizations.Add(new NormalizationMapping(node, mapped));
-                    }
-                    else if (channels == teacher.Graph.GetInitializerData(teacherNormalizations[node.Output[0]].Input[3]).ElementCount)
-                    {
-                        normalizations.Add(new NormalizationMapping(node, [.. Enumerable.Range(0, (int)channels)]));
-                    }
-                }
-            }
-            refittedDownstream = RefitInOrder(student, teacher, below, keptOutputs, data!, options, normalizations);
+            refittedDownstream = RefitInOrder(student, teacher, below, keptOutputs, data!, options);
         }
         var problems = student.Graph.Validate();
         if (problems.Count > 0)
@@ -143,44 +120,29 @@ public static class StructuredPruner
     }
 
     /// <summary>
-    /// Refits the named layers by least squares to the teacher's outputs, and re-estimates the given
-    /// normalizations, in waves: each waits until everything listed upstream of it is done, so its
-    /// statistics come from the inputs it will really get.
+    /// Refits the named layers by least squares to the teacher's outputs, in waves: a layer waits until every
+    /// listed layer upstream of it has been refitted, so its statistics come from the inputs it will really get.
     /// </summary>
-    private static int RefitInOrder(OnnxModel student, OnnxModel teacher, IReadOnlyList<string> names, Dictionary<string, int[]> keptOutputs,
-        CalibrationData data, StructuredPruneOptions options, IReadOnlyList<NormalizationMapping>? normalizations = null)
+    private static int RefitInOrder(OnnxModel student, OnnxModel teacher, IReadOnlyList<string> names, Dictionary<string, int[]> keptOutputs, CalibrationData data, StructuredPruneOptions options)
     {
         var graph = student.Graph;
+        var pending = names.Distinct().ToList();
         var layersByName = WeightLayer.FindAll(graph).ToDictionary(l => l.Name, StringComparer.Ordinal);
-        var units = names.Distinct().ToDictionary(n => n, n => layersByName[n].Node, StringComparer.Ordinal);
-        var normalizationsByKey = new Dictionary<string, NormalizationMapping>(StringComparer.Ordinal);
-        foreach (var mapping in normalizations ?? [])
-        {
-            string key = NodeKey(mapping.Node);
-            normalizationsByKey[key] = mapping;
-            units[key] = mapping.Node;
-        }
-        var pending = units.Keys.ToList();
-        var upstream = pending.ToDictionary(n => n, n => Upstream(graph, units[n]), StringComparer.Ordinal);
+        var upstream = pending.ToDictionary(n => n, n => Upstream(graph, layersByName[n].Node), StringComparer.Ordinal);
         int refitted = 0;
         while (pending.Count > 0)
         {
             var wave = pending.Where(n => !pending.Any(other => upstream[n].Contains(other))).ToList();
             // Views are taken afresh: earlier pruning changed the weights' shapes.
             var current = WeightLayer.FindAll(graph).ToDictionary(l => l.Name, StringComparer.Ordinal);
-            var layers = wave.Where(n => !normalizationsByKey.ContainsKey(n)).Select(n => current[n]).ToList();
-            if (layers.Count > 0)
+            var layers = wave.Select(n => current[n]).ToList();
+            var requests = layers.Select(l => new LayerRequest(l, true, true, keptOutputs.GetValueOrDefault(l.OutputName))).ToList();
+            var statistics = LayerStatistics.Collect(student, teacher, requests, data, options.WorkDirectory);
+            for (int i = 0; i < layers.Count; i++)
             {
-                var requests = layers.Select(l => new LayerRequest(l, true, true, keptOutputs.GetValueOrDefault(l.OutputName))).ToList();
-                var statistics = LayerStatistics.Collect(student, teacher, requests, data, options.WorkDirectory);
-                for (int i = 0; i < layers.Count; i++)
-                {
-                    LayerReconstructor.RefitDense(graph, layers[i], statistics[i], options.Damping, anchored: true);
-                }
-                refitted += layers.Count;
+                LayerReconstructor.RefitDense(graph, layers[i], statistics[i], options.Damping, anchored: true);
             }
-            var waveNormalizations = wave.Where(normalizationsByKey.ContainsKey).Select(n => normalizationsByKey[n]).ToList();
-            BatchNormReestimator.Reestimate(student, teacher, waveNormalizations, data, options.WorkDirectory);
+            refitted += layers.Count;
             pending.RemoveAll(wave.Contains);
         }
         return refitted;
