@@ -102,6 +102,34 @@ public sealed class PruneLatencyTableTests
     }
 
     [Fact]
+    public async Task Prune_command_searches_under_a_latency_target_and_reports_predicted_and_measured_latency()
+    {
+        using var temp = new TempDirectory();
+        string model = temp.File("residual.onnx");
+        PruneModels.Residual().Save(model);
+        string calibration = Ort.SaveNpy(temp.File("x.npy"), Ort.RandomValues(64 * 3 * 64, seed: 3, 0, 1), 64, 3, 8, 8);
+        string output = temp.File("fast.onnx");
+
+        var (code, stdout, stderr) = await OpsetUpgradeCommandTests.RunAsync("prune", model, "--method", "structured", "--target-latency", "0.9",
+            "--calib", calibration, "--latency-cache", temp.File("latency"), "-o", output);
+
+        Assert.True(code == 0, stderr);
+        Assert.Matches(@"searched for 90 % of the latency on this device .*predicted -?[\d.]+ %, measured [\d.]+ %", stdout);
+        Assert.Single(Directory.GetFiles(temp.File("latency"), "*.json", SearchOption.AllDirectories));
+        Assert.Empty(OnnxModel.Load(output).Graph.Validate());
+
+        var (refused, _, error) = await OpsetUpgradeCommandTests.RunAsync("prune", model, "--method", "structured", "--target-latency", "0.6", "-o", output);
+        Assert.NotEqual(0, refused);
+        Assert.Contains("--target-latency measures each group's sensitivity: it needs --calib", error);
+        (refused, _, error) = await OpsetUpgradeCommandTests.RunAsync("prune", model, "--method", "structured", "--target-latency", "1.5", "--calib", calibration, "-o", output);
+        Assert.NotEqual(0, refused);
+        Assert.Contains("--target-latency 1.5", error);
+        (refused, _, error) = await OpsetUpgradeCommandTests.RunAsync("prune", model, "--method", "structured", "--target-latency", "0.6", "--target-macs", "0.5", "--calib", calibration, "-o", output);
+        Assert.NotEqual(0, refused);
+        Assert.Contains("give one budget", error);
+    }
+
+    [Fact]
     public void A_latency_target_without_a_table_is_refused()
     {
         var error = Assert.Throws<ArgumentException>(() => new RatioSearchOptions { LatencyTarget = 0.6 }.Validate());

@@ -9,8 +9,9 @@ namespace EdgeRuntime.Compression.Pruning;
 /// Structured channel pruning: channel groups from <see cref="ChannelDependencyGraph"/> lose their
 /// least important channels physically (weights, biases, normalizations, constants and the consumers'
 /// input columns shrink), group after group in graph order; after each group the consuming layers are
-/// refitted to the teacher's outputs and BatchNormalization statistics re-estimated, so later groups
-/// are ranked and refitted on the already-pruned model.
+/// refitted to the teacher's outputs in dependency order (optionally BatchNormalization statistics
+/// re-estimated), so later groups are ranked and refitted on the already-pruned model; a final pass
+/// refits every layer below a pruned one on the finished student's own inputs.
 /// </summary>
 public static class StructuredPruner
 {
