@@ -65,11 +65,11 @@ public sealed record RatioSearchResult(IReadOnlyDictionary<string, double> Group
 }
 
 /// <summary>
-/// Per-layer pruning ratios under a MAC or latency budget (least loss subject to a compute limit): each
+/// Per-layer pruning ratios under a MAC, latency or channel budget (least loss subject to a limit): each
 /// channel group is pruned alone at each candidate ratio, with reconstruction, and its output error measured
 /// on calibration data (sensitivity by perturbation); then ratios are raised greedily where they cost the
-/// least error per MAC saved, or per unit of latency saved as measured in a <see cref="PruneLatencyTable"/>,
-/// until the budget holds.
+/// least error per MAC saved, per unit of latency saved as measured in a <see cref="PruneLatencyTable"/>,
+/// or per channel removed, until the budget holds.
 /// </summary>
 public static class PruneRatioSearch
 {
