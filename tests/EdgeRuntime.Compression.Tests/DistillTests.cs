@@ -13,7 +13,7 @@ public sealed class DistillTests
         var model = TestModels.ConvNet();
         var calibration = PruneUnstructuredTests.RandomCalibration(model, temp, 256, 3, 16, 16);
         var plain = StructuredPruner.Prune(model, new StructuredPruneOptions { Ratio = 0.5, Criterion = ImportanceCriterion.L2, Reconstruct = false, ReestimateBatchNorm = false });
-        var refitted = StructuredPruner.Prune(model, new StructuredPruneOptions { Ratio = 0.5 }, calibration);
+        var refitted = StructuredPruner.Prune(model, new StructuredPruneOptions { Ratio = 0.5, ReestimateBatchNorm = true }, calibration);
         Assert.Contains(refitted.Applied, a => a.Contains("reconstruction"));
         Assert.Contains(refitted.Applied, a => a.Contains("BatchNormalization"));
         Assert.Empty(refitted.Model.Graph.Validate());
@@ -22,6 +22,30 @@ public sealed class DistillTests
         double plainError = Ort.RelativeMaxError(reference, Ort.Run(plain.Model, ("x", probe, [32, 3, 16, 16]))["y"]);
         double refittedError = Ort.RelativeMaxError(reference, Ort.Run(refitted.Model, ("x", probe, [32, 3, 16, 16]))["y"]);
         Assert.True(refittedError < plainError, $"refitted {refittedError:F4} vs plain {plainError:F4}");
+    }
+
+    [Fact]
+    public void A_pruned_residual_network_refitted_in_dependency_order_stays_valid()
+    {
+        // How much the final pass helps is measured on a real residual network (PruneOcrClassifierTests: 66.4% -> 89.4%
+        // agreement); this random toy has no redundancy to recover, so here only validity and the pass itself are checked.
+        using var temp = new TempDirectory();
+        var model = PruneModels.Residual();
+        var calibration = PruneUnstructuredTests.RandomCalibration(model, temp, 256, 3, 8, 8);
+        var consumersOnly = StructuredPruner.Prune(model, new StructuredPruneOptions { Ratio = 0.625, RefitDownstream = false }, calibration);
+        var sequential = StructuredPruner.Prune(model, new StructuredPruneOptions { Ratio = 0.625 }, calibration);
+
+        Assert.Contains(sequential.Applied, a => a.Contains("final sequential refit of the 4 layer(s)"));
+        Assert.DoesNotContain(consumersOnly.Applied, a => a.Contains("final sequential refit"));
+        Assert.Empty(sequential.Model.Graph.Validate());
+        Assert.Equal(3, sequential.Model.Graph.FindInitializer("conv0.weight")!.Dims[0]);
+        Assert.Equal(3, sequential.Model.Graph.FindInitializer("conv2.weight")!.Dims[0]);
+        Assert.Equal(3, sequential.Model.Graph.FindInitializer("conv1.weight")!.Dims[1]);
+        var probe = Ort.RandomValues(64 * 3 * 64, seed: 21, 0, 1);
+        var once = Ort.Run(consumersOnly.Model, ("x", probe, [64, 3, 8, 8]))["y"];
+        var twice = Ort.Run(sequential.Model, ("x", probe, [64, 3, 8, 8]))["y"];
+        Assert.All(twice, v => Assert.True(float.IsFinite(v)));
+        Assert.True(Ort.MaxAbsDifference(once, twice) > 1e-4, "the final pass changed nothing");
     }
 
     [Fact]

@@ -76,7 +76,7 @@ public sealed class ModelZooPipelineTests
         Assert.True(Cosine(0, 1) > Cosine(0, 2) + 0.4 && Cosine(0, 1) > Cosine(0, 3) + 0.4, $"unrelated sentences: {Cosine(0, 2)}, {Cosine(0, 3)}");
     }
 
-    private static float[] RunClassifier(OnnxModel model, float[] pixels, int count)
+    internal static float[] RunClassifier(OnnxModel model, float[] pixels, int count)
     {
         const int batch = 50;
         int sample = OcrClassifierInputs.Channels * OcrClassifierInputs.Height * OcrClassifierInputs.Width;

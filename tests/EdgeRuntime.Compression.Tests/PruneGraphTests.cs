@@ -36,6 +36,23 @@ public sealed class PruneGraphTests
     }
 
     [Fact]
+    public void Squeeze_excitation_ties_its_gate_to_the_block_channels_and_hard_swish_passes_them_through()
+    {
+        var model = PruneModels.SqueezeExcite();
+        var analysis = ChannelDependencyGraph.Analyze(model);
+        var block = analysis.Groups.Single(g => g.Producers.Any(p => p.Name == "conv0"));
+        Assert.Equal(["conv0", "se2", "proj"], block.Producers.Select(p => p.Name));
+        Assert.True(block.CanPrune, block.BlockedBecause);
+        Assert.Equal(["se1", "proj", "fc"], block.Consumers.Select(c => c.Layer.Name).Distinct());
+        Assert.True(analysis.Groups.Single(g => g.Producers[0].Name == "se1").CanPrune);
+
+        var pruned = AssertPrunedLikeReference(model, [1, 3, 8, 8]);
+        Assert.Equal(4, pruned.Graph.FindInitializer("se2.weight")!.Dims[0]);
+        Assert.Equal(2, pruned.Graph.FindInitializer("se2.weight")!.Dims[1]);
+        Assert.Equal(4, pruned.Graph.FindInitializer("proj.weight")!.Dims[1]);
+    }
+
+    [Fact]
     public void Depthwise_convolution_and_batch_norm_follow_their_producer()
     {
         var model = PruneModels.Depthwise();

@@ -26,6 +26,32 @@ internal static class PruneModels
         return model;
     }
 
+    /// <summary>
+    /// A MobileNetV3-style block: x → conv0 → hard-swish (HardSigmoid, Mul) → act; squeeze-excitation
+    /// act → GlobalAveragePool → se1 → Relu → se2 → HardSigmoid → Mul(act) → proj → Add(act) → GlobalAveragePool → Flatten → fc → y.
+    /// The excitation's outputs scale act's channels and proj adds to them: conv0, se2 and proj are one group.
+    /// </summary>
+    public static OnnxModel SqueezeExcite()
+    {
+        var (model, graph) = Start(3, 8, 5);
+        int[] dead = [0, 2, 4, 6];
+        Conv(graph, "conv0", "x", 3, 8, dead);
+        graph.AddNode("HardSigmoid", ["conv0"], ["conv0_gate"], "hswish_gate");
+        graph.AddNode("Mul", ["conv0", "conv0_gate"], ["act"], "hswish");
+        graph.AddNode("GlobalAveragePool", ["act"], ["squeezed"], "squeeze");
+        Conv(graph, "se1", "squeezed", 8, 4, dead: [1, 3]);
+        graph.AddNode("Relu", ["se1"], ["se1_relu"], "se1_relu");
+        Conv(graph, "se2", "se1_relu", 4, 8, dead);
+        graph.AddNode("HardSigmoid", ["se2"], ["gate"], "excite");
+        graph.AddNode("Mul", ["act", "gate"], ["scaled"], "scale");
+        Conv(graph, "proj", "scaled", 8, 8, dead);
+        graph.AddNode("Add", ["proj", "act"], ["block"], "residual");
+        graph.AddNode("GlobalAveragePool", ["block"], ["gap"], "gap");
+        graph.AddNode("Flatten", ["gap"], ["flat"], "flatten");
+        Gemm(graph, "fc", "flat", 8, 5, "y");
+        return model;
+    }
+
     /// <summary>x → conv0 → BatchNormalization → Relu → depthwise conv → Relu → conv1 → GlobalAveragePool → Flatten → fc → y.</summary>
     public static OnnxModel Depthwise()
     {

@@ -27,17 +27,21 @@ internal static class PruneCommand
         var scope = new Option<string>("--scope") { Description = "Unstructured: global (one threshold) | per-layer", DefaultValueFactory = _ => "global" };
         var noReconstruct = new Option<bool>("--no-reconstruct") { Description = "Skip the least-squares refit of layers to the teacher's outputs" };
         var reconstruct = new Option<bool>("--reconstruct") { Description = "Unstructured and block: also refit the remaining weights to the teacher's outputs" };
-        var noBatchNorm = new Option<bool>("--no-bn-reestimate") { Description = "Structured: keep BatchNormalization statistics as they are" };
+        var batchNorm = new Option<bool>("--bn-reestimate") { Description = "Structured: re-estimate BatchNormalization statistics against the teacher's (helps without reconstruction; after it, it costs accuracy)" };
         var distillHead = new Option<bool>("--distill-head") { Description = "Finally refit the classifier head to the teacher's softened outputs" };
         var temperature = new Option<double>("--temperature") { Description = "Temperature of --distill-head", DefaultValueFactory = _ => 4.0 };
         var exclude = new Option<string[]>("--exclude") { Description = "Layer names or op types to leave alone (repeatable)", AllowMultipleArgumentsPerToken = true };
         var addTo = new Option<string?>("--add-to") { Description = "Also add the result to this bundle, with what was applied" };
         var id = new Option<string?>("--id") { Description = "Variant id for --add-to (default: pruned-<method>-<ratio>)" };
         var targetMacs = new Option<double?>("--target-macs") { Description = "Structured: search per-group ratios (sensitivity by perturbation) so the model keeps this fraction of its MACs, instead of one --ratio" };
+        var targetLatency = new Option<double?>("--target-latency") { Description = "Structured: search per-group ratios so the model keeps this fraction of its latency on this device, from a measured latency lookup table" };
+        var targetChannels = new Option<double?>("--target-channels") { Description = "Structured: search per-group ratios so the model keeps this fraction of its channels, removing them where the measured sensitivity is least" };
+        var candidates = new Option<double[]>("--candidate-ratios") { Description = "Ratios each group may take in a search (default 0.25 0.5 0.75)", AllowMultipleArgumentsPerToken = true };
+        var latencyCache = new Option<DirectoryInfo?>("--latency-cache") { Description = "Where latency lookup tables are kept, per device and model hash (default: .cache/latency under the repository or the current folder)" };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
         var command = new Command("prune", "Make a pruned variant of an fp32 model (unstructured or channel pruning, with reconstruction from calibration data)");
         command.Arguments.Add(input);
-        foreach (var option in new Option[] { method, ratio, output, calib, calibLimit, criterion, scope, noReconstruct, reconstruct, noBatchNorm, distillHead, temperature, exclude, addTo, id, targetMacs, json })
+        foreach (var option in new Option[] { method, ratio, output, calib, calibLimit, criterion, scope, noReconstruct, reconstruct, batchNorm, distillHead, temperature, exclude, addTo, id, targetMacs, targetLatency, targetChannels, candidates, latencyCache, json })
         {
             command.Options.Add(option);
         }
@@ -95,9 +99,9 @@ internal static class PruneCommand
                         Ratio = fraction,
                         Criterion = ParseCriterion(result.GetValue(criterion) ?? "second-order"),
                         Reconstruct = !result.GetValue(noReconstruct),
-                        ReestimateBatchNorm = !result.GetValue(noBatchNorm),
+                        ReestimateBatchNorm = result.GetValue(batchNorm),
                         Exclude = excluded,
-                    }, data, result.GetValue(targetMacs), log),
+                    }, data, new SearchTarget(result.GetValue(targetMacs), result.GetValue(targetLatency), result.GetValue(targetChannels), result.GetValue(latencyCache)) { Candidates = result.GetValue(candidates) }, log),
                     _ => throw new CliError($"--method '{methodName}': expected magnitude, second-order, block or structured"),
                 };
             }
@@ -170,22 +174,81 @@ internal static class PruneCommand
         }
     }
 
-    /// <summary>One ratio for every group, or per-group ratios searched to meet a MAC budget.</summary>
-    private static PruneResult PruneStructured(Onnx.OnnxModel model, StructuredPruneOptions options, Compression.Calibration.CalibrationData? data, double? targetMacs, Action<string>? log)
+    private sealed record SearchTarget(double? Macs, double? Latency, double? Channels, DirectoryInfo? LatencyCache)
     {
-        if (targetMacs is not double target)
+        public double[]? Candidates { get; init; }
+
+        public int Count => (Macs is null ? 0 : 1) + (Latency is null ? 0 : 1) + (Channels is null ? 0 : 1);
+        public string Option => Macs is not null ? "--target-macs" : Latency is not null ? "--target-latency" : "--target-channels";
+    }
+
+    /// <summary>One ratio for every group, or per-group ratios searched to meet a MAC or latency budget.</summary>
+    private static PruneResult PruneStructured(Onnx.OnnxModel model, StructuredPruneOptions options, Compression.Calibration.CalibrationData? data, SearchTarget target, Action<string>? log)
+    {
+        if (target.Count > 1)
+        {
+            throw new CliError("--target-macs, --target-latency and --target-channels: give one budget, not several");
+        }
+        if (target.Count == 0)
         {
             return StructuredPruner.Prune(model, options, data, log);
         }
         if (data is null)
         {
-            throw new CliError("--target-macs measures each group's sensitivity: it needs --calib");
+            throw new CliError($"{target.Option} measures each group's sensitivity: it needs --calib");
         }
-        log?.Invoke($"searching per-group ratios for {target:P0} of the MACs ...");
-        var search = PruneRatioSearch.Search(model, data, new RatioSearchOptions { MacTarget = target }, options, log);
-        log?.Invoke($"chosen: {string.Join(", ", search.GroupRatios.Select(p => $"{p.Key}={p.Value:P0}"))} (predicted {search.PredictedMacs:N0} of {search.OriginalMacs:N0} MACs)");
-        var result = StructuredPruner.Prune(model, options with { Ratio = 0, GroupRatios = search.GroupRatios }, data, log);
-        return result with { Applied = [$"per-group ratios searched for {target:P0} of the MACs (sensitivity by perturbation, greedy)", .. result.Applied] };
+        var search = new RatioSearchOptions();
+        if (target.Candidates is { Length: > 0 } ratios)
+        {
+            if (ratios.Any(r => double.IsNaN(r) || r <= 0 || r >= 1))
+            {
+                throw new CliError($"--candidate-ratios {string.Join(" ", ratios)}: each must be a fraction in (0, 1)");
+            }
+            search = search with { Candidates = [.. ratios.Distinct().Order()] };
+        }
+        if (target.Latency is double latency)
+        {
+            if (double.IsNaN(latency) || latency <= 0 || latency >= 1)
+            {
+                throw new CliError($"--target-latency {latency}: expected a fraction of the unpruned model's latency in (0, 1)");
+            }
+            string cache = target.LatencyCache?.FullName
+                ?? Path.Combine(Path.GetDirectoryName(Compression.Zoo.ModelZoo.DefaultCacheDirectory(Environment.CurrentDirectory))!, "latency");
+            var table = PruneLatencyTable.LoadOrMeasure(model, search.Candidates, cache, log: log);
+            search = search with { LatencyTarget = latency, LatencyTable = table };
+            log?.Invoke($"searching per-group ratios for {latency:P0} of the latency ({table.BaselineMilliseconds:F3} ms unpruned, batch {table.BatchSize}) ...");
+        }
+        else if (target.Channels is double channels)
+        {
+            search = search with { ChannelTarget = channels };
+            log?.Invoke($"searching per-group ratios that keep {channels:P1} of the channels ...");
+        }
+        else
+        {
+            search = search with { MacTarget = target.Macs!.Value };
+            log?.Invoke($"searching per-group ratios for {target.Macs:P0} of the MACs ...");
+        }
+        RatioSearchResult found;
+        try
+        {
+            found = PruneRatioSearch.Search(model, data, search, options, log);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CliError(e.Message);
+        }
+        log?.Invoke($"chosen: {string.Join(", ", found.GroupRatios.Select(p => $"{p.Key}={p.Value:P0}"))} (predicted {found.PredictedMacs:N0} of {found.OriginalMacs:N0} MACs"
+            + (found.PredictedLatency is double p ? $", {p:P1} of the latency)" : ")"));
+        var result = StructuredPruner.Prune(model, options with { Ratio = 0, GroupRatios = found.GroupRatios }, data, log);
+        if (target.Latency is double wanted)
+        {
+            var measured = LatencyProbe.Compare([model, result.Model]);
+            string line = $"per-group ratios searched for {wanted:P0} of the latency on this device (measured latency table, sensitivity by perturbation, greedy): "
+                + $"predicted {found.PredictedLatency:P1}, measured {measured[1].Fraction:P1} ({measured[1].Milliseconds:F3} ms vs {measured[0].Milliseconds:F3} ms, interleaved rounds, median)";
+            return result with { Applied = [line, .. result.Applied] };
+        }
+        string budget = target.Channels is double kept ? $"{kept:P1} of the channels kept" : $"{target.Macs:P0} of the MACs";
+        return result with { Applied = [$"per-group ratios searched for {budget} (sensitivity by perturbation, greedy)", .. result.Applied] };
     }
 
     private static ImportanceCriterion ParseCriterion(string name) => name.ToLowerInvariant() switch

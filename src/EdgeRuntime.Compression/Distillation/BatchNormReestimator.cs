@@ -43,6 +43,11 @@ public static class BatchNormReestimator
             var variance = graph.GetInitializerData(node.Input[4]);
             var means = mean.ToFloatArray();
             var variances = variance.ToFloatArray();
+            // The teacher's running statistics, not the student's current ones: a normalization estimated
+            // once already must not have its earlier correction applied a second time.
+            var original = teacher.Graph.Nodes.FirstOrDefault(n => n.OpType == "BatchNormalization" && n.Output.Count > 0 && n.Output[0] == node.Output[0]);
+            var teacherMeans = original is null ? null : teacher.Graph.GetInitializerData(original.Input[3]).ToFloatArray();
+            var teacherVariances = original is null ? null : teacher.Graph.GetInitializerData(original.Input[4]).ToFloatArray();
             float epsilon = node.GetFloat("epsilon", 1e-5f);
             for (int c = 0; c < means.Length; c++)
             {
@@ -52,8 +57,9 @@ public static class BatchNormReestimator
                 double sdT = Math.Sqrt(Math.Max(t.Squares[tc] / t.Count - muT * muT, 1e-12));
                 // Map the student's input onto the teacher's distribution, then fold that map into the running statistics.
                 double ratio = sdS / sdT;
-                means[c] = (float)(muS - (muT - means[c]) * ratio);
-                variances[c] = (float)(ratio * ratio * (variances[c] + epsilon) - epsilon);
+                double runningMean = teacherMeans?[tc] ?? means[c], runningVariance = teacherVariances?[tc] ?? variances[c];
+                means[c] = (float)(muS - (muT - runningMean) * ratio);
+                variances[c] = (float)(ratio * ratio * (runningVariance + epsilon) - epsilon);
             }
             graph.SetInitializer(node.Input[3], TensorData.Create(means, [.. mean.Dims]));
             graph.SetInitializer(node.Input[4], TensorData.Create(variances, [.. variance.Dims]));

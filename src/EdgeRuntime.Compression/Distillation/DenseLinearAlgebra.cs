@@ -38,7 +38,11 @@ internal static class DenseLinearAlgebra
     }
 
     /// <summary>Cholesky after adding <paramref name="damping"/> times the mean diagonal, raised tenfold until it succeeds.</summary>
-    public static double[] DampedCholesky(double[] a, int n, double damping)
+    public static double[] DampedCholesky(double[] a, int n, double damping) => DampedCholesky(a, n, damping, out _);
+
+    /// <inheritdoc cref="DampedCholesky(double[], int, double)"/>
+    /// <param name="added">The multiple of the identity that was added.</param>
+    public static double[] DampedCholesky(double[] a, int n, double damping, out double added)
     {
         double meanDiagonal = 0;
         for (int i = 0; i < n; i++)
@@ -47,7 +51,7 @@ internal static class DenseLinearAlgebra
         }
         meanDiagonal = Math.Max(meanDiagonal / Math.Max(1, n), 1e-12);
         var damped = (double[])a.Clone();
-        double added = 0;
+        added = 0;
         for (double factor = damping; factor < 1e6; factor = Math.Max(factor * 10, 1e-8))
         {
             double step = factor * meanDiagonal - added;
@@ -126,6 +130,21 @@ internal static class DenseLinearAlgebra
     public static void RidgeSolve(double[] a, int n, double[] b, int m, double damping)
     {
         var l = DampedCholesky(a, n, damping);
+        SolveCholesky(l, n, b, m);
+    }
+
+    /// <summary>
+    /// Ridge solution pulled towards <paramref name="anchor"/> instead of towards zero:
+    /// (A + λI) X = B + λ·anchor, λ = damping·mean(diag A). Where A is well determined the data win;
+    /// along directions the data do not determine, X stays at the anchor. B is overwritten with X.
+    /// </summary>
+    public static void AnchoredRidgeSolve(double[] a, int n, double[] b, int m, double damping, double[] anchor)
+    {
+        var l = DampedCholesky(a, n, damping, out double added);
+        for (int i = 0; i < n * m; i++)
+        {
+            b[i] += added * anchor[i];
+        }
         SolveCholesky(l, n, b, m);
     }
 }

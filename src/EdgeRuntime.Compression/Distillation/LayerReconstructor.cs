@@ -14,12 +14,35 @@ public static class LayerReconstructor
     public const double DefaultDamping = 1e-3;
 
     /// <summary>Refits every weight of the layer (all its columns stay). Statistics must hold targets and a bias column.</summary>
-    public static void RefitDense(OnnxGraph graph, WeightLayer layer, GramAccumulator statistics, double damping = DefaultDamping)
+    /// <param name="anchored">
+    /// Pull the solution towards the layer's current weights and bias rather than towards zero: with few
+    /// calibration rows per column (a layer after global pooling sees one row per sample) plain ridge
+    /// shrinks the directions the data leave open, anchored ridge leaves them as they were.
+    /// </param>
+    public static void RefitDense(OnnxGraph graph, WeightLayer layer, GramAccumulator statistics, double damping = DefaultDamping, bool anchored = false)
     {
         Check(layer, statistics);
         int d = statistics.Dimension, m = statistics.Targets, n = layer.Columns;
         var solution = (double[])statistics.Cross!.Clone();
-        DenseLinearAlgebra.RidgeSolve(statistics.Gram, d, solution, m, damping);
+        if (anchored)
+        {
+            var current = layer.ReadMatrix(graph);
+            var currentBias = layer.ReadBias(graph);
+            var anchor = new double[d * m];
+            for (int o = 0; o < m; o++)
+            {
+                for (int j = 0; j < n; j++)
+                {
+                    anchor[j * m + o] = current[o * n + j];
+                }
+                anchor[n * m + o] = currentBias?[o] ?? 0;
+            }
+            DenseLinearAlgebra.AnchoredRidgeSolve(statistics.Gram, d, solution, m, damping, anchor);
+        }
+        else
+        {
+            DenseLinearAlgebra.RidgeSolve(statistics.Gram, d, solution, m, damping);
+        }
         var weights = new float[m * n];
         var bias = new float[m];
         for (int o = 0; o < m; o++)

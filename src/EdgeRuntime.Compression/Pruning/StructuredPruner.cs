@@ -1,6 +1,7 @@
 using EdgeRuntime.Compression.Calibration;
 using EdgeRuntime.Compression.Distillation;
 using EdgeRuntime.Onnx;
+using Onnx;
 
 namespace EdgeRuntime.Compression.Pruning;
 
@@ -8,8 +9,9 @@ namespace EdgeRuntime.Compression.Pruning;
 /// Structured channel pruning: channel groups from <see cref="ChannelDependencyGraph"/> lose their
 /// least important channels physically (weights, biases, normalizations, constants and the consumers'
 /// input columns shrink), group after group in graph order; after each group the consuming layers are
-/// refitted to the teacher's outputs and BatchNormalization statistics re-estimated, so later groups
-/// are ranked and refitted on the already-pruned model.
+/// refitted to the teacher's outputs in dependency order (optionally BatchNormalization statistics
+/// re-estimated), so later groups are ranked and refitted on the already-pruned model; a final pass
+/// refits every layer below a pruned one on the finished student's own inputs.
 /// </summary>
 public static class StructuredPruner
 {
@@ -41,6 +43,7 @@ public static class StructuredPruner
         var keptOutputs = new Dictionary<string, int[]>(StringComparer.Ordinal);
         int totalChannels = initial.Groups.Sum(g => g.Channels), removedChannels = 0;
         int refitted = 0, renormalized = 0;
+        var prunedProducers = new HashSet<string>(StringComparer.Ordinal);
 
         foreach (var (key, _, ratio) in plan)
         {
@@ -50,7 +53,7 @@ public static class StructuredPruner
                 warnings.Add($"group of {key} became unprunable after earlier edits: {group?.BlockedBecause ?? "not found"}; left alone");
                 continue;
             }
-            int keep = Math.Clamp(group.Channels - (int)Math.Round(group.Channels * ratio), Math.Min(options.MinChannels, group.Channels), group.Channels);
+            int keep = KeptChannels(group.Channels, ratio, options.MinChannels);
             if (keep == group.Channels)
             {
                 continue;
@@ -65,19 +68,10 @@ public static class StructuredPruner
                 keptOutputs[producer.OutputName] = [.. kept.Select(i => previous[i])];
             }
             log?.Invoke($"{group.Describe()}: kept {keep} channels");
+            prunedProducers.UnionWith(group.Producers.Select(p => p.Name));
             if (options.Reconstruct)
             {
-                var graph = student.Graph;
-                var consumers = group.Consumers.Select(c => c.Layer.Node.Name).Distinct()
-                    .Select(name => WeightLayer.FindAll(graph).First(l => l.Node.Name == name))
-                    .ToList();
-                var requests = consumers.Select(l => new LayerRequest(l, true, true, keptOutputs.GetValueOrDefault(l.OutputName))).ToList();
-                var statistics = LayerStatistics.Collect(student, teacher, requests, data!, options.WorkDirectory);
-                for (int i = 0; i < consumers.Count; i++)
-                {
-                    LayerReconstructor.RefitDense(graph, consumers[i], statistics[i]);
-                    refitted++;
-                }
+                refitted += RefitInOrder(student, teacher, [.. group.Consumers.Select(c => c.Layer.Name)], keptOutputs, data!, options);
             }
             if (options.ReestimateBatchNorm)
             {
@@ -87,6 +81,16 @@ public static class StructuredPruner
                     .ToList();
                 renormalized += BatchNormReestimator.Reestimate(student, teacher, mappings, data!, options.WorkDirectory);
             }
+        }
+        int refittedDownstream = 0;
+        if (options.Reconstruct && options.RefitDownstream && prunedProducers.Count > 0)
+        {
+            // Each group's refit only fixed its direct consumers; the error left there still compounds through
+            // the layers below. One more pass in graph order refits every layer below a pruned one on the final
+            // student's own inputs (normalizations are not re-estimated here, see ReestimateBatchNorm).
+            var graph = student.Graph;
+            var below = WeightLayer.FindAll(graph).Where(l => Upstream(graph, l.Node).Overlaps(prunedProducers)).Select(l => l.Name).ToList();
+            refittedDownstream = RefitInOrder(student, teacher, below, keptOutputs, data!, options);
         }
         var problems = student.Graph.Validate();
         if (problems.Count > 0)
@@ -100,7 +104,11 @@ public static class StructuredPruner
         };
         if (options.Reconstruct)
         {
-            applied.Add($"layer-wise least-squares reconstruction of {refitted} consuming layer(s) to the teacher's outputs");
+            applied.Add($"layer-wise least-squares reconstruction of {refitted} consuming layer(s) to the teacher's outputs, in dependency order on the student's own inputs");
+            if (refittedDownstream > 0)
+            {
+                applied.Add($"final sequential refit of the {refittedDownstream} layer(s) below pruned ones");
+            }
         }
         if (renormalized > 0)
         {
@@ -111,6 +119,61 @@ public static class StructuredPruner
             LeftAlone = leftAlone,
         };
     }
+
+    /// <summary>
+    /// Refits the named layers by least squares to the teacher's outputs, in waves: a layer waits until every
+    /// listed layer upstream of it has been refitted, so its statistics come from the inputs it will really get.
+    /// </summary>
+    private static int RefitInOrder(OnnxModel student, OnnxModel teacher, IReadOnlyList<string> names, Dictionary<string, int[]> keptOutputs, CalibrationData data, StructuredPruneOptions options)
+    {
+        var graph = student.Graph;
+        var pending = names.Distinct().ToList();
+        var layersByName = WeightLayer.FindAll(graph).ToDictionary(l => l.Name, StringComparer.Ordinal);
+        var upstream = pending.ToDictionary(n => n, n => Upstream(graph, layersByName[n].Node), StringComparer.Ordinal);
+        int refitted = 0;
+        while (pending.Count > 0)
+        {
+            var wave = pending.Where(n => !pending.Any(other => upstream[n].Contains(other))).ToList();
+            // Views are taken afresh: earlier pruning changed the weights' shapes.
+            var current = WeightLayer.FindAll(graph).ToDictionary(l => l.Name, StringComparer.Ordinal);
+            var layers = wave.Select(n => current[n]).ToList();
+            var requests = layers.Select(l => new LayerRequest(l, true, true, keptOutputs.GetValueOrDefault(l.OutputName))).ToList();
+            var statistics = LayerStatistics.Collect(student, teacher, requests, data, options.WorkDirectory);
+            for (int i = 0; i < layers.Count; i++)
+            {
+                LayerReconstructor.RefitDense(graph, layers[i], statistics[i], options.Damping, anchored: true);
+            }
+            refitted += layers.Count;
+            pending.RemoveAll(wave.Contains);
+        }
+        return refitted;
+    }
+
+    private static string NodeKey(NodeProto node) => node.Name.Length > 0 ? node.Name : node.Output[0];
+
+    /// <summary>Names (as <see cref="WeightLayer.Name"/> spells them) of every node that <paramref name="node"/> depends on.</summary>
+    private static HashSet<string> Upstream(OnnxGraph graph, NodeProto node)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var visited = new HashSet<NodeProto>(ReferenceEqualityComparer.Instance);
+        var stack = new Stack<NodeProto>([node]);
+        while (stack.Count > 0)
+        {
+            foreach (string input in stack.Pop().Input)
+            {
+                if (input.Length > 0 && graph.GetProducer(input) is { } producer && visited.Add(producer))
+                {
+                    seen.Add(NodeKey(producer));
+                    stack.Push(producer);
+                }
+            }
+        }
+        return seen;
+    }
+
+    /// <summary>Channels a group of <paramref name="channels"/> keeps at <paramref name="ratio"/>.</summary>
+    internal static int KeptChannels(int channels, double ratio, int minChannels) =>
+        Math.Clamp(channels - (int)Math.Round(channels * ratio), Math.Min(minChannels, channels), channels);
 
     private static bool IsExcluded(ChannelGroup group, StructuredPruneOptions options) =>
         group.Producers.Any(p => options.Exclude.Contains(p.Name) || options.Exclude.Contains(p.OpType));
