@@ -1,8 +1,10 @@
 using System.Globalization;
 using EdgeRuntime.Devices.Boards;
+using EdgeRuntime.Fleet.Mqtt;
 using EdgeRuntime.Governance;
 using EdgeRuntime.Simulation;
 using EdgeRuntime.Telemetry;
+using EdgeRuntime.Uplink;
 
 namespace EdgeRuntime.Fleet;
 
@@ -23,9 +25,14 @@ public sealed record FleetSimulationOptions
     /// <summary>Every n-th board is held out: left out of the fit, then run with both profiles.</summary>
     public int HoldOutEvery { get; init; } = 4;
     public int Seed { get; init; } = 1;
+    /// <summary>When set, the logs travel as in the field: each board's uplink to this broker, fleet ingest from it. Otherwise ingest reads the log files.</summary>
+    public MqttBrokerOptions? Broker { get; init; }
+    /// <summary>How long the upload through the broker may take before the run fails.</summary>
+    public TimeSpan UploadTimeout { get; init; } = TimeSpan.FromMinutes(10);
 
     public void Validate()
     {
+        Broker?.Validate();
         if (Devices is < 4 or > 10_000)
         {
             throw new ArgumentException($"devices must be within [4, 10000], got {Devices}");
@@ -88,6 +95,8 @@ public sealed record FleetSimulationReport(
 {
     public GovernorProfile FittedProfile { get; init; } = null!;
     public bool FittedOnServiceTime { get; init; }
+    /// <summary>How the telemetry reached the fleet store: "log files" or "MQTT host:port".</summary>
+    public string IngestedVia { get; init; } = "log files";
 }
 
 /// <summary>
@@ -133,7 +142,22 @@ public static class FleetSimulation
         string database = Path.Combine(workDirectory, "fleet.duckdb");
         File.Delete(database);
         using var store = FleetStore.Open(database);
-        var ingest = store.IngestLogs(devices.Select(d => Path.Combine(logs, d.Id)));
+        IngestReport ingest;
+        if (options.Broker is { } broker)
+        {
+            string cursors = Path.Combine(workDirectory, "uplink-cursors");
+            if (Directory.Exists(cursors))
+            {
+                Directory.Delete(cursors, recursive: true);
+            }
+            var deviceLogs = devices.Select(d => new DeviceLog(d.Id, board.Id, Path.Combine(logs, d.Id))).ToList();
+            // Off the caller's synchronization context: the upload's continuations must not wait for this blocked thread.
+            ingest = Task.Run(() => FleetUpload.UploadAndIngestAsync(store, deviceLogs, broker, cursors, options.UploadTimeout)).GetAwaiter().GetResult();
+        }
+        else
+        {
+            ingest = store.IngestLogs(devices.Select(d => Path.Combine(logs, d.Id)));
+        }
         var heldOut = devices.Where(d => d.HeldOut).Select(d => d.Id).ToHashSet();
         var fitted = new ProfileFitter(store, new FixedClock(SimulationTelemetry.SimulationStart + options.Duration)).Fit(board.Id, heldOut);
         var (windows, meanError, p95Error, within10) = HeldOutError(store, fitted, heldOut);
@@ -158,6 +182,7 @@ public static class FleetSimulation
         {
             FittedProfile = fitted.Profile,
             FittedOnServiceTime = fitted.FromServiceTime,
+            IngestedVia = options.Broker is { } via ? $"MQTT {via.Host}:{via.Port}" : "log files",
         };
     }
 

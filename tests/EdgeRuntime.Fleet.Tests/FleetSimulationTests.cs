@@ -1,5 +1,7 @@
+using EdgeRuntime.Fleet.Mqtt;
 using EdgeRuntime.Governance;
 using EdgeRuntime.Simulation;
+using EdgeRuntime.Uplink;
 
 namespace EdgeRuntime.Fleet.Tests;
 
@@ -46,6 +48,27 @@ public sealed class FleetSimulationTests(ITestOutputHelper output)
         var reparsed = ProfileJson.Parse(ProfileJson.Serialize(report.FittedProfile), "fitted");
         Assert.Equal("fleet-fit", reparsed.Provenance.Source);
         Assert.True(reparsed.Version > ProfileCatalog.BuiltIn("raspberry-pi-4").Version);
+    }
+
+    [Fact]
+    public async Task Through_each_boards_uplink_and_a_real_broker_the_fleet_store_gets_every_record_once_and_the_same_fit()
+    {
+        using var temp = new TempDirectory();
+        using var broker = await MosquittoBroker.StartAsync(temp.File("broker"));
+        var viaFiles = FleetSimulation.Run(Variants, SmallFleet, temp.File("files"));
+        var viaBroker = FleetSimulation.Run(Variants, SmallFleet with
+        {
+            Broker = new MqttBrokerOptions { Host = broker.Host, Port = broker.Port, ClientId = "fleet-test", BackoffMin = TimeSpan.FromMilliseconds(50) },
+        }, temp.File("mqtt"));
+        output.WriteLine($"{viaBroker.Ingest.RecordsRead} records received, {viaBroker.Ingest.Duplicates} duplicates, {viaBroker.Ingest.Seconds:F1} s via {viaBroker.IngestedVia}");
+
+        Assert.StartsWith("MQTT 127.0.0.1:", viaBroker.IngestedVia);
+        Assert.Equal(viaBroker.RecordsWritten, viaBroker.Ingest.RecordsInserted);
+        // Same seed, same boards, same records: the profile fitted from what came through the broker is the one fitted from the files.
+        Assert.Equal(viaFiles.RecordsWritten, viaBroker.RecordsWritten);
+        Assert.Equal(viaFiles.HeldOutServiceMeanError, viaBroker.HeldOutServiceMeanError, 9);
+        Assert.Equal(ProfileJson.Serialize(viaFiles.FittedProfile with { Provenance = viaBroker.FittedProfile.Provenance }),
+            ProfileJson.Serialize(viaBroker.FittedProfile));
     }
 
     [Fact]

@@ -2,7 +2,9 @@ using System.CommandLine;
 using EdgeRuntime.Bundles;
 using EdgeRuntime.Evaluation.Reporting;
 using EdgeRuntime.Fleet;
+using EdgeRuntime.Fleet.Mqtt;
 using EdgeRuntime.Governance;
+using EdgeRuntime.Uplink;
 
 namespace EdgeRuntime.Cli.Commands;
 
@@ -24,12 +26,15 @@ internal static class FleetSimulateCommand
         var seed = new Option<int>("--seed") { Description = "Random seed", DefaultValueFactory = _ => 1 };
         var output = new Option<string>("--out") { Description = "Directory for the device logs, the fleet database and the fitted profile", Required = true };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var mqtt = new MqttCliOptions("edgert-fleet-simulate", required: false);
+        var privateBroker = new Option<bool>("--private-broker") { Description = "Send the logs through each board's uplink to a Mosquitto started for this run on loopback, and ingest from it" };
         var command = new Command("simulate",
             "Simulated boards (ambient, cooling, battery, unit speed differ) write telemetry; fit a profile from it; compare fitted and shipped profiles on held-out boards");
-        foreach (var option in new Option[] { board, bundle, devices, duration, load, slowdown, holdOut, seed, output, json })
+        foreach (var option in new Option[] { board, bundle, devices, duration, load, slowdown, holdOut, seed, output, json, privateBroker })
         {
             command.Options.Add(option);
         }
+        mqtt.AddTo(command);
         command.SetAction(result =>
         {
             var options = new FleetSimulationOptions
@@ -53,7 +58,17 @@ internal static class FleetSimulateCommand
             string directory = result.GetValue(output)!;
             Directory.CreateDirectory(directory);
             TextWriter? log = result.GetValue(json) ? null : context.Out;
-            var report = Run(options, result.GetValue(bundle), directory, log);
+            var broker = mqtt.Build(result);
+            if (broker is not null && result.GetValue(privateBroker))
+            {
+                throw new CliError("fleet simulate: give either --mqtt HOST:PORT or --private-broker, not both");
+            }
+            using var started = result.GetValue(privateBroker) ? StartPrivateBroker(Path.Combine(directory, "broker")) : null;
+            if (started is not null)
+            {
+                broker = new MqttBrokerOptions { Host = started.Host, Port = started.Port, ClientId = "edgert-fleet-simulate" };
+            }
+            var report = Run(options with { Broker = broker }, result.GetValue(bundle), directory, log);
             string profileFile = Path.Combine(directory, "profiles", report.Board + ".json");
             Directory.CreateDirectory(Path.GetDirectoryName(profileFile)!);
             File.WriteAllText(profileFile, ProfileJson.Serialize(report.FittedProfile));
@@ -102,12 +117,24 @@ internal static class FleetSimulateCommand
         }
     }
 
+    private static MosquittoBroker StartPrivateBroker(string directory)
+    {
+        try
+        {
+            return MosquittoBroker.StartAsync(directory).GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is FileNotFoundException or IOException)
+        {
+            throw new CliError($"fleet simulate --private-broker: {e.Message}");
+        }
+    }
+
     private static void Print(TextWriter output, FleetSimulationReport report, string profileFile)
     {
         int heldOut = report.Devices.Count(d => d.HeldOut);
         output.WriteLine();
         output.WriteLine($"{report.Board}: {report.Devices.Count} boards ({heldOut} held out), {report.DurationSeconds / 60:F0} min each, {report.RatePerSecond:F0} requests/s, SLO p95 {report.SloP95Ms:F3} ms");
-        output.WriteLine($"telemetry: {report.RecordsWritten} records written, {report.Ingest.RecordsInserted} ingested; profile fitted on {(report.FittedOnServiceTime ? "service time" : "response time")} -> {profileFile}");
+        output.WriteLine($"telemetry: {report.RecordsWritten} records written, {report.Ingest.RecordsInserted} ingested from {report.IngestedVia} in {report.Ingest.Seconds:F1} s; profile fitted on {(report.FittedOnServiceTime ? "service time" : "response time")} -> {profileFile}");
         output.WriteLine($"fit error on held-out boards ({report.HeldOutWindows} windows): service time mean {report.HeldOutServiceMeanError:P1}, p95 {report.HeldOutServiceP95Error:P1}; {report.HeldOutWithin10Percent:P1} of windows within 10% (a fit of response p95, queue included, would be off by {report.HeldOutResponseP95Error:P0})");
         output.WriteLine($"thermal time constant: fitted {(report.FittedTimeConstantSeconds is double t ? $"{t:F0} s" : "none")}, shipped {report.DefaultTimeConstantSeconds:F0} s");
         var costs = new TextTable("variant", "assumed ms", "true ms", "fitted p50 ms", "fitted p95 ms");

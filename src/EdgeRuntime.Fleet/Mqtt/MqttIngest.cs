@@ -228,9 +228,10 @@ public sealed class MqttIngest : IAsyncDisposable
                         }
                     }
                     inserted = _store.IngestRecords(records);
+                    // Counted under the store's lock, so a reader that sees the records in the store also sees them counted.
+                    Interlocked.Add(ref _records, records.Count);
+                    Interlocked.Add(ref _inserted, inserted);
                 }
-                Interlocked.Add(ref _records, records.Count);
-                Interlocked.Add(ref _inserted, inserted);
                 lock (_devices)
                 {
                     foreach (var record in records)
