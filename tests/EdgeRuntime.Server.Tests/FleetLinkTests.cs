@@ -48,6 +48,8 @@ public sealed class FleetLinkTests
         var fleetBroker = new MqttBrokerOptions { Host = broker.Host, Port = broker.Port, ClientId = "fleet", BackoffMin = TimeSpan.FromMilliseconds(50), BackoffMax = TimeSpan.FromMilliseconds(500) };
         await using var ingest = new MqttIngest(store, fleetBroker);
         await ingest.StartAsync(TestContext.Current.CancellationToken);
+        // Subscribed before the device sends: a new ingest session does not get what was published before it.
+        await ingest.Session.WaitConnectedAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromMinutes(2), TestContext.Current.CancellationToken);
 
         await using var daemon = await TestServer.StartAsync(o =>
         {

@@ -16,7 +16,7 @@ public sealed class StoreAndForwardTests
         using var store = FleetStore.Open(temp.File("fleet.duckdb"));
         await using var ingest = new MqttIngest(store, UplinkFixtures.Broker(broker, "fleet-ingest"));
         await ingest.StartAsync(TestContext.Current.CancellationToken);
-        await UplinkFixtures.EventuallyAsync(() => ingest.Session.IsConnected, "ingest to connect");
+        await ingest.Session.WaitConnectedAsync(TestContext.Current.CancellationToken).WaitAsync(UplinkFixtures.Patience, TestContext.Current.CancellationToken); // connected and subscribed
 
         var options = UplinkFixtures.Device(broker, logs, batchSize: 10);
         await using var session = new MqttSession(options.Broker, options.SessionExpiry);
@@ -55,7 +55,7 @@ public sealed class StoreAndForwardTests
         using var store = FleetStore.Open(temp.File("fleet.duckdb"));
         await using var ingest = new MqttIngest(store, UplinkFixtures.Broker(broker, "fleet-ingest"));
         await ingest.StartAsync(TestContext.Current.CancellationToken);
-        await UplinkFixtures.EventuallyAsync(() => ingest.Session.IsConnected, "ingest to connect");
+        await ingest.Session.WaitConnectedAsync(TestContext.Current.CancellationToken).WaitAsync(UplinkFixtures.Patience, TestContext.Current.CancellationToken); // connected and subscribed
         var options = UplinkFixtures.Device(broker, logs, deviceId: "pi-2", batchSize: 50);
 
         UplinkCursor stoppedAt;
@@ -100,7 +100,7 @@ public sealed class StoreAndForwardTests
         using var store = FleetStore.Open(temp.File("fleet.duckdb"));
         await using var ingest = new MqttIngest(store, UplinkFixtures.Broker(broker, "fleet-ingest"));
         await ingest.StartAsync(TestContext.Current.CancellationToken);
-        await UplinkFixtures.EventuallyAsync(() => ingest.Session.IsConnected, "ingest to connect");
+        await ingest.Session.WaitConnectedAsync(TestContext.Current.CancellationToken).WaitAsync(UplinkFixtures.Patience, TestContext.Current.CancellationToken); // connected and subscribed
 
         var options = UplinkFixtures.Device(broker, logs, deviceId: "pi-3");
         await using var session = new MqttSession(options.Broker, options.SessionExpiry);
@@ -125,7 +125,11 @@ public sealed class StoreAndForwardTests
         using var store = FleetStore.Open(temp.File("fleet.duckdb"));
         await using var ingest = new MqttIngest(store, UplinkFixtures.Broker(broker, "fleet-ingest"));
         await ingest.StartAsync(TestContext.Current.CancellationToken);
-        await UplinkFixtures.EventuallyAsync(() => ingest.Session.IsConnected, "ingest to connect");
+        await ingest.Session.WaitConnectedAsync(TestContext.Current.CancellationToken).WaitAsync(UplinkFixtures.Patience, TestContext.Current.CancellationToken); // connected and subscribed
+        // Mosquitto saves a new subscription only with the next stored message; killed before that, it forgets ingest's
+        // session and drops what devices send until ingest resubscribes. This test is about the device's side, so the
+        // broker first gets a message to save.
+        await UplinkFixtures.PersistBrokerStateAsync(broker);
         broker.Kill();
 
         var options = UplinkFixtures.Device(broker, logs, deviceId: "pi-4");
@@ -154,7 +158,7 @@ public sealed class StoreAndForwardTests
         using var store = FleetStore.Open(temp.File("fleet.duckdb"));
         await using var ingest = new MqttIngest(store, UplinkFixtures.Broker(broker, "fleet-ingest"));
         await ingest.StartAsync(TestContext.Current.CancellationToken);
-        await UplinkFixtures.EventuallyAsync(() => ingest.Session.IsConnected, "ingest to connect");
+        await ingest.Session.WaitConnectedAsync(TestContext.Current.CancellationToken).WaitAsync(UplinkFixtures.Patience, TestContext.Current.CancellationToken); // connected and subscribed
 
         // The device believes everything was acknowledged, but records 11-20 never reached ingest (a broker lost them).
         var options = UplinkFixtures.Device(broker, logs, deviceId: "pi-5");

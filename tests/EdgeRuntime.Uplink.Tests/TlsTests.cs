@@ -22,6 +22,8 @@ public sealed class TlsTests
         using var store = FleetStore.Open(temp.File("fleet.duckdb"));
         await using var ingest = new MqttIngest(store, Secure(UplinkFixtures.Broker(broker, "fleet-ingest"), temp));
         await ingest.StartAsync(TestContext.Current.CancellationToken);
+        // Subscribed before the device sends: a new ingest session does not get what was published before it.
+        await ingest.Session.WaitConnectedAsync(TestContext.Current.CancellationToken).WaitAsync(UplinkFixtures.Patience, TestContext.Current.CancellationToken);
 
         var options = UplinkFixtures.Device(broker, logs, deviceId: "pi-7");
         options.Broker = Secure(options.Broker, temp);

@@ -68,6 +68,20 @@ internal static class UplinkFixtures
         return log.LastSequence;
     }
 
+    /// <summary>Makes the broker write its persistence file (sessions and subscriptions included): a retained message is a change it saves.</summary>
+    public static async Task PersistBrokerStateAsync(MosquittoBroker broker)
+    {
+        string file = Path.Combine(broker.Directory, "mosquitto.db");
+        var before = File.Exists(file) ? File.GetLastWriteTimeUtc(file) : DateTime.MinValue;
+        await using var session = new MqttSession(Broker(broker, "persist-now"), TimeSpan.Zero);
+        session.Start();
+        await session.WaitConnectedAsync(TestContext.Current.CancellationToken).WaitAsync(Patience, TestContext.Current.CancellationToken);
+        var message = new MQTTnet.MqttApplicationMessageBuilder().WithTopic("edgert-test/persist").WithPayload(Guid.NewGuid().ToString())
+            .WithRetainFlag().WithQualityOfServiceLevel(MQTTnet.Protocol.MqttQualityOfServiceLevel.AtLeastOnce).Build();
+        Assert.Null(await session.PublishAsync(message, TestContext.Current.CancellationToken));
+        await EventuallyAsync(() => File.Exists(file) && File.GetLastWriteTimeUtc(file) > before, "the broker to save its state");
+    }
+
     public static async Task EventuallyAsync(Func<bool> condition, string what)
     {
         var deadline = DateTime.UtcNow + Patience;

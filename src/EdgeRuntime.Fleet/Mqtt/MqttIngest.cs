@@ -221,10 +221,12 @@ public sealed class MqttIngest : IAsyncDisposable
                 {
                     foreach (var record in records)
                     {
-                        // A device first seen in this run: what the database already holds tells where it got to.
+                        // A device first seen in this run: what the database already holds tells where it got to. A device the
+                        // database has never seen starts at 1, so a first batch that starts later (the ones before it went to a
+                        // broker that lost them, or out before this subscription existed) is asked for again too.
                         if (!_highest.ContainsKey(record.DeviceId))
                         {
-                            _highest[record.DeviceId] = _store.HighestSequence(record.DeviceId) ?? record.Sequence - 1;
+                            _highest[record.DeviceId] = _store.HighestSequence(record.DeviceId) ?? 0;
                         }
                     }
                     inserted = _store.IngestRecords(records);
