@@ -15,6 +15,13 @@ public sealed record StructuredPruneOptions
     /// <summary>L1/L2: norms of the producers' filters; SecondOrder: the consumers' reconstruction error (needs calibration data).</summary>
     public ImportanceCriterion Criterion { get; init; } = ImportanceCriterion.SecondOrder;
 
+    /// <summary>
+    /// With <see cref="ImportanceCriterion.SecondOrder"/>: remove channels one at a time, each time the one whose
+    /// removal least increases the consumers' error with their other columns refitted (group OBS), instead of
+    /// ranking each channel alone.
+    /// </summary>
+    public bool GreedySelection { get; init; } = true;
+
     /// <summary>Refit each consuming layer by least squares to the teacher's outputs after its input channels are removed.</summary>
     public bool Reconstruct { get; init; } = true;
 
@@ -23,6 +30,9 @@ public sealed record StructuredPruneOptions
     /// (only with <see cref="Reconstruct"/>): errors left after each group's refit do not compound.
     /// </summary>
     public bool RefitDownstream { get; init; } = true;
+
+    /// <summary>In that final pass, refit the depthwise convolutions below a pruned layer too (each channel's kernel and bias on its own patches).</summary>
+    public bool RefitDepthwise { get; init; }
 
     /// <summary>Relative ridge damping of the least-squares refits (times the mean diagonal of X^T X), pulling towards the current weights.</summary>
     [Range(1e-8, 1.0)]

@@ -44,6 +44,8 @@ public static class StructuredPruner
         int totalChannels = initial.Groups.Sum(g => g.Channels), removedChannels = 0;
         int refitted = 0, renormalized = 0;
         var prunedProducers = new HashSet<string>(StringComparer.Ordinal);
+        // Depthwise convolution -> output of the producer whose channels it carries (for the teacher channels).
+        var depthwiseSources = new Dictionary<string, string>(StringComparer.Ordinal);
 
         foreach (var (key, _, ratio) in plan)
         {
@@ -58,7 +60,7 @@ public static class StructuredPruner
             {
                 continue;
             }
-            var importance = Importance(student, group, options, data);
+            var importance = Importance(student, group, options, data, group.Channels - keep);
             int[] kept = [.. Enumerable.Range(0, group.Channels).OrderByDescending(c => importance[c]).Take(keep).Order()];
             Apply(student.Graph, group, kept);
             removedChannels += group.Channels - keep;
@@ -69,6 +71,10 @@ public static class StructuredPruner
             }
             log?.Invoke($"{group.Describe()}: kept {keep} channels");
             prunedProducers.UnionWith(group.Producers.Select(p => p.Name));
+            foreach (var node in group.Depthwise)
+            {
+                depthwiseSources[NodeKey(node)] = group.Producers[0].OutputName;
+            }
             if (options.Reconstruct)
             {
                 refitted += RefitInOrder(student, teacher, [.. group.Consumers.Select(c => c.Layer.Name)], keptOutputs, data!, options);
@@ -90,7 +96,11 @@ public static class StructuredPruner
             // student's own inputs (normalizations are not re-estimated here, see ReestimateBatchNorm).
             var graph = student.Graph;
             var below = WeightLayer.FindAll(graph).Where(l => Upstream(graph, l.Node).Overlaps(prunedProducers)).Select(l => l.Name).ToList();
-            refittedDownstream = RefitInOrder(student, teacher, below, keptOutputs, data!, options);
+            if (options.RefitDepthwise)
+            {
+                below.AddRange(graph.Nodes.Where(n => DepthwiseReconstructor.IsDepthwise(graph, n) && Upstream(graph, n).Overlaps(prunedProducers)).Select(NodeKey));
+            }
+            refittedDownstream = RefitInOrder(student, teacher, below, keptOutputs, data!, options, depthwiseSources);
         }
         var problems = student.Graph.Validate();
         if (problems.Count > 0)
@@ -124,21 +134,27 @@ public static class StructuredPruner
     /// Refits the named layers by least squares to the teacher's outputs, in waves: a layer waits until every
     /// listed layer upstream of it has been refitted, so its statistics come from the inputs it will really get.
     /// </summary>
-    private static int RefitInOrder(OnnxModel student, OnnxModel teacher, IReadOnlyList<string> names, Dictionary<string, int[]> keptOutputs, CalibrationData data, StructuredPruneOptions options)
+    /// <param name="depthwiseSources">Depthwise convolutions among <paramref name="names"/>: the producer output behind their channels.</param>
+    private static int RefitInOrder(OnnxModel student, OnnxModel teacher, IReadOnlyList<string> names, Dictionary<string, int[]> keptOutputs, CalibrationData data, StructuredPruneOptions options,
+        IReadOnlyDictionary<string, string>? depthwiseSources = null)
     {
         var graph = student.Graph;
         var pending = names.Distinct().ToList();
-        var layersByName = WeightLayer.FindAll(graph).ToDictionary(l => l.Name, StringComparer.Ordinal);
-        var upstream = pending.ToDictionary(n => n, n => Upstream(graph, layersByName[n].Node), StringComparer.Ordinal);
+        var nodesByName = graph.Nodes.GroupBy(NodeKey).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        var upstream = pending.ToDictionary(n => n, n => Upstream(graph, nodesByName[n]), StringComparer.Ordinal);
         int refitted = 0;
         while (pending.Count > 0)
         {
             var wave = pending.Where(n => !pending.Any(other => upstream[n].Contains(other))).ToList();
             // Views are taken afresh: earlier pruning changed the weights' shapes.
             var current = WeightLayer.FindAll(graph).ToDictionary(l => l.Name, StringComparer.Ordinal);
-            var layers = wave.Select(n => current[n]).ToList();
+            var layers = wave.Where(current.ContainsKey).Select(n => current[n]).ToList();
+            var depthwise = wave.Where(n => !current.ContainsKey(n))
+                .Select(n => new DepthwiseRequest(nodesByName[n], depthwiseSources?.GetValueOrDefault(n) is { } source ? keptOutputs[source] : null))
+                .ToList();
+            refitted += DepthwiseReconstructor.Refit(student, teacher, depthwise, data, options.Damping, options.WorkDirectory);
             var requests = layers.Select(l => new LayerRequest(l, true, true, keptOutputs.GetValueOrDefault(l.OutputName))).ToList();
-            var statistics = LayerStatistics.Collect(student, teacher, requests, data, options.WorkDirectory);
+            var statistics = layers.Count == 0 ? [] : LayerStatistics.Collect(student, teacher, requests, data, options.WorkDirectory);
             for (int i = 0; i < layers.Count; i++)
             {
                 LayerReconstructor.RefitDense(graph, layers[i], statistics[i], options.Damping, anchored: true);
@@ -194,7 +210,8 @@ public static class StructuredPruner
         keptOutputs[group.Producers[0].OutputName];
 
     /// <summary>Importance of each channel of the group; higher is kept.</summary>
-    internal static double[] Importance(OnnxModel student, ChannelGroup group, StructuredPruneOptions options, CalibrationData? data)
+    /// <param name="remove">How many channels will go; the greedy selection stops there (kept channels rank above all removed ones).</param>
+    internal static double[] Importance(OnnxModel student, ChannelGroup group, StructuredPruneOptions options, CalibrationData? data, int remove = 0)
     {
         var graph = student.Graph;
         var importance = new double[group.Channels];
@@ -221,6 +238,15 @@ public static class StructuredPruner
         // is, to second order, sum over those columns j of ||W[:, j]||^2 · E[x_j^2].
         var consumers = group.Consumers.Select(c => c.Layer).DistinctBy(l => l.Node.Name).ToList();
         var statistics = LayerStatistics.Collect(student, null, [.. consumers.Select(l => new LayerRequest(l, false, false))], data!, options.WorkDirectory);
+        if (options.GreedySelection && remove > 0)
+        {
+            var selection = GreedyConsumers(graph, group, consumers, statistics);
+            if (selection is not null)
+            {
+                var order = GreedyChannelSelection.RemovalOrder(group.Channels, remove, selection, options.Damping);
+                return [.. order.Select(step => (double)step)];
+            }
+        }
         foreach (var consumer in group.Consumers)
         {
             int index = consumers.FindIndex(l => l.Node.Name == consumer.Layer.Node.Name);
@@ -248,6 +274,39 @@ public static class StructuredPruner
             }
         }
         return importance;
+    }
+
+    // Beyond these, the O(n^2) updates per removed channel cost more than the ranking is worth.
+    private const int GreedyMaxColumns = 4096;
+    private const int GreedyMaxBlock = 64;
+
+    /// <summary>The group's consumers for the greedy selection, or null when one is too large for it.</summary>
+    private static List<GreedyChannelSelection.Consumer>? GreedyConsumers(OnnxGraph graph, ChannelGroup group, List<WeightLayer> layers, IReadOnlyList<GramAccumulator> statistics)
+    {
+        var result = new List<GreedyChannelSelection.Consumer>();
+        for (int index = 0; index < layers.Count; index++)
+        {
+            var layer = layers[index];
+            var uses = group.Consumers.Where(c => c.Layer.Node.Name == layer.Node.Name).ToList();
+            int perChannel = layer.OpType == "Conv" ? (int)(layer.WeightDims[2] * layer.WeightDims[3]) : 1;
+            int block = uses.Sum(u => layer.OpType == "Conv" ? perChannel : u.Block);
+            if (layer.Columns > GreedyMaxColumns || block > GreedyMaxBlock)
+            {
+                return null;
+            }
+            // A layer may read the group at several offsets (concatenations); channel c feeds all of them.
+            int[] ColumnsOf(int c) =>
+            [
+                .. uses.SelectMany(u =>
+                {
+                    int width = layer.OpType == "Conv" ? perChannel : u.Block;
+                    int offset = layer.OpType == "Conv" ? u.Offset * perChannel : u.Offset;
+                    return Enumerable.Range(offset + c * width, width);
+                }),
+            ];
+            result.Add(new GreedyChannelSelection.Consumer(layer.ReadMatrix(graph), layer.Outputs, layer.Columns, statistics[index].Gram, ColumnsOf));
+        }
+        return result;
     }
 
     /// <summary>Removes every channel not in <paramref name="kept"/> from all tensors of the group.</summary>
