@@ -11,7 +11,7 @@ namespace EdgeRuntime.Compression.Pruning;
 /// input columns shrink), group after group in graph order; after each group the consuming layers are
 /// refitted to the teacher's outputs in dependency order (optionally BatchNormalization statistics
 /// re-estimated), so later groups are ranked and refitted on the already-pruned model; a final pass
-/// refits every layer below a pruned one on the finished student's own inputs.
+/// refits every layer below a pruned one (depthwise convolutions included) on the finished student's own inputs.
 /// </summary>
 public static class StructuredPruner
 {
@@ -60,7 +60,7 @@ public static class StructuredPruner
             {
                 continue;
             }
-            var importance = Importance(student, group, options, data, group.Channels - keep);
+            var importance = Importance(student, group, options, data);
             int[] kept = [.. Enumerable.Range(0, group.Channels).OrderByDescending(c => importance[c]).Take(keep).Order()];
             Apply(student.Graph, group, kept);
             removedChannels += group.Channels - keep;
@@ -117,7 +117,7 @@ public static class StructuredPruner
             applied.Add($"layer-wise least-squares reconstruction of {refitted} consuming layer(s) to the teacher's outputs, in dependency order on the student's own inputs");
             if (refittedDownstream > 0)
             {
-                applied.Add($"final sequential refit of the {refittedDownstream} layer(s) below pruned ones");
+                applied.Add($"final sequential refit of the {refittedDownstream} layer(s) below pruned ones{(options.RefitDepthwise ? ", depthwise convolutions included" : "")}");
             }
         }
         if (renormalized > 0)
@@ -210,8 +210,7 @@ public static class StructuredPruner
         keptOutputs[group.Producers[0].OutputName];
 
     /// <summary>Importance of each channel of the group; higher is kept.</summary>
-    /// <param name="remove">How many channels will go; the greedy selection stops there (kept channels rank above all removed ones).</param>
-    internal static double[] Importance(OnnxModel student, ChannelGroup group, StructuredPruneOptions options, CalibrationData? data, int remove = 0)
+    internal static double[] Importance(OnnxModel student, ChannelGroup group, StructuredPruneOptions options, CalibrationData? data)
     {
         var graph = student.Graph;
         var importance = new double[group.Channels];
@@ -238,15 +237,6 @@ public static class StructuredPruner
         // is, to second order, sum over those columns j of ||W[:, j]||^2 · E[x_j^2].
         var consumers = group.Consumers.Select(c => c.Layer).DistinctBy(l => l.Node.Name).ToList();
         var statistics = LayerStatistics.Collect(student, null, [.. consumers.Select(l => new LayerRequest(l, false, false))], data!, options.WorkDirectory);
-        if (options.GreedySelection && remove > 0)
-        {
-            var selection = GreedyConsumers(graph, group, consumers, statistics);
-            if (selection is not null)
-            {
-                var order = GreedyChannelSelection.RemovalOrder(group.Channels, remove, selection, options.Damping);
-                return [.. order.Select(step => (double)step)];
-            }
-        }
         foreach (var consumer in group.Consumers)
         {
             int index = consumers.FindIndex(l => l.Node.Name == consumer.Layer.Node.Name);
@@ -274,39 +264,6 @@ public static class StructuredPruner
             }
         }
         return importance;
-    }
-
-    // Beyond these, the O(n^2) updates per removed channel cost more than the ranking is worth.
-    private const int GreedyMaxColumns = 4096;
-    private const int GreedyMaxBlock = 64;
-
-    /// <summary>The group's consumers for the greedy selection, or null when one is too large for it.</summary>
-    private static List<GreedyChannelSelection.Consumer>? GreedyConsumers(OnnxGraph graph, ChannelGroup group, List<WeightLayer> layers, IReadOnlyList<GramAccumulator> statistics)
-    {
-        var result = new List<GreedyChannelSelection.Consumer>();
-        for (int index = 0; index < layers.Count; index++)
-        {
-            var layer = layers[index];
-            var uses = group.Consumers.Where(c => c.Layer.Node.Name == layer.Node.Name).ToList();
-            int perChannel = layer.OpType == "Conv" ? (int)(layer.WeightDims[2] * layer.WeightDims[3]) : 1;
-            int block = uses.Sum(u => layer.OpType == "Conv" ? perChannel : u.Block);
-            if (layer.Columns > GreedyMaxColumns || block > GreedyMaxBlock)
-            {
-                return null;
-            }
-            // A layer may read the group at several offsets (concatenations); channel c feeds all of them.
-            int[] ColumnsOf(int c) =>
-            [
-                .. uses.SelectMany(u =>
-                {
-                    int width = layer.OpType == "Conv" ? perChannel : u.Block;
-                    int offset = layer.OpType == "Conv" ? u.Offset * perChannel : u.Offset;
-                    return Enumerable.Range(offset + c * width, width);
-                }),
-            ];
-            result.Add(new GreedyChannelSelection.Consumer(layer.ReadMatrix(graph), layer.Outputs, layer.Columns, statistics[index].Gram, ColumnsOf));
-        }
-        return result;
     }
 
     /// <summary>Removes every channel not in <paramref name="kept"/> from all tensors of the group.</summary>
