@@ -33,7 +33,7 @@ public sealed class PruneOcrClassifierTests
 
         Assert.Empty(pruned.Model.Graph.Validate());
         Assert.InRange(pruned.ChannelsKept, 0.70, 0.80);
-        Assert.Contains(pruned.Applied, a => a.Contains("final sequential refit"));
+        Assert.Contains(pruned.Applied, a => a.Contains("final sequential refit") && a.Contains("depthwise"));
         Assert.DoesNotContain(pruned.Applied, a => a.Contains("BatchNormalization"));
         var (pixels, labels) = OcrClassifierInputs.Generate(OcrClassifierInputs.DefaultCount);
         var teacher = Decisions(ModelZooPipelineTests.RunClassifier(model, pixels, labels.Length));
@@ -44,9 +44,9 @@ public sealed class PruneOcrClassifierTests
     }
 
     private const int CalibrationLineCount = 256;
-    // Measured 89.4% (it was 50.4% before consumers were refitted in dependency order and every layer below
-    // refitted once more); the 97% goal needs non-uniform ratios (92.8% measured) and is not reached yet.
-    private const double MinimumAgreement = 0.87;
+    // Measured 91.2% (89.4% before the depthwise refit and the 1e-2 damping; 50.4% before consumers were refitted
+    // in dependency order and every layer below refitted once more); the 97% goal is not reached.
+    private const double MinimumAgreement = 0.89;
 
     private static int[] Decisions(float[] scores) => [.. Enumerable.Range(0, scores.Length / 2).Select(i => scores[2 * i + 1] > scores[2 * i] ? 1 : 0)];
 }

@@ -24,9 +24,22 @@ public sealed record StructuredPruneOptions
     /// </summary>
     public bool RefitDownstream { get; init; } = true;
 
-    /// <summary>Relative ridge damping of the least-squares refits (times the mean diagonal of X^T X), pulling towards the current weights.</summary>
+    /// <summary>
+    /// In that final pass, refit the depthwise convolutions below a pruned layer too (each channel's kernel and
+    /// bias on its own patches). PP-OCR at 30%, 256 lines: 91.2% agreement with it, 90.4% without (damping 1e-2).
+    /// </summary>
+    public bool RefitDepthwise { get; init; } = true;
+
+    /// <summary>
+    /// Relative ridge damping of the least-squares refits (times the mean diagonal of X^T X), pulling towards the
+    /// current weights. Stronger than for single-layer reconstruction: the refits chain through the whole network
+    /// and layers after global pooling see one row per sample (PP-OCR at 30%, 256 lines: 89.4% agreement at 1e-3,
+    /// 90.4% at 1e-2, 89.6% at 1e-1).
+    /// </summary>
     [Range(1e-8, 1.0)]
-    public double Damping { get; init; } = Distillation.LayerReconstructor.DefaultDamping;
+    public double Damping { get; init; } = DefaultDamping;
+
+    public const double DefaultDamping = 1e-2;
 
     /// <summary>
     /// Re-estimate BatchNormalization statistics of pruned channels against the teacher's. Off by default:

@@ -11,7 +11,7 @@ namespace EdgeRuntime.Compression.Pruning;
 /// input columns shrink), group after group in graph order; after each group the consuming layers are
 /// refitted to the teacher's outputs in dependency order (optionally BatchNormalization statistics
 /// re-estimated), so later groups are ranked and refitted on the already-pruned model; a final pass
-/// refits every layer below a pruned one on the finished student's own inputs.
+/// refits every layer below a pruned one (depthwise convolutions included) on the finished student's own inputs.
 /// </summary>
 public static class StructuredPruner
 {
@@ -44,6 +44,8 @@ public static class StructuredPruner
         int totalChannels = initial.Groups.Sum(g => g.Channels), removedChannels = 0;
         int refitted = 0, renormalized = 0;
         var prunedProducers = new HashSet<string>(StringComparer.Ordinal);
+        // Depthwise convolution -> output of the producer whose channels it carries (for the teacher channels).
+        var depthwiseSources = new Dictionary<string, string>(StringComparer.Ordinal);
 
         foreach (var (key, _, ratio) in plan)
         {
@@ -69,6 +71,10 @@ public static class StructuredPruner
             }
             log?.Invoke($"{group.Describe()}: kept {keep} channels");
             prunedProducers.UnionWith(group.Producers.Select(p => p.Name));
+            foreach (var node in group.Depthwise)
+            {
+                depthwiseSources[NodeKey(node)] = group.Producers[0].OutputName;
+            }
             if (options.Reconstruct)
             {
                 refitted += RefitInOrder(student, teacher, [.. group.Consumers.Select(c => c.Layer.Name)], keptOutputs, data!, options);
@@ -90,7 +96,11 @@ public static class StructuredPruner
             // student's own inputs (normalizations are not re-estimated here, see ReestimateBatchNorm).
             var graph = student.Graph;
             var below = WeightLayer.FindAll(graph).Where(l => Upstream(graph, l.Node).Overlaps(prunedProducers)).Select(l => l.Name).ToList();
-            refittedDownstream = RefitInOrder(student, teacher, below, keptOutputs, data!, options);
+            if (options.RefitDepthwise)
+            {
+                below.AddRange(graph.Nodes.Where(n => DepthwiseReconstructor.IsDepthwise(graph, n) && Upstream(graph, n).Overlaps(prunedProducers)).Select(NodeKey));
+            }
+            refittedDownstream = RefitInOrder(student, teacher, below, keptOutputs, data!, options, depthwiseSources);
         }
         var problems = student.Graph.Validate();
         if (problems.Count > 0)
@@ -107,7 +117,7 @@ public static class StructuredPruner
             applied.Add($"layer-wise least-squares reconstruction of {refitted} consuming layer(s) to the teacher's outputs, in dependency order on the student's own inputs");
             if (refittedDownstream > 0)
             {
-                applied.Add($"final sequential refit of the {refittedDownstream} layer(s) below pruned ones");
+                applied.Add($"final sequential refit of the {refittedDownstream} layer(s) below pruned ones{(options.RefitDepthwise ? ", depthwise convolutions included" : "")}");
             }
         }
         if (renormalized > 0)
@@ -124,21 +134,27 @@ public static class StructuredPruner
     /// Refits the named layers by least squares to the teacher's outputs, in waves: a layer waits until every
     /// listed layer upstream of it has been refitted, so its statistics come from the inputs it will really get.
     /// </summary>
-    private static int RefitInOrder(OnnxModel student, OnnxModel teacher, IReadOnlyList<string> names, Dictionary<string, int[]> keptOutputs, CalibrationData data, StructuredPruneOptions options)
+    /// <param name="depthwiseSources">Depthwise convolutions among <paramref name="names"/>: the producer output behind their channels.</param>
+    private static int RefitInOrder(OnnxModel student, OnnxModel teacher, IReadOnlyList<string> names, Dictionary<string, int[]> keptOutputs, CalibrationData data, StructuredPruneOptions options,
+        IReadOnlyDictionary<string, string>? depthwiseSources = null)
     {
         var graph = student.Graph;
         var pending = names.Distinct().ToList();
-        var layersByName = WeightLayer.FindAll(graph).ToDictionary(l => l.Name, StringComparer.Ordinal);
-        var upstream = pending.ToDictionary(n => n, n => Upstream(graph, layersByName[n].Node), StringComparer.Ordinal);
+        var nodesByName = graph.Nodes.GroupBy(NodeKey).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        var upstream = pending.ToDictionary(n => n, n => Upstream(graph, nodesByName[n]), StringComparer.Ordinal);
         int refitted = 0;
         while (pending.Count > 0)
         {
             var wave = pending.Where(n => !pending.Any(other => upstream[n].Contains(other))).ToList();
             // Views are taken afresh: earlier pruning changed the weights' shapes.
             var current = WeightLayer.FindAll(graph).ToDictionary(l => l.Name, StringComparer.Ordinal);
-            var layers = wave.Select(n => current[n]).ToList();
+            var layers = wave.Where(current.ContainsKey).Select(n => current[n]).ToList();
+            var depthwise = wave.Where(n => !current.ContainsKey(n))
+                .Select(n => new DepthwiseRequest(nodesByName[n], depthwiseSources?.GetValueOrDefault(n) is { } source ? keptOutputs[source] : null))
+                .ToList();
+            refitted += DepthwiseReconstructor.Refit(student, teacher, depthwise, data, options.Damping, options.WorkDirectory);
             var requests = layers.Select(l => new LayerRequest(l, true, true, keptOutputs.GetValueOrDefault(l.OutputName))).ToList();
-            var statistics = LayerStatistics.Collect(student, teacher, requests, data, options.WorkDirectory);
+            var statistics = layers.Count == 0 ? [] : LayerStatistics.Collect(student, teacher, requests, data, options.WorkDirectory);
             for (int i = 0; i < layers.Count; i++)
             {
                 LayerReconstructor.RefitDense(graph, layers[i], statistics[i], options.Damping, anchored: true);
