@@ -17,6 +17,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "block_sparse.h"
@@ -84,6 +85,14 @@ private:
 
 int64_t Elements(const Ort::ConstValue& value) { return static_cast<int64_t>(value.GetTensorTypeAndShapeInfo().GetElementCount()); }
 
+// A matrix op's X[..., K] read as M rows of depth K.
+std::pair<int64_t, int64_t> RowsAndDepth(const std::vector<int64_t>& x_shape) {
+    if (x_shape.empty()) throw std::invalid_argument("X must have at least one dimension");
+    int64_t rows = 1;
+    for (size_t i = 0; i + 1 < x_shape.size(); ++i) rows *= x_shape[i];
+    return {rows, x_shape.back()};
+}
+
 // SparseMatMul: Y[..., N] = X[..., K] * W[K, N] (+ bias), W as the CSR form of its transpose.
 struct SparseMatMulKernel : KernelBase {
     SparseMatMulKernel(const OrtApi& api, const OrtKernelInfo* info) : KernelBase(api, info, "SparseMatMul") {}
@@ -99,10 +108,7 @@ private:
         auto values = context.GetInput(3);
 
         auto x_shape = x.GetTensorTypeAndShapeInfo().GetShape();
-        if (x_shape.empty()) throw std::invalid_argument("X must have at least one dimension");
-        const int64_t k = x_shape.back();
-        int64_t m = 1;
-        for (size_t i = 0; i + 1 < x_shape.size(); ++i) m *= x_shape[i];
+        const auto [m, k] = RowsAndDepth(x_shape);
         const int64_t starts = Elements(row_starts);
         if (starts < 1) throw std::invalid_argument("row_starts must have N + 1 entries");
         const int64_t nnz = Elements(values);
@@ -137,10 +143,7 @@ private:
         auto values = context.GetInput(3);
 
         auto x_shape = x.GetTensorTypeAndShapeInfo().GetShape();
-        if (x_shape.empty()) throw std::invalid_argument("X must have at least one dimension");
-        const int64_t k = x_shape.back();
-        int64_t m = 1;
-        for (size_t i = 0; i + 1 < x_shape.size(); ++i) m *= x_shape[i];
+        const auto [m, k] = RowsAndDepth(x_shape);
         const int64_t starts = Elements(group_starts), blocks = Elements(block_rows), count = Elements(values);
         BlockSparseView view{k, n_, group_starts.GetTensorData<int64_t>(), block_rows.GetTensorData<int32_t>(), values.GetTensorData<float>()};
         if (starts != view.groups() + 1)
