@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using EdgeRuntime.Compression.Calibration;
 using EdgeRuntime.Evaluation.Benchmarking;
 using EdgeRuntime.Inference;
 using EdgeRuntime.Onnx;
@@ -194,17 +195,14 @@ public static class LatencyProbe
         ArgumentOutOfRangeException.ThrowIfLessThan(models.Count, 1);
         options ??= new LatencyTableOptions();
         options.Validate();
-        string directory = Path.Combine(Path.GetTempPath(), "edgeruntime-latency", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(directory);
-        var runtimes = new List<ModelRuntime>();
+        var scratch = new List<ScratchRuntime>(models.Count);
         try
         {
-            for (int i = 0; i < models.Count; i++)
+            foreach (var model in models)
             {
-                string path = Path.Combine(directory, $"model-{i}.onnx");
-                models[i].Save(path);
-                runtimes.Add(ModelRuntime.Open(path, new RuntimeOptions { WarmUpOnLoad = false }));
+                scratch.Add(ScratchRuntime.Open(model));
             }
+            var runtimes = scratch.Select(s => s.Runtime).ToList();
             var inputs = runtimes.Select(r => Benchmarker.MakeInputs(r.Inputs, new BenchOptions { BatchSize = options.BatchSize })).ToList();
             for (int i = 0; i < runtimes.Count; i++)
             {
@@ -244,16 +242,9 @@ public static class LatencyProbe
         }
         finally
         {
-            foreach (var runtime in runtimes)
+            foreach (var model in scratch)
             {
-                runtime.Dispose();
-            }
-            try
-            {
-                Directory.Delete(directory, recursive: true);
-            }
-            catch (IOException)
-            {
+                model.Dispose();
             }
         }
     }
