@@ -30,6 +30,9 @@ internal static class PruneCommand
         var batchNorm = new Option<bool>("--bn-reestimate") { Description = "Structured: re-estimate BatchNormalization statistics against the teacher's (helps without reconstruction; after it, it costs accuracy)" };
         var distillHead = new Option<bool>("--distill-head") { Description = "Finally refit the classifier head to the teacher's softened outputs" };
         var temperature = new Option<double>("--temperature") { Description = "Temperature of --distill-head", DefaultValueFactory = _ => 4.0 };
+        var distillEpochs = new Option<int>("--distill-epochs") { Description = "Finally train the pruned weights by gradient descent to the teacher's logits on the calibration data, for this many passes (0: off)" };
+        var distillRate = new Option<double>("--distill-rate") { Description = "Adam step size of --distill-epochs (cosine decay)", DefaultValueFactory = _ => new GradientDistillOptions().LearningRate };
+        var distillTemperature = new Option<double?>("--distill-temperature") { Description = "With --distill-epochs: match the teacher's softmax softened by this temperature instead of its logits" };
         var exclude = new Option<string[]>("--exclude") { Description = "Layer names or op types to leave alone (repeatable)", AllowMultipleArgumentsPerToken = true };
         var addTo = new Option<string?>("--add-to") { Description = "Also add the result to this bundle, with what was applied" };
         var id = new Option<string?>("--id") { Description = "Variant id for --add-to (default: pruned-<method>-<ratio>)" };
@@ -41,7 +44,7 @@ internal static class PruneCommand
         var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
         var command = new Command("prune", "Make a pruned variant of an fp32 model (unstructured or channel pruning, with reconstruction from calibration data)");
         command.Arguments.Add(input);
-        foreach (var option in new Option[] { method, ratio, output, calib, calibLimit, criterion, scope, noReconstruct, reconstruct, batchNorm, distillHead, temperature, exclude, addTo, id, targetMacs, targetLatency, targetChannels, candidates, latencyCache, json })
+        foreach (var option in new Option[] { method, ratio, output, calib, calibLimit, criterion, scope, noReconstruct, reconstruct, batchNorm, distillHead, temperature, distillEpochs, distillRate, distillTemperature, exclude, addTo, id, targetMacs, targetLatency, targetChannels, candidates, latencyCache, json })
         {
             command.Options.Add(option);
         }
@@ -118,8 +121,37 @@ internal static class PruneCommand
                 }
                 applied.Add(HeadDistiller.Distill(pruned.Model, model, data, result.GetValue(temperature)));
             }
+            var warnings = pruned.Warnings.ToList();
+            if (result.GetValue(distillEpochs) is > 0 and int epochs)
+            {
+                if (data is null)
+                {
+                    throw new CliError("--distill-epochs needs calibration data (--calib)");
+                }
+                var distill = new GradientDistillOptions
+                {
+                    Epochs = epochs,
+                    LearningRate = result.GetValue(distillRate),
+                    Temperature = result.GetValue(distillTemperature),
+                    KeepZeros = methodName != "structured",
+                };
+                try
+                {
+                    distill.Validate();
+                    applied.Add(GradientDistiller.Distill(pruned.Model, model, data, distill, log).Describe());
+                }
+                catch (ValidationException e)
+                {
+                    throw new CliError(e.Message);
+                }
+                catch (NotSupportedException e)
+                {
+                    // The pruned model is still good; say why it was not trained rather than lose it.
+                    warnings.Add($"gradient distillation not applied: {e.Message}");
+                }
+            }
             pruned.Model.Save(destination.FullName);
-            foreach (string warning in pruned.Warnings)
+            foreach (string warning in warnings)
             {
                 context.Error.WriteLine($"warning: {warning}");
             }
@@ -133,7 +165,7 @@ internal static class PruneCommand
             }
             long inBytes = source.Length, outBytes = new FileInfo(destination.FullName).Length;
             var report = new PruneReport(source.FullName, destination.FullName, methodName, fraction, inBytes, outBytes,
-                Macs(model), Macs(pruned.Model), Math.Round(pruned.Sparsity, 4), Math.Round(pruned.ChannelsKept, 4), pruned.Layers, applied, pruned.LeftAlone, pruned.Warnings);
+                Macs(model), Macs(pruned.Model), Math.Round(pruned.Sparsity, 4), Math.Round(pruned.ChannelsKept, 4), pruned.Layers, applied, pruned.LeftAlone, warnings);
             if (result.GetValue(json))
             {
                 context.Out.WriteLine(ReportJson.Serialize(report));
