@@ -46,4 +46,24 @@ public sealed class ModelZooCommandTests
         Assert.Equal(1, code);
         Assert.Contains("--model 'resnet50': unknown model; known: ppocr-cls, minilm", stderr);
     }
+
+    [Fact]
+    public async Task Lines_writes_calibration_sets_of_any_size_from_a_seed()
+    {
+        using var temp = new TempDirectory();
+
+        var (code, stdout, stderr) = await OpsetUpgradeCommandTests.RunAsync("models", "lines", "--count", "6", "--seed", "777", "-o", temp.File("a"));
+        await OpsetUpgradeCommandTests.RunAsync("models", "lines", "--count", "6", "-o", temp.File("b"));
+        var (odd, _, oddError) = await OpsetUpgradeCommandTests.RunAsync("models", "lines", "--count", "5", "-o", temp.File("c"));
+
+        Assert.True(code == 0, stderr);
+        Assert.Contains("wrote 6 lines", stdout);
+        var seeded = Data.NpyFile.Load(temp.File("a/x.npy"));
+        Assert.Equal([6L, 3, 48, 192], seeded.Shape);
+        Assert.Equal([0L, 1, 0, 1, 0, 1], Data.NpyFile.Load(temp.File("a/labels.npy")).ToInt64());
+        Assert.NotEqual(seeded.ToFloat32(), Data.NpyFile.Load(temp.File("b/x.npy")).ToFloat32());
+        Assert.Equal(Zoo.OcrClassifierInputs.Generate(6).Pixels, Data.NpyFile.Load(temp.File("b/x.npy")).ToFloat32());
+        Assert.Equal(1, odd);
+        Assert.Contains("--count 5: expected an even number", oddError);
+    }
 }

@@ -1,4 +1,5 @@
 using EdgeRuntime.Compression.Calibration;
+using EdgeRuntime.Compression.Distillation;
 using EdgeRuntime.Compression.Opset;
 using EdgeRuntime.Compression.Pruning;
 using EdgeRuntime.Compression.Zoo;
@@ -15,7 +16,7 @@ namespace EdgeRuntime.Compression.Tests;
 public sealed class PruneOcrClassifierTests
 {
     [Fact]
-    public void Thirty_percent_of_every_group_pruned_keeps_most_of_the_classifiers_decisions_on_unseen_lines()
+    public void Thirty_percent_of_every_group_pruned_keeps_most_decisions_and_distillation_recovers_more()
     {
         string path = ModelZooPipelineTests.RequirePpOcrClassifier();
         using var temp = new TempDirectory();
@@ -38,15 +39,31 @@ public sealed class PruneOcrClassifierTests
         var (pixels, labels) = OcrClassifierInputs.Generate(OcrClassifierInputs.DefaultCount);
         var teacher = Decisions(ModelZooPipelineTests.RunClassifier(model, pixels, labels.Length));
         var student = Decisions(ModelZooPipelineTests.RunClassifier(pruned.Model, pixels, labels.Length));
-        double agreement = teacher.Zip(student).Count(p => p.First == p.Second) / (double)labels.Length;
+        double agreement = Agreement(teacher, student);
         Assert.True(agreement >= MinimumAgreement, $"the pruned classifier agrees with the original on {agreement:P1} of {labels.Length} lines");
         Assert.True(MacCounter.Count(pruned.Model).TotalMacs < 0.8 * MacCounter.Count(model).TotalMacs);
+
+        // Then trained by gradient descent to the teacher's softmax on more unlabelled lines (another seed again).
+        var (distillPixels, _) = OcrClassifierInputs.Generate(DistillationLineCount, seed: 778);
+        string distillPath = Ort.SaveNpy(temp.File("distill.npy"), distillPixels, DistillationLineCount, OcrClassifierInputs.Channels, OcrClassifierInputs.Height, OcrClassifierInputs.Width);
+        var distillData = CalibrationData.FromNpy(new Dictionary<string, string> { [OcrClassifierInputs.InputName] = distillPath }, inputs);
+        var report = GradientDistiller.Distill(pruned.Model, model, distillData, new GradientDistillOptions { Epochs = 8, Temperature = 1 });
+
+        var distilled = Decisions(ModelZooPipelineTests.RunClassifier(pruned.Model, pixels, labels.Length));
+        double distilledAgreement = Agreement(teacher, distilled);
+        Assert.True(distilledAgreement >= MinimumDistilledAgreement && distilledAgreement >= agreement + 0.015,
+            $"after distillation the classifier agrees on {distilledAgreement:P1} of the lines (before: {agreement:P1}); {report.Describe()}");
     }
 
     private const int CalibrationLineCount = 256;
+    private const int DistillationLineCount = 1024;
+    // Measured 94.0% (8 epochs, temperature 1); 94.2% with 4096 lines; the 97% goal is not reached.
+    private const double MinimumDistilledAgreement = 0.93;
     // Measured 91.2% (89.4% before the depthwise refit and the 1e-2 damping; 50.4% before consumers were refitted
     // in dependency order and every layer below refitted once more); the 97% goal is not reached.
     private const double MinimumAgreement = 0.89;
+
+    private static double Agreement(int[] teacher, int[] student) => teacher.Zip(student).Count(p => p.First == p.Second) / (double)teacher.Length;
 
     private static int[] Decisions(float[] scores) => [.. Enumerable.Range(0, scores.Length / 2).Select(i => scores[2 * i + 1] > scores[2 * i] ? 1 : 0)];
 }

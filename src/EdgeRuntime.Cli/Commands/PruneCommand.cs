@@ -32,7 +32,7 @@ internal static class PruneCommand
         var temperature = new Option<double>("--temperature") { Description = "Temperature of --distill-head", DefaultValueFactory = _ => 4.0 };
         var distillEpochs = new Option<int>("--distill-epochs") { Description = "Finally train the pruned weights by gradient descent to the teacher's logits on the calibration data, for this many passes (0: off)" };
         var distillRate = new Option<double>("--distill-rate") { Description = "Adam step size of --distill-epochs (cosine decay)", DefaultValueFactory = _ => new GradientDistillOptions().LearningRate };
-        var distillTemperature = new Option<double?>("--distill-temperature") { Description = "With --distill-epochs: match the teacher's softmax softened by this temperature instead of its logits" };
+        var distillTemperature = new Option<double>("--distill-temperature") { Description = "With --distill-epochs, under a final Softmax: match the teacher's softmax softened by this temperature (0: match the logits by squared error)", DefaultValueFactory = _ => 1.0 };
         var exclude = new Option<string[]>("--exclude") { Description = "Layer names or op types to leave alone (repeatable)", AllowMultipleArgumentsPerToken = true };
         var addTo = new Option<string?>("--add-to") { Description = "Also add the result to this bundle, with what was applied" };
         var id = new Option<string?>("--id") { Description = "Variant id for --add-to (default: pruned-<method>-<ratio>)" };
@@ -132,7 +132,7 @@ internal static class PruneCommand
                 {
                     Epochs = epochs,
                     LearningRate = result.GetValue(distillRate),
-                    Temperature = result.GetValue(distillTemperature),
+                    Temperature = result.GetValue(distillTemperature) is > 0 and double t ? t : null,
                     KeepZeros = methodName != "structured",
                 };
                 try

@@ -32,11 +32,13 @@ public sealed record GradientDistillOptions
     public string? Target { get; init; }
 
     /// <summary>
-    /// With logits as the target: match the teacher's softmax softened by this temperature (cross-entropy)
-    /// instead of the logits themselves (squared error without the shift a softmax ignores).
+    /// With logits as the target: match the teacher's softmax softened by this temperature (cross-entropy,
+    /// Hinton's soft targets). Its gradient fades where both models are sure, so the training goes to the
+    /// inputs near the decision (PP-OCR classifier, 30% pruned: 94.0% agreement at 1, 93.4% at 2, 93.8% for
+    /// squared logit error). Null: squared error of the logits without the shift a softmax ignores.
     /// </summary>
     [Range(0.05, 100.0)]
-    public double? Temperature { get; init; }
+    public double? Temperature { get; init; } = 1;
 
     public ulong Seed { get; init; } = 1;
 
