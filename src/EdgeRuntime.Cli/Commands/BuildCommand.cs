@@ -18,13 +18,14 @@ internal static class BuildCommand
         var calib = new Option<string[]>("--calib") { Description = "Calibration samples: X.npy, NAME=X.npy per input, or a dataset name (fashion-mnist-train)", Required = true, AllowMultipleArgumentsPerToken = true };
         var levels = new Option<string>("--prune") { Description = "Structured pruning ratios, comma-separated", DefaultValueFactory = _ => "0.3,0.5,0.7" };
         var pruneSamples = new Option<int>("--prune-samples") { Description = "Calibration samples for pruning's reconstruction", DefaultValueFactory = _ => 4096 };
+        var distillEpochs = new Option<int>("--distill-epochs") { Description = "Also train each pruned variant to the reference by gradient distillation for this many passes (0: reconstruction only)" };
         var deviceClass = new Option<string>("--device-class") { Description = "Name the measured latency is recorded under", DefaultValueFactory = _ => "this-machine" };
         var keepAll = new Option<bool>("--keep-dominated") { Description = "Keep variants that another beats on quality, latency and size" };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
         var data = new DataOptions();
         var command = new Command("build", "Make the variant ladder (fp16, int8, structured-pruned levels, pruned+int8), evaluate and measure each, keep the Pareto front, plot it");
         command.Arguments.Add(model);
-        foreach (var option in new Option[] { output, calib, levels, pruneSamples, deviceClass, keepAll, json })
+        foreach (var option in new Option[] { output, calib, levels, pruneSamples, distillEpochs, deviceClass, keepAll, json })
         {
             command.Options.Add(option);
         }
@@ -53,10 +54,14 @@ internal static class BuildCommand
             {
                 throw new CliError("--prune ratios must be between 0 and 1");
             }
+            if (result.GetValue(distillEpochs) is < 0 or > 10_000)
+            {
+                throw new CliError($"--distill-epochs {result.GetValue(distillEpochs)}: expected 0 (off) to 10000");
+            }
             string bundle = result.GetValue(output)!;
             var report = LadderBuilder.Build(source.FullName, bundle, quantizeData, pruneData,
                 new QualityData(dataset, labelled, name) { Limit = result.GetValue(data.Limit) },
-                new LadderOptions { PruneRatios = ratios, PruneSamples = result.GetValue(pruneSamples), DeviceClass = result.GetValue(deviceClass)!, KeepDominated = result.GetValue(keepAll) },
+                new LadderOptions { PruneRatios = ratios, PruneSamples = result.GetValue(pruneSamples), DistillEpochs = result.GetValue(distillEpochs), DeviceClass = result.GetValue(deviceClass)!, KeepDominated = result.GetValue(keepAll) },
                 result.GetValue(json) ? null : line => context.Out.WriteLine(line));
             string plot = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(bundle))!, $"{Path.GetFileName(Path.GetFullPath(bundle))}-ladder.png");
             Plot(report, plot);

@@ -62,6 +62,10 @@ internal static class PruneCommand
             {
                 throw new CliError($"--ratio {fraction}: expected a fraction in [0, 1)");
             }
+            if (result.GetValue(distillEpochs) < 0)
+            {
+                throw new CliError($"--distill-epochs {result.GetValue(distillEpochs)}: expected 0 (off) or more passes");
+            }
             var model = OnnxModel.Load(source.FullName);
             var data = QuantizeCommand.LoadCalibration(source.FullName, result.GetValue(calib) ?? [], result.GetValue(calibLimit) ?? DefaultLimit(result.GetValue(calib)));
             Action<string>? log = result.GetValue(json) ? null : line => context.Error.WriteLine(line);

@@ -8,6 +8,7 @@ using EdgeRuntime.Compression.Quantization.Dynamic;
 using EdgeRuntime.Compression.Quantization.Fp16;
 using EdgeRuntime.Compression.Quantization.Static;
 using EdgeRuntime.Evaluation.Benchmarking;
+using EdgeRuntime.Compression.Distillation;
 using EdgeRuntime.Onnx;
 
 namespace EdgeRuntime.Compression.Ladder;
@@ -20,6 +21,8 @@ public sealed record LadderOptions
     public int QuantizeSamples { get; init; } = 500;
     /// <summary>Calibration samples for pruning's least-squares reconstruction (more samples, better refits).</summary>
     public int PruneSamples { get; init; } = 4096;
+    /// <summary>Passes of gradient distillation to the reference after each pruning (0: reconstruction only).</summary>
+    public int DistillEpochs { get; init; }
     /// <summary>Device class the measured latency is recorded under in the manifest.</summary>
     public string DeviceClass { get; init; } = "this-machine";
     public int BenchRuns { get; init; } = 300;
@@ -94,9 +97,21 @@ public static class LadderBuilder
                 Try(id, () =>
                 {
                     var pruned = StructuredPruner.Prune(reference, new StructuredPruneOptions { Ratio = ratio }, pruneCalibration);
+                    var applied = pruned.Applied.ToList();
+                    if (options.DistillEpochs > 0)
+                    {
+                        try
+                        {
+                            applied.Add(GradientDistiller.Distill(pruned.Model, reference, pruneCalibration, new GradientDistillOptions { Epochs = options.DistillEpochs }).Describe());
+                        }
+                        catch (NotSupportedException e)
+                        {
+                            applied.Add($"not distilled: {e.Message}");
+                        }
+                    }
                     string path = Path.Combine(work, $"{id}.onnx");
                     pruned.Model.Save(path);
-                    sources.Add(new VariantSource(id, path) { ChannelsKept = Math.Round(pruned.ChannelsKept, 4), Applied = pruned.Applied });
+                    sources.Add(new VariantSource(id, path) { ChannelsKept = Math.Round(pruned.ChannelsKept, 4), Applied = applied });
                     if (Math.Abs(ratio - 0.5) < 1e-9 || half is null)
                     {
                         half = path;
