@@ -148,7 +148,7 @@ internal static class PruneCommand
                 {
                     throw new CliError(e.Message);
                 }
-                catch (NotSupportedException e)
+                catch (Exception e) when (e is NotSupportedException or ArgumentException)
                 {
                     // The pruned model is still good; say why it was not trained rather than lose it.
                     warnings.Add($"gradient distillation not applied: {e.Message}");

@@ -231,7 +231,7 @@ public static class BackwardGraphBuilder
             }
             if (outputs.Count == 0)
             {
-                throw new InvalidOperationException($"none of the {parameters.Count} parameters reaches '{lossTensor}'");
+                throw new NotSupportedException($"none of the {parameters.Count} weights reaches '{lossTensor}'");
             }
             _graph.SortTopologically();
             return new BackwardGraph(model, target, loss, outputs);

@@ -104,7 +104,7 @@ public static class LadderBuilder
                         {
                             applied.Add(GradientDistiller.Distill(pruned.Model, reference, pruneCalibration, new GradientDistillOptions { Epochs = options.DistillEpochs }).Describe());
                         }
-                        catch (NotSupportedException e)
+                        catch (Exception e) when (e is NotSupportedException or ArgumentException)
                         {
                             applied.Add($"not distilled: {e.Message}");
                         }
