@@ -16,11 +16,11 @@ public sealed class PruneDistillCommandTests
         Assert.Equal(0, (await Cli.RunAsync("bundle", "create", bundle, "--model", model, "--name", "fashion")).ExitCode);
 
         var result = await Cli.RunAsync("prune", model, "--method", "structured", "--ratio", "0.5", "--calib", "fashion-mnist-train", "--calib-limit", "512",
-            "--distill-epochs", "2", "-o", temp.File("pruned.onnx"), "--add-to", bundle, "--id", "pruned50-distilled", "--json");
+            "--distill-epochs", "2", "--distill-calib", "fashion-mnist-train", "--distill-limit", "384", "-o", temp.File("pruned.onnx"), "--add-to", bundle, "--id", "pruned50-distilled", "--json");
 
         Assert.True(result.ExitCode == 0, result.ToString());
         var applied = JsonNode.Parse(result.Output)!["applied"]!.AsArray().Select(a => (string)a!).ToList();
-        Assert.Contains(applied, a => a.StartsWith("gradient distillation of 'logits' to the teacher", StringComparison.Ordinal) && a.Contains("448 samples"));
+        Assert.Contains(applied, a => a.StartsWith("gradient distillation of 'logits' to the teacher", StringComparison.Ordinal) && a.Contains("320 samples"));
         var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(bundle, "manifest.json")))!;
         var variant = manifest["variants"]!.AsArray().Single(v => (string)v!["id"]! == "pruned50-distilled")!;
         Assert.Contains(variant["applied"]!.AsArray(), a => ((string)a!).StartsWith("gradient distillation", StringComparison.Ordinal));
@@ -44,6 +44,7 @@ public sealed class PruneDistillCommandTests
         var result = await Cli.RunAsync("prune", path, "--method", "magnitude", "--ratio", "0.5", "--calib", "fashion-mnist-train", "--calib-limit", "256",
             "--distill-epochs", "1", "-o", output);
         var negative = await Cli.RunAsync("prune", path, "--method", "magnitude", "--distill-epochs", "-1", "-o", output);
+        var missing = await Cli.RunAsync("prune", path, "--method", "magnitude", "--distill-epochs", "1", "--distill-calib", temp.File("nope.npy"), "-o", temp.File("never.onnx"));
 
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains("warning: gradient distillation not applied", result.Error);
@@ -51,5 +52,8 @@ public sealed class PruneDistillCommandTests
         Assert.True(File.Exists(output));
         Assert.Equal(1, negative.ExitCode);
         Assert.Contains("--distill-epochs -1", negative.Error);
+        Assert.Equal(1, missing.ExitCode);
+        Assert.Contains("nope.npy", missing.Error);
+        Assert.False(File.Exists(temp.File("never.onnx")));
     }
 }

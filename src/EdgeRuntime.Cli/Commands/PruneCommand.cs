@@ -33,6 +33,8 @@ internal static class PruneCommand
         var distillEpochs = new Option<int>("--distill-epochs") { Description = "Finally train the pruned weights by gradient descent to the teacher's logits on the calibration data, for this many passes (0: off)" };
         var distillRate = new Option<double>("--distill-rate") { Description = "Adam step size of --distill-epochs (cosine decay)", DefaultValueFactory = _ => new GradientDistillOptions().LearningRate };
         var distillTemperature = new Option<double>("--distill-temperature") { Description = "With --distill-epochs, under a final Softmax: match the teacher's softmax softened by this temperature (0: match the logits by squared error)", DefaultValueFactory = _ => 1.0 };
+        var distillCalib = new Option<string[]>("--distill-calib") { Description = "Samples for --distill-epochs, when they should differ from --calib (distillation gains from many more samples than reconstruction needs)", AllowMultipleArgumentsPerToken = true };
+        var distillLimit = new Option<int?>("--distill-limit") { Description = "Use only the first N samples of --distill-calib" };
         var exclude = new Option<string[]>("--exclude") { Description = "Layer names or op types to leave alone (repeatable)", AllowMultipleArgumentsPerToken = true };
         var addTo = new Option<string?>("--add-to") { Description = "Also add the result to this bundle, with what was applied" };
         var id = new Option<string?>("--id") { Description = "Variant id for --add-to (default: pruned-<method>-<ratio>)" };
@@ -44,7 +46,7 @@ internal static class PruneCommand
         var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
         var command = new Command("prune", "Make a pruned variant of an fp32 model (unstructured or channel pruning, with reconstruction from calibration data)");
         command.Arguments.Add(input);
-        foreach (var option in new Option[] { method, ratio, output, calib, calibLimit, criterion, scope, noReconstruct, reconstruct, batchNorm, distillHead, temperature, distillEpochs, distillRate, distillTemperature, exclude, addTo, id, targetMacs, targetLatency, targetChannels, candidates, latencyCache, json })
+        foreach (var option in new Option[] { method, ratio, output, calib, calibLimit, criterion, scope, noReconstruct, reconstruct, batchNorm, distillHead, temperature, distillEpochs, distillRate, distillTemperature, distillCalib, distillLimit, exclude, addTo, id, targetMacs, targetLatency, targetChannels, candidates, latencyCache, json })
         {
             command.Options.Add(option);
         }
@@ -68,6 +70,10 @@ internal static class PruneCommand
             }
             var model = OnnxModel.Load(source.FullName);
             var data = QuantizeCommand.LoadCalibration(source.FullName, result.GetValue(calib) ?? [], result.GetValue(calibLimit) ?? DefaultLimit(result.GetValue(calib)));
+            // Read before pruning, so a bad file is reported before minutes of work, not after.
+            var distillData = result.GetValue(distillCalib) is { Length: > 0 } distillSpecs
+                ? QuantizeCommand.LoadCalibration(source.FullName, distillSpecs, result.GetValue(distillLimit) ?? DefaultLimit(distillSpecs))
+                : data;
             Action<string>? log = result.GetValue(json) ? null : line => context.Error.WriteLine(line);
             string[] excluded = result.GetValue(exclude) ?? [];
             PruneResult pruned;
@@ -128,9 +134,9 @@ internal static class PruneCommand
             var warnings = pruned.Warnings.ToList();
             if (result.GetValue(distillEpochs) is > 0 and int epochs)
             {
-                if (data is null)
+                if (distillData is null)
                 {
-                    throw new CliError("--distill-epochs needs calibration data (--calib)");
+                    throw new CliError("--distill-epochs needs samples (--calib or --distill-calib)");
                 }
                 var distill = new GradientDistillOptions
                 {
@@ -142,7 +148,7 @@ internal static class PruneCommand
                 try
                 {
                     distill.Validate();
-                    applied.Add(GradientDistiller.Distill(pruned.Model, model, data, distill, log).Describe());
+                    applied.Add(GradientDistiller.Distill(pruned.Model, model, distillData, distill, log).Describe());
                 }
                 catch (ValidationException e)
                 {
