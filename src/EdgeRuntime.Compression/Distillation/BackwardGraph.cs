@@ -170,6 +170,7 @@ public static class BackwardGraphBuilder
         private readonly long _opset = model.OpsetFor("") ?? OnnxModel.DefaultOpsetVersion;
         private readonly Dictionary<string, List<string>> _gradientParts = new(StringComparer.Ordinal);
         private readonly HashSet<string> _needsGradient = new(StringComparer.Ordinal);
+        private readonly Dictionary<float, string> _scalars = [];
         private readonly string _prefix = model.Graph.UniqueName("edgert_grad");
         private int _counter;
 
@@ -749,7 +750,15 @@ public static class BackwardGraphBuilder
 
         private string Fresh() => $"{_prefix}_{_counter++}";
 
-        private string Scalar(float value) => Floats([value], []);
+        // One initializer per constant value, however many masks and slopes use it.
+        private string Scalar(float value)
+        {
+            if (!_scalars.TryGetValue(value, out string? name))
+            {
+                _scalars[value] = name = Floats([value], []);
+            }
+            return name;
+        }
 
         private string Floats(float[] values, long[] dims)
         {

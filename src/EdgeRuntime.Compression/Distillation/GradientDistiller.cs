@@ -46,7 +46,7 @@ public sealed record GradientDistillOptions
 }
 
 /// <summary>What a gradient distillation did, for the variant's manifest and the command's report.</summary>
-/// <param name="HeldOutLoss">Mean squared error per held-out sample before training (index 0) and after each epoch.</param>
+/// <param name="HeldOutLoss">Mean loss per held-out sample before training (index 0) and after each epoch.</param>
 public sealed record GradientDistillReport(
     string Target,
     int Parameters,
@@ -61,8 +61,8 @@ public sealed record GradientDistillReport(
     public string Describe() =>
         $"gradient distillation of '{Target}' to the teacher ({Parameters} tensors, {Weights:N0} weights, {TrainingSamples} samples, {Steps} Adam steps): " +
         (HeldOutSamples > 0
-            ? $"held-out squared error {HeldOutLoss[0]:G4} -> {HeldOutLoss[BestEpoch]:G4} (epoch {BestEpoch} kept)"
-            : $"training squared error {TrainingLoss[0]:G4} -> {TrainingLoss[^1]:G4}");
+            ? $"held-out loss {HeldOutLoss[0]:G4} -> {HeldOutLoss[BestEpoch]:G4} (epoch {BestEpoch} kept)"
+            : $"training loss {TrainingLoss[0]:G4} -> {TrainingLoss[^1]:G4}");
 }
 
 /// <summary>
@@ -104,14 +104,14 @@ public static class GradientDistiller
             : options.Temperature is { } temperature ? new DistillationLoss(DistillationLossKind.SoftTargets, temperature)
             : new DistillationLoss(DistillationLossKind.CenteredSquaredError);
         var backward = BackwardGraphBuilder.Build(TrainingForm(student), target, parameters, samples.Batch(null, Enumerable.Range(0, batch).ToArray(), batch), objective);
-        var weights = backward.GradientOutputs.Keys.ToDictionary(name => name, name => student.Graph.GetInitializerData(name), StringComparer.Ordinal);
-        var values = weights.ToDictionary(p => p.Key, p => p.Value.ToFloatArray(), StringComparer.Ordinal);
+        var dims = backward.GradientOutputs.Keys.ToDictionary(name => name, name => student.Graph.GetInitializerData(name).Dims.ToArray(), StringComparer.Ordinal);
+        var values = dims.Keys.ToDictionary(name => name, name => student.Graph.GetInitializerData(name).ToFloatArray(), StringComparer.Ordinal);
         var masks = options.KeepZeros
             ? values.ToDictionary(p => p.Key, p => p.Value.Select(v => v != 0f).ToArray(), StringComparer.Ordinal)
             : null;
         var optimizer = new Adam(values, options.LearningRate);
         // Views of the arrays Adam updates in place: fed as they are at every step.
-        var weightInputs = values.Select(p => NamedTensor.FromArray(p.Key, p.Value, [.. weights[p.Key].Dims])).ToList();
+        var weightInputs = values.Select(p => NamedTensor.FromArray(p.Key, p.Value, dims[p.Key])).ToList();
         log?.Invoke($"distilling '{target}': {values.Count} weight tensors, {training} samples, {heldOut} held out, batch {batch}");
 
         using var scratch = ScratchRuntime.Open(backward.Model);
@@ -153,7 +153,7 @@ public static class GradientDistiller
                 }
             }
             trainingLoss.Add(sum / (stepsPerEpoch * batch));
-            string line = $"epoch {epoch}/{options.Epochs}: training squared error {trainingLoss[^1]:G4}";
+            string line = $"epoch {epoch}/{options.Epochs}: training loss {trainingLoss[^1]:G4}";
             if (heldOut > 0)
             {
                 heldOutLoss.Add(Evaluate(runtime, backward, samples, training, heldOutBatches, batch, weightInputs));
@@ -172,7 +172,7 @@ public static class GradientDistiller
         var kept = heldOut > 0 ? best : values;
         foreach (var (name, weight) in kept)
         {
-            student.Graph.SetInitializer(name, TensorData.Create(weight, [.. weights[name].Dims]));
+            student.Graph.SetInitializer(name, TensorData.Create(weight, dims[name]));
         }
         return new GradientDistillReport(target, values.Count, values.Values.Sum(v => (long)v.Length), training, heldOut, totalSteps,
             trainingLoss, heldOutLoss, heldOut > 0 ? bestEpoch : options.Epochs);
