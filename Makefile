@@ -7,10 +7,13 @@ ARTIFACTS := artifacts
 EDGERT := $(ARTIFACTS)/edgert/edgert
 FIXTURE := src/EdgeRuntime.Samples/FashionCnn/fashion-cnn.onnx
 TEST_LOG := $(ARTIFACTS)/test.log
+TEST_RESULTS := $(ARTIFACTS)/test-results
+ARTIFACTS_LOG_NATIVE := $(ARTIFACTS)/native-build.log
+ARTIFACTS_LOG_MODELS := $(ARTIFACTS)/models-fetch.log
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: all build run demo test bench publish publish-arm64 test-arm64 native bench-sparse models deps fixture clean
+.PHONY: all build run demo test test-prereqs native-lib bench publish publish-arm64 test-arm64 native bench-sparse models deps fixture clean
 
 all: build
 
@@ -31,14 +34,24 @@ run: publish
 demo: publish
 	$(EDGERT) demo
 
-# Every test; the last line reads "N passed, N failed".
-test:
+# Every test; the last line reads "N passed, N failed, N skipped", each skip's reason listed above it.
+# Builds what the tests need first: the native sparse library (when cmake and a C++ compiler exist) and
+# the registry models (when the registries answer); what cannot be had is said, and its tests skip.
+test: test-prereqs
 	@mkdir -p $(ARTIFACTS)
-	@status=0; $(DOTNET) test EdgeRuntime.sln -c $(CONFIG) 2>&1 | tee $(TEST_LOG) || status=$$?; \
-	awk '/(Passed|Failed)! +- +Failed: +[0-9]+, Passed: +[0-9]+/ { \
-	        for (i = 1; i <= NF; i++) { if ($$i == "Failed:") f += $$(i+1); if ($$i == "Passed:") p += $$(i+1); } } \
-	     END { printf "%d passed, %d failed\n", p, f }' $(TEST_LOG); \
+	@rm -rf $(TEST_RESULTS)
+	@status=0; $(DOTNET) test EdgeRuntime.sln -c $(CONFIG) --logger trx --results-directory $(TEST_RESULTS) 2>&1 | tee $(TEST_LOG) || status=$$?; \
+	tests/summarize-results.sh $(TEST_LOG) $(TEST_RESULTS); \
 	exit $$status
+
+test-prereqs:
+	@mkdir -p $(ARTIFACTS)
+	@# the native build finds ONNX Runtime's headers in the restored package
+	@$(DOTNET) restore EdgeRuntime.sln >$(ARTIFACTS)/restore.log 2>&1 || echo "make test: restore failed (artifacts/restore.log)" >&2
+	@if command -v cmake >/dev/null && command -v c++ >/dev/null; then \
+	    $(MAKE) --no-print-directory native-lib >$(ARTIFACTS_LOG_NATIVE) 2>&1 || { cat $(ARTIFACTS_LOG_NATIVE); echo "make test: the native sparse library did not build (above): its tests will skip" >&2; }; \
+	else echo "make test: cmake or a C++ compiler is missing: the native sparse-op tests will skip" >&2; fi
+	@tests/models/fetch.sh >$(ARTIFACTS_LOG_MODELS) 2>&1 || { tail -5 $(ARTIFACTS_LOG_MODELS); echo "make test: the registry models could not be fetched (above): their tests will skip" >&2; }
 
 # Benchmarks print figures and ratios against a baseline measured in the same run.
 bench: publish
@@ -54,10 +67,12 @@ test-arm64: publish
 	tests/arm64/run.sh $(EDGERT)
 
 # The native sparse-kernel library for this machine and its CTest suite (needs cmake and a C++17 compiler).
-native:
+native: native-lib
+	ctest --test-dir .cache/native --output-on-failure
+
+native-lib:
 	cmake -S native -B .cache/native $$(command -v ninja >/dev/null && echo -G Ninja) -DCMAKE_BUILD_TYPE=Release
 	cmake --build .cache/native
-	ctest --test-dir .cache/native --output-on-failure
 
 # Sparse kernels against ONNX Runtime's dense MatMul and Conv, one thread each, interleaved rounds in one run.
 bench-sparse: native
