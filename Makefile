@@ -86,7 +86,7 @@ models: publish
 # Debian packages the tests and the demo use (run as root).
 deps:
 	apt-get update
-	apt-get install -y --no-install-recommends dataset-fashion-mnist python3-numpy fonts-dejavu-core mosquitto
+	apt-get install -y --no-install-recommends dataset-fashion-mnist python3-numpy fonts-dejavu-core mosquitto cmake g++
 
 # Retrain the fixture model (needs Debian's python3-torch and python3-onnx; the result is committed).
 fixture:
