@@ -1,3 +1,4 @@
+using EdgeRuntime.Bench.FleetLoad;
 using EdgeRuntime.Governance;
 using EdgeRuntime.Telemetry;
 using Microsoft.Extensions.Time.Testing;

@@ -1,3 +1,4 @@
+using EdgeRuntime.Bench.Brokers;
 using EdgeRuntime.Fleet;
 using EdgeRuntime.Fleet.Mqtt;
 using EdgeRuntime.Governance;

@@ -1,5 +1,5 @@
 using EdgeRuntime.Protocol;
-using EdgeRuntime.Server.Fuzzing;
+using EdgeRuntime.Bench.Fuzzing;
 
 namespace EdgeRuntime.Server.Tests;
 

@@ -1,5 +1,5 @@
 using System.Globalization;
-using EdgeRuntime.Evaluation.Durability;
+using EdgeRuntime.Bench.Durability;
 
 // Usage: EdgeRuntime.Telemetry.CrashWriter DIR SEED — writes until killed.
 if (args.Length != 2 || !int.TryParse(args[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out int seed))

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using EdgeRuntime.Evaluation.Durability;
+using EdgeRuntime.Bench.Durability;
 
 namespace EdgeRuntime.Telemetry.Tests;
 

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using EdgeRuntime.Evaluation.Reporting;
-using EdgeRuntime.Server.Fuzzing;
+using EdgeRuntime.Bench.Fuzzing;
 
 namespace EdgeRuntime.Cli.Commands;
 

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using EdgeRuntime.Bench.ServerLoad;
 using EdgeRuntime.Evaluation.Reporting;
 
 namespace EdgeRuntime.Cli.Commands;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using EdgeRuntime.Bench.Brokers;
 using EdgeRuntime.Bundles;
 using EdgeRuntime.Evaluation.Reporting;
 using EdgeRuntime.Fleet;

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using EdgeRuntime.Evaluation.Durability;
+using EdgeRuntime.Bench.Durability;
 using EdgeRuntime.Evaluation.Reporting;
 using EdgeRuntime.Simulation;
 using EdgeRuntime.Telemetry;

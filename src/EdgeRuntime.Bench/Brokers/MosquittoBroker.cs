@@ -4,7 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace EdgeRuntime.Fleet.Mqtt;
+namespace EdgeRuntime.Bench.Brokers;
 
 /// <summary>TLS and login settings of a <see cref="MosquittoBroker"/>.</summary>
 public sealed record MosquittoSecurity(string CaFile, string CertFile, string KeyFile, string Username, string Password);

@@ -8,7 +8,7 @@ using EdgeRuntime.Samples;
 using EdgeRuntime.Server;
 using EdgeRuntime.Tensors;
 
-namespace EdgeRuntime.Cli.Commands;
+namespace EdgeRuntime.Bench.ServerLoad;
 
 /// <summary>
 /// Load benchmark of the daemon against the fixture model: the same requests through in-process
@@ -16,7 +16,7 @@ namespace EdgeRuntime.Cli.Commands;
 /// socket, interleaved in rounds within one run, sequentially (the hop's latency) and from N concurrent clients
 /// (throughput), then N clients while the variant is switched back and forth (failures must be 0).
 /// </summary>
-internal static class ServerBenchmark
+public static class ServerBenchmark
 {
     public sealed record Settings(int Clients, int Workers, int Rounds, int SequentialRequests, TimeSpan ConcurrentDuration, TimeSpan SwitchEvery, string WorkDirectory);
 

@@ -5,7 +5,7 @@ using EdgeRuntime.Protocol;
 using EdgeRuntime.Protocol.Messages;
 using EdgeRuntime.Server.Inference;
 
-namespace EdgeRuntime.Server.Fuzzing;
+namespace EdgeRuntime.Bench.Fuzzing;
 
 /// <summary>
 /// Mutation fuzzer for the daemon's decoding path: valid frames of every operation are mutated (bit flips,

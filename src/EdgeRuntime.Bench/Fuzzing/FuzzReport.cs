@@ -1,4 +1,4 @@
-namespace EdgeRuntime.Server.Fuzzing;
+namespace EdgeRuntime.Bench.Fuzzing;
 
 /// <summary>Outcome of a fuzz run. Crashes are exceptions other than the typed protocol errors; hangs are frames
 /// slower than the hang limit.</summary>

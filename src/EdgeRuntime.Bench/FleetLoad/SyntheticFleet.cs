@@ -1,6 +1,6 @@
 using EdgeRuntime.Telemetry;
 
-namespace EdgeRuntime.Fleet;
+namespace EdgeRuntime.Bench.FleetLoad;
 
 /// <summary>
 /// Telemetry of made-up devices with a known ground truth, written through the real device log: each device's

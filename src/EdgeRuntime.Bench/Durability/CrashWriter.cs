@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using EdgeRuntime.Telemetry;
 
-namespace EdgeRuntime.Evaluation.Durability;
+namespace EdgeRuntime.Bench.Durability;
 
 /// <summary>
 /// The process a crash test kills: it appends records through the real <see cref="TelemetryLog"/> forever and

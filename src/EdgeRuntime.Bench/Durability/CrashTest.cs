@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using EdgeRuntime.Telemetry;
 
-namespace EdgeRuntime.Evaluation.Durability;
+namespace EdgeRuntime.Bench.Durability;
 
 /// <summary>What a kill-based crash test of the telemetry log found.</summary>
 public sealed record CrashTestReport(

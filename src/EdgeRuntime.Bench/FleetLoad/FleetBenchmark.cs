@@ -1,0 +1,142 @@
+using EdgeRuntime.Bench.Brokers;
+using EdgeRuntime.Fleet;
+using EdgeRuntime.Fleet.Mqtt;
+using EdgeRuntime.Telemetry;
+using EdgeRuntime.Uplink;
+
+namespace EdgeRuntime.Bench.FleetLoad;
+
+/// <summary>
+/// Load benchmarks of the fleet pipeline: synthetic device logs through the real log writer, DuckDB ingest
+/// (twice: the second pass is all duplicates) and the fit checked on held-out devices; and the MQTT uplink
+/// against bare QoS 1 publishing of the same batches on a private broker, interleaved in rounds.
+/// </summary>
+public static class FleetBenchmark
+{
+    public sealed record BenchReport(int Devices, double Hours, long Records, long LogBytes, double WriteSeconds, double WriteRecordsPerSecond,
+        double IngestSeconds, double IngestRecordsPerSecond, double ReingestSeconds, long Duplicates, double FitSeconds, int HeldOutDevices,
+        double HeldOutMeanError, double HeldOutWithin10Percent, double? TimeConstantSeconds, double TrueTimeConstantSeconds);
+
+    public sealed record UplinkBenchReport(long Records, int BatchSize, int Rounds, double UplinkRecordsPerSecond, double RawPublishRecordsPerSecond,
+        double UplinkVsRaw, double EndToEndRecordsPerSecond, long EndToEndStored, string Broker);
+
+    public static async Task<BenchReport> RunAsync(string root, int devices, double hours, CancellationToken cancellation)
+    {
+        string logs = Path.Combine(root, "logs");
+        var names = Enumerable.Range(0, devices).Select(i => $"device-{i:D6}").ToList();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        long records = 0;
+        for (int i = 0; i < devices; i++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            records += await SyntheticFleet.WriteDeviceAsync(logs, names[i], 10 + 25.0 * i / devices, i, TimeSpan.FromHours(hours));
+        }
+        double writeSeconds = clock.Elapsed.TotalSeconds;
+        long bytes = Directory.EnumerateFiles(logs, "*" + SegmentFiles.Extension, SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
+        using var store = FleetStore.Open(Path.Combine(root, "fleet.duckdb"));
+        var ingest = store.IngestLogs(names.Select(n => Path.Combine(logs, n)));
+        var reingest = store.IngestLogs(names.Select(n => Path.Combine(logs, n)));
+        // Every fifth device is held out of the fit and predicted.
+        var heldOut = names.Where((_, i) => i % 5 == 4).ToHashSet();
+        clock.Restart();
+        var fitted = new ProfileFitter(store).Fit(SyntheticFleet.DeviceClass, heldOut);
+        double fitSeconds = clock.Elapsed.TotalSeconds;
+        var errors = new List<double>();
+        using (var command = store.Connection.CreateCommand())
+        {
+            command.CommandText = "SELECT device_id, variant, frequency_mhz, celsius, p95_ms FROM records WHERE kind = 'inference'";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                if (heldOut.Contains(reader.GetString(0)))
+                {
+                    double predicted = fitted.Latency[reader.GetString(1)].Predict(reader.GetDouble(2), reader.GetDouble(3));
+                    errors.Add(Math.Abs(predicted - reader.GetDouble(4)) / reader.GetDouble(4));
+                }
+            }
+        }
+        return new BenchReport(devices, hours, records, bytes, writeSeconds, records / writeSeconds, ingest.Seconds, ingest.RecordsPerSecond,
+            reingest.Seconds, reingest.Duplicates, fitSeconds, heldOut.Count, errors.Count > 0 ? errors.Average() : double.NaN,
+            errors.Count > 0 ? errors.Count(e => e <= 0.1) / (double)errors.Count : double.NaN, fitted.TimeConstantSeconds, SyntheticFleet.TimeConstantSeconds);
+    }
+
+    public static async Task<UplinkBenchReport> RunUplinkAsync(string root, MosquittoBroker broker, int count, int batchSize, int rounds, CancellationToken cancellation)
+    {
+        string logs = Path.Combine(root, "bench-device");
+        long last;
+        await using (var log = TelemetryLog.Open(new TelemetryLogOptions { Directory = logs, DeviceId = "bench-device", DeviceClass = SyntheticFleet.DeviceClass, QueueCapacity = count }))
+        {
+            for (int i = 0; i < count; i++)
+            {
+                log.TryWrite(TelemetryRecord.For(new InferenceSummary { Variant = "fp32", WindowSeconds = 10, Count = 1000 + i, MeanMs = 2.5, P95Ms = 4.1, FrequencyMhz = 1500, Celsius = 55 }));
+            }
+            await log.FlushAsync(cancellation);
+            last = log.LastSequence;
+        }
+        var all = new List<TelemetryRecord>(count);
+        TelemetryLogReader.ReadDirectory(logs, all.Add);
+        MqttBrokerOptions Broker(string clientId) => new() { Host = broker.Host, Port = broker.Port, ClientId = clientId, BackoffMin = TimeSpan.FromMilliseconds(50), BackoffMax = TimeSpan.FromSeconds(1) };
+        var uplinkRates = new List<double>();
+        var rawRates = new List<double>();
+        for (int round = 0; round < rounds; round++)
+        {
+            var options = new UplinkOptions
+            {
+                Broker = Broker($"bench-uplink-{round}"), DeviceId = "bench-device", DeviceClass = SyntheticFleet.DeviceClass, LogDirectory = logs,
+                CursorPath = Path.Combine(root, $"cursor-{round}"), BatchSize = batchSize, PollInterval = TimeSpan.FromMilliseconds(20),
+            };
+            await using (var session = new MqttSession(options.Broker, TimeSpan.Zero))
+            {
+                session.Start();
+                await session.WaitConnectedAsync(cancellation);
+                await using var uplink = new TelemetryUplink(options, session);
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                uplink.Start();
+                await uplink.WaitForAsync(last, cancellation);
+                uplinkRates.Add(count / clock.Elapsed.TotalSeconds);
+            }
+            await using (var session = new MqttSession(Broker($"bench-raw-{round}"), TimeSpan.Zero))
+            {
+                session.Start();
+                await session.WaitConnectedAsync(cancellation);
+                string topic = UplinkTopics.Telemetry(UplinkTopics.DefaultPrefix, SyntheticFleet.DeviceClass, "bench-raw");
+                var messages = all.Chunk(batchSize).Select(chunk => TelemetryMessage.Create(topic, chunk)).ToList();
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                foreach (var message in messages)
+                {
+                    if (await session.PublishAsync(message, cancellation) is string refusal)
+                    {
+                        throw new IOException($"the broker refused a message: {refusal}");
+                    }
+                }
+                rawRates.Add(count / clock.Elapsed.TotalSeconds);
+            }
+        }
+        // Once end to end: a fresh device session, ingest subscribed first.
+        using var store = FleetStore.Open(Path.Combine(root, "fleet.duckdb"));
+        double endToEnd;
+        await using (var ingest = new MqttIngest(store, Broker("bench-ingest")))
+        {
+            await ingest.StartAsync(cancellation);
+            await ingest.Session.WaitConnectedAsync(cancellation);
+            var options = new UplinkOptions
+            {
+                Broker = Broker("bench-uplink-e2e"), DeviceId = "bench-device", DeviceClass = SyntheticFleet.DeviceClass, LogDirectory = logs,
+                CursorPath = Path.Combine(root, "cursor-e2e"), BatchSize = batchSize, PollInterval = TimeSpan.FromMilliseconds(20),
+            };
+            await using var session = new MqttSession(options.Broker, TimeSpan.Zero);
+            session.Start();
+            await session.WaitConnectedAsync(cancellation);
+            await using var uplink = new TelemetryUplink(options, session);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            uplink.Start();
+            while (ingest.RecordsInserted < count)
+            {
+                await Task.Delay(5, cancellation);
+            }
+            endToEnd = count / clock.Elapsed.TotalSeconds;
+        }
+        double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+        return new UplinkBenchReport(count, batchSize, rounds, Median(uplinkRates), Median(rawRates), Median(uplinkRates) / Median(rawRates), endToEnd, store.Count(), "mosquitto");
+    }
+}
