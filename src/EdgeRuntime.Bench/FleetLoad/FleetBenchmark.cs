@@ -13,14 +13,14 @@ namespace EdgeRuntime.Bench.FleetLoad;
 /// </summary>
 public static class FleetBenchmark
 {
-    public sealed record BenchReport(int Devices, double Hours, long Records, long LogBytes, double WriteSeconds, double WriteRecordsPerSecond,
+    public sealed record Report(int Devices, double Hours, long Records, long LogBytes, double WriteSeconds, double WriteRecordsPerSecond,
         double IngestSeconds, double IngestRecordsPerSecond, double ReingestSeconds, long Duplicates, double FitSeconds, int HeldOutDevices,
         double HeldOutMeanError, double HeldOutWithin10Percent, double? TimeConstantSeconds, double TrueTimeConstantSeconds);
 
-    public sealed record UplinkBenchReport(long Records, int BatchSize, int Rounds, double UplinkRecordsPerSecond, double RawPublishRecordsPerSecond,
+    public sealed record UplinkReport(long Records, int BatchSize, int Rounds, double UplinkRecordsPerSecond, double RawPublishRecordsPerSecond,
         double UplinkVsRaw, double EndToEndRecordsPerSecond, long EndToEndStored, string Broker);
 
-    public static async Task<BenchReport> RunAsync(string root, int devices, double hours, CancellationToken cancellation)
+    public static async Task<Report> RunAsync(string root, int devices, double hours, CancellationToken cancellation)
     {
         string logs = Path.Combine(root, "logs");
         var names = Enumerable.Range(0, devices).Select(i => $"device-{i:D6}").ToList();
@@ -55,12 +55,12 @@ public static class FleetBenchmark
                 }
             }
         }
-        return new BenchReport(devices, hours, records, bytes, writeSeconds, records / writeSeconds, ingest.Seconds, ingest.RecordsPerSecond,
+        return new Report(devices, hours, records, bytes, writeSeconds, records / writeSeconds, ingest.Seconds, ingest.RecordsPerSecond,
             reingest.Seconds, reingest.Duplicates, fitSeconds, heldOut.Count, errors.Count > 0 ? errors.Average() : double.NaN,
             errors.Count > 0 ? errors.Count(e => e <= 0.1) / (double)errors.Count : double.NaN, fitted.TimeConstantSeconds, SyntheticFleet.TimeConstantSeconds);
     }
 
-    public static async Task<UplinkBenchReport> RunUplinkAsync(string root, MosquittoBroker broker, int count, int batchSize, int rounds, CancellationToken cancellation)
+    public static async Task<UplinkReport> RunUplinkAsync(string root, MosquittoBroker broker, int count, int batchSize, int rounds, CancellationToken cancellation)
     {
         string logs = Path.Combine(root, "bench-device");
         long last;
@@ -137,6 +137,6 @@ public static class FleetBenchmark
             endToEnd = count / clock.Elapsed.TotalSeconds;
         }
         double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
-        return new UplinkBenchReport(count, batchSize, rounds, Median(uplinkRates), Median(rawRates), Median(uplinkRates) / Median(rawRates), endToEnd, store.Count(), "mosquitto");
+        return new UplinkReport(count, batchSize, rounds, Median(uplinkRates), Median(rawRates), Median(uplinkRates) / Median(rawRates), endToEnd, store.Count(), "mosquitto");
     }
 }
