@@ -1,3 +1,4 @@
+using EdgeRuntime.Simulation;
 using EdgeRuntime.Telemetry;
 
 namespace EdgeRuntime.Bench.FleetLoad;
@@ -21,7 +22,7 @@ public static class SyntheticFleet
     public static async Task<long> WriteDeviceAsync(string root, string device, double ambientCelsius, int seed, TimeSpan duration)
     {
         var random = new Random(seed);
-        var time = new ManualClock(Start);
+        var time = new VirtualTimeProvider(Start);
         await using var log = TelemetryLog.Open(new TelemetryLogOptions
         {
             Directory = Path.Combine(root, device), DeviceId = device, DeviceClass = DeviceClass, QueueCapacity = 1 << 16,
@@ -54,15 +55,5 @@ public static class SyntheticFleet
         {
             throw new InvalidOperationException("synthetic telemetry queue overflowed");
         }
-    }
-
-    /// <summary>A clock the generator moves, so an hour of telemetry is written in milliseconds.</summary>
-    private sealed class ManualClock(DateTimeOffset start) : TimeProvider
-    {
-        private DateTimeOffset _now = start;
-
-        public void Advance(TimeSpan by) => _now += by;
-
-        public override DateTimeOffset GetUtcNow() => _now;
     }
 }

@@ -6,6 +6,7 @@ using EdgeRuntime.Devices.Gpio;
 using EdgeRuntime.Devices.Simulation;
 using EdgeRuntime.Devices.Sysfs;
 using EdgeRuntime.Evaluation.Reporting;
+using EdgeRuntime.Simulation;
 
 namespace EdgeRuntime.Cli.Commands;
 
@@ -158,7 +159,7 @@ internal static class DeviceCommand
             {
                 throw new CliError($"board {descriptor.Id} has no simulation section");
             }
-            var clock = new ManualClock(DateTimeOffset.UnixEpoch);
+            var clock = new VirtualTimeProvider(DateTimeOffset.UnixEpoch);
             var simulated = new SimulatedBoard(descriptor, outDirectory, clock.Advance, result.GetValue(ambient));
             string? tracePath = result.GetValue(trace);
             using var traceWriter = tracePath is null ? null : new StreamWriter(tracePath, append: false);
@@ -344,14 +345,4 @@ internal static class DeviceCommand
     private static string FormatFlags(ThrottleFlags flags) =>
         flags == ThrottleFlags.None ? "none" : string.Join(", ", Enum.GetValues<ThrottleFlags>().Where(f => f != ThrottleFlags.None && flags.HasFlag(f))
             .Select(f => System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(f.ToString())));
-
-    /// <summary>A clock that moves only when the simulation steps, so the monitor's stuck-sensor check follows simulated time.</summary>
-    private sealed class ManualClock(DateTimeOffset start) : TimeProvider
-    {
-        private DateTimeOffset _now = start;
-
-        public override DateTimeOffset GetUtcNow() => _now;
-
-        public void Advance(TimeSpan by) => _now += by;
-    }
 }
