@@ -215,7 +215,7 @@ public sealed class EdgertdServer : IAsyncDisposable
             {
                 context.ConnectionClosed();
                 _logger.LogWarning("Refused a connection: {Count} already open", _options.MaxConnections);
-                _ = RefuseAsync(socket);
+                _ = ClientConnection.RefuseAsync(socket, $"the daemon already serves {_options.MaxConnections} connections");
                 continue;
             }
             long id = Interlocked.Increment(ref _nextConnectionId);
@@ -242,24 +242,6 @@ public sealed class EdgertdServer : IAsyncDisposable
                 Name = $"edgertd connection {id}",
             };
             thread.Start();
-        }
-    }
-
-    private async Task RefuseAsync(Socket socket)
-    {
-        await using var stream = new NetworkStream(socket, ownsSocket: true);
-        using var writer = new Protocol.FrameWriter(stream);
-        try
-        {
-            await writer.WriteAsync(Protocol.MessageType.Error, 0, new Protocol.Messages.ErrorBody
-            {
-                Code = (int)Protocol.ErrorCode.Overloaded,
-                Message = $"the daemon already serves {_options.MaxConnections} connections",
-            }).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is IOException or SocketException)
-        {
-            // The client left first.
         }
     }
 

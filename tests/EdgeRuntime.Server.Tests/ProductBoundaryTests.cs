@@ -29,6 +29,9 @@ public sealed partial class ProductBoundaryTests
     [GeneratedRegex("Fuzz|Benchmark|CrashTest|CrashWriter|Mosquitto|SyntheticFleet")]
     private static partial Regex HarnessName();
 
+    [GeneratedRegex(@"\bEdgeRuntime\.Protocol\b|\bProtocol\.(Messages|ErrorCode|Frame|MessageType)|\bProtocolException\b")]
+    private static partial Regex ProtocolUse();
+
     [Fact]
     public void Product_assemblies_reference_no_tooling_project()
     {
@@ -47,6 +50,26 @@ public sealed partial class ProductBoundaryTests
             .Select(t => t.FullName ?? t.Name)
             .Where(name => HarnessName().IsMatch(name))
             .ToList();
+        Assert.Empty(offending);
+    }
+
+    /// <summary>
+    /// Requests and decisions travel through the daemon in its own types; only the connection edge (and the options
+    /// that configure its framing) maps them to and from the wire.
+    /// </summary>
+    [Fact]
+    public void Only_the_connection_edge_of_the_server_speaks_the_protocol()
+    {
+        string server = Path.Combine(RepositoryRoot.Find(), "src", "EdgeRuntime.Server");
+        string edge = Path.Combine(server, "Connections") + Path.DirectorySeparatorChar;
+        var offending = Directory.EnumerateFiles(server, "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
+                && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .Where(f => !f.StartsWith(edge, StringComparison.Ordinal) && Path.GetFileName(f) != "ServerOptions.cs")
+            .Where(f => ProtocolUse().IsMatch(File.ReadAllText(f)))
+            .Select(f => Path.GetRelativePath(server, f))
+            .ToList();
+        Assert.NotEmpty(Directory.EnumerateFiles(edge, "*.cs"));
         Assert.Empty(offending);
     }
 }

@@ -10,11 +10,7 @@ internal static class SparseOpsLibrary
     /// <summary>The library's path; fails on CI (which runs `make native` before the tests), skips elsewhere when it is not built.</summary>
     public static string Require()
     {
-        string? directory = AppContext.BaseDirectory;
-        while (directory is not null && !File.Exists(Path.Combine(directory, "EdgeRuntime.sln")))
-        {
-            directory = Path.GetDirectoryName(directory);
-        }
+        string? directory = RepositoryRoot.TryFind();
         string? path = directory is null ? null : Path.Combine(directory, ".cache", "native", "sparse", FileName);
         if (path is not null && File.Exists(path))
         {

@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using EdgeRuntime.Protocol;
 using EdgeRuntime.Protocol.Messages;
-using EdgeRuntime.Server.Inference;
+using EdgeRuntime.Server.Connections;
 
 namespace EdgeRuntime.Bench.Fuzzing;
 

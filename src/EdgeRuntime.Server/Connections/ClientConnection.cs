@@ -2,9 +2,9 @@ using System.Collections.Concurrent;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
-using System.Threading.Channels;
 using EdgeRuntime.Protocol;
 using EdgeRuntime.Protocol.Messages;
+using EdgeRuntime.Server.Domain;
 using EdgeRuntime.Server.Inference;
 using Microsoft.Extensions.Logging;
 
@@ -17,8 +17,6 @@ namespace EdgeRuntime.Server.Connections;
 /// </summary>
 internal sealed class ClientConnection : IJobResponder
 {
-    private static readonly string[] EventKinds = ["switch", "reload", "thermal", "hints"];
-
     private readonly ServerContext _server;
     private readonly Socket _socket;
     private readonly NetworkStream _stream;
@@ -27,10 +25,8 @@ internal sealed class ClientConnection : IJobResponder
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _closed = new();
     private readonly ConcurrentDictionary<uint, InferenceJob> _jobs = new();
-    private readonly ConcurrentDictionary<uint, Subscription> _subscriptions = new();
-    private readonly Lock _eventsGate = new();
+    private readonly EventSubscriptions _subscriptions;
     private readonly TaskCompletionSource _repliesDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private Channel<(Subscription Subscription, ServerEvent Event)>? _events;
     private bool _authenticated;
     private int _outstanding;
 
@@ -43,6 +39,7 @@ internal sealed class ClientConnection : IJobResponder
         _writer = new FrameWriter(_stream, server.Limits.MaxFrameBytes);
         _logger = server.Loggers.CreateLogger<ClientConnection>();
         _authenticated = !requiresToken;
+        _subscriptions = new EventSubscriptions(server, _writer, _closed.Token);
         Id = id;
     }
 
@@ -98,6 +95,21 @@ internal sealed class ClientConnection : IJobResponder
         }
     }
 
+    /// <summary>Tells a client the daemon cannot take its connection, and closes it.</summary>
+    public static async Task RefuseAsync(Socket socket, string reason)
+    {
+        await using var stream = new NetworkStream(socket, ownsSocket: true);
+        using var writer = new FrameWriter(stream);
+        try
+        {
+            await writer.WriteAsync(MessageType.Error, 0, new ErrorBody { Code = (int)ErrorCode.Overloaded, Message = reason }).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or SocketException)
+        {
+            // The client left first.
+        }
+    }
+
     /// <summary>Waits until every accepted request of this connection has been answered (used while draining).</summary>
     public Task RepliesDoneAsync()
     {
@@ -123,12 +135,7 @@ internal sealed class ClientConnection : IJobResponder
         {
             return;
         }
-        foreach (var subscription in _subscriptions.Values)
-        {
-            subscription.Registration.Dispose();
-        }
-        _subscriptions.Clear();
-        _events?.Writer.TryComplete();
+        _subscriptions.Close();
         try
         {
             _socket.Shutdown(SocketShutdown.Both);
@@ -177,19 +184,19 @@ internal sealed class ClientConnection : IJobResponder
                         }
                         return true;
                     case MessageType.ListModels:
-                        await SendAsync(MessageType.ListModels, envelope.RequestId, new ListModelsResponse { Models = [.. _server.Registry.Models.Select(m => m.Describe())] }).ConfigureAwait(false);
+                        await SendAsync(MessageType.ListModels, envelope.RequestId, Operations.ListModels(_server)).ConfigureAwait(false);
                         return true;
                     case MessageType.Status:
-                        await SendAsync(MessageType.Status, envelope.RequestId, Status(FrameCodec.DecodeBody<StatusRequest>(envelope))).ConfigureAwait(false);
+                        await SendAsync(MessageType.Status, envelope.RequestId, Operations.Status(_server, FrameCodec.DecodeBody<StatusRequest>(envelope))).ConfigureAwait(false);
                         return true;
                     case MessageType.SetHints:
-                        await SendAsync(MessageType.SetHints, envelope.RequestId, SetHints(FrameCodec.DecodeBody<SetHintsRequest>(envelope))).ConfigureAwait(false);
+                        await SendAsync(MessageType.SetHints, envelope.RequestId, Operations.SetHints(_server, FrameCodec.DecodeBody<SetHintsRequest>(envelope))).ConfigureAwait(false);
                         return true;
                     case MessageType.Subscribe:
-                        await SendAsync(MessageType.Subscribe, envelope.RequestId, Subscribe(envelope.RequestId, FrameCodec.DecodeBody<SubscribeRequest>(envelope))).ConfigureAwait(false);
+                        await SendAsync(MessageType.Subscribe, envelope.RequestId, _subscriptions.Subscribe(envelope.RequestId, FrameCodec.DecodeBody<SubscribeRequest>(envelope))).ConfigureAwait(false);
                         return true;
                     case MessageType.Unsubscribe:
-                        Unsubscribe(FrameCodec.DecodeBody<UnsubscribeRequest>(envelope));
+                        _subscriptions.Unsubscribe(FrameCodec.DecodeBody<UnsubscribeRequest>(envelope));
                         await SendAsync(MessageType.Unsubscribe, envelope.RequestId, new Acknowledgement()).ConfigureAwait(false);
                         return true;
                     case MessageType.Reload:
@@ -202,6 +209,11 @@ internal sealed class ClientConnection : IJobResponder
             catch (ProtocolException e)
             {
                 await SendErrorAsync(envelope.RequestId, e.Code, e.Message).ConfigureAwait(false);
+                return true;
+            }
+            catch (RefusedException e)
+            {
+                await SendErrorAsync(envelope.RequestId, WireMapping.ToWire(e.Refusal), e.Message).ConfigureAwait(false);
                 return true;
             }
         }
@@ -255,20 +267,9 @@ internal sealed class ClientConnection : IJobResponder
             throw new ProtocolException(ErrorCode.ShuttingDown, "the daemon is shutting down and takes no new requests");
         }
         var request = FrameCodec.DecodeBody<InferRequest>(envelope);
-        if (request.Inputs is null)
-        {
-            throw new ProtocolException(ErrorCode.InvalidRequest, "infer: 'inputs' is required");
-        }
-        if (request.Priority is < 0 or > 2)
-        {
-            throw new ProtocolException(ErrorCode.InvalidRequest, $"infer: 'priority' must be 0 (low), 1 (normal) or 2 (high), got {request.Priority}");
-        }
-        if (request.MinQuality is double floor && !double.IsFinite(floor))
-        {
-            throw new ProtocolException(ErrorCode.InvalidRequest, "infer: 'min_quality' must be a finite number");
-        }
+        Operations.CheckInfer(request);
         var model = _server.Registry.Resolve(request.Model);
-        var inputs = TensorConversion.ToInputs(request.Inputs);
+        var inputs = TensorConversion.ToInputs(request.Inputs!);
         if (_jobs.Count >= _server.Options.MaxPendingPerConnection)
         {
             throw new ProtocolException(ErrorCode.Overloaded, $"this connection already has {_jobs.Count} requests waiting or running (at most {_server.Options.MaxPendingPerConnection})");
@@ -292,25 +293,25 @@ internal sealed class ClientConnection : IJobResponder
         {
             return true;
         }
-        if (_server.Scheduler.TryEnqueue(job, out string? reason) is ErrorCode code)
+        if (_server.Scheduler.TryEnqueue(job, out string? reason) is Refusal refusal)
         {
             _jobs.TryRemove(envelope.RequestId, out _);
             job.Dispose();
-            PostReply(MessageType.Error, envelope.RequestId, new ErrorBody { Code = (int)code, Message = reason! });
+            PostReply(MessageType.Error, envelope.RequestId, new ErrorBody { Code = (int)WireMapping.ToWire(refusal), Message = reason! });
         }
         return true;
     }
 
-    public void Succeed(InferenceJob job, InferResponse response)
+    public void Succeed(InferenceJob job, InferenceOutcome outcome)
     {
         _jobs.TryRemove(job.RequestId, out _);
-        PostReply(MessageType.Infer, job.RequestId, response);
+        PostReply(MessageType.Infer, job.RequestId, WireMapping.ToWire(outcome));
     }
 
-    public void Fail(InferenceJob job, ErrorCode code, string message)
+    public void Fail(InferenceJob job, Refusal refusal, string message)
     {
         _jobs.TryRemove(job.RequestId, out _);
-        PostReply(MessageType.Error, job.RequestId, new ErrorBody { Code = (int)code, Message = message });
+        PostReply(MessageType.Error, job.RequestId, new ErrorBody { Code = (int)WireMapping.ToWire(refusal), Message = message });
     }
 
     /// <summary>Writes a reply to an accepted request without making the worker wait for a slow reader.</summary>
@@ -358,50 +359,6 @@ internal sealed class ClientConnection : IJobResponder
         }
     }
 
-    private StatusResponse Status(StatusRequest request)
-    {
-        var scheduler = _server.Scheduler;
-        var models = request.Model is null ? _server.Registry.Models : [_server.Registry.Resolve(request.Model)];
-        var status = new StatusResponse
-        {
-            Server = new ServerStatus
-            {
-                Version = ServerContext.Version,
-                UptimeMs = (long)_server.Time.GetElapsedTime(_server.StartedAt).TotalMilliseconds,
-                Connections = _server.Connections,
-                Workers = scheduler.Workers,
-                QueueDepth = scheduler.QueueDepth,
-                QueueCapacity = scheduler.Capacity,
-                InFlight = scheduler.InFlight,
-                Completed = scheduler.Completed,
-                Failed = scheduler.Failed,
-                Overloaded = scheduler.Overloaded,
-                Expired = scheduler.Expired,
-                Cancelled = scheduler.Cancelled,
-                Healthy = scheduler.IsHealthy(_server.Options.StallLimit),
-                Draining = _server.Draining,
-            },
-            Models = [.. models.Select(m => m.Status())],
-        };
-        _server.Governance.Describe(status);
-        return status;
-    }
-
-    private SetHintsResponse SetHints(SetHintsRequest request)
-    {
-        if (request.Hints is null)
-        {
-            throw new ProtocolException(ErrorCode.InvalidRequest, "set-hints: 'hints' is required");
-        }
-        if (request.Hints.Count > _server.Options.MaxHints)
-        {
-            throw new ProtocolException(ErrorCode.InvalidRequest, $"set-hints: at most {_server.Options.MaxHints} hints per request");
-        }
-        var model = _server.Registry.Resolve(request.Model);
-        var hints = model.SetHints(request.Hints);
-        return new SetHintsResponse { Model = model.Name, Hints = hints, CurrentVariant = model.CurrentVariant };
-    }
-
     private void StartReload(uint requestId, ReloadRequest request)
     {
         if (_server.Draining)
@@ -414,7 +371,7 @@ internal sealed class ClientConnection : IJobResponder
                 break;
             case "profile":
                 // A profile is a few kilobytes of JSON: checked and applied here, on the read loop.
-                PostProfileReply(requestId, _server.Governance.OfferProfile(request));
+                PostProfileReply(requestId, WireMapping.ToWire(_server.Governance.OfferProfile(request.Profile, request.Path)));
                 return;
             default:
                 throw new ProtocolException(ErrorCode.InvalidRequest, $"reload: 'kind' must be 'bundle' or 'profile', got '{request.Kind}'");
@@ -427,12 +384,12 @@ internal sealed class ClientConnection : IJobResponder
         {
             try
             {
-                var response = await model.ReloadAsync(request.Path, _closed.Token).ConfigureAwait(false);
-                PostReply(MessageType.Reload, requestId, response);
+                var reloaded = await model.ReloadAsync(request.Path, _closed.Token).ConfigureAwait(false);
+                PostReply(MessageType.Reload, requestId, WireMapping.ToWire(reloaded));
             }
-            catch (ProtocolException e)
+            catch (RefusedException e)
             {
-                PostReply(MessageType.Error, requestId, new ErrorBody { Code = (int)e.Code, Message = e.Message });
+                PostReply(MessageType.Error, requestId, new ErrorBody { Code = (int)WireMapping.ToWire(e.Refusal), Message = e.Message });
             }
             catch (OperationCanceledException)
             {
@@ -447,91 +404,6 @@ internal sealed class ClientConnection : IJobResponder
         PostReply(MessageType.Reload, requestId, response);
     }
 
-    private SubscribeResponse Subscribe(uint requestId, SubscribeRequest request)
-    {
-        string[] kinds = request.Events is { Length: > 0 } wanted ? [.. wanted.Distinct()] : EventKinds;
-        var unknown = kinds.Where(k => !EventKinds.Contains(k)).ToList();
-        if (unknown.Count > 0)
-        {
-            throw new ProtocolException(ErrorCode.InvalidRequest, $"subscribe: unknown event kind(s) {string.Join(", ", unknown)}; known: {string.Join(", ", EventKinds)}");
-        }
-        if (_subscriptions.Count >= 16)
-        {
-            throw new ProtocolException(ErrorCode.InvalidRequest, "subscribe: at most 16 subscriptions per connection");
-        }
-        EnsureEventPump();
-        var subscription = new Subscription(requestId, [.. kinds]);
-        if (!_subscriptions.TryAdd(requestId, subscription))
-        {
-            throw new ProtocolException(ErrorCode.InvalidRequest, $"subscription {requestId} already exists on this connection");
-        }
-        var events = _events!;
-        subscription.Registration = _server.Events.Subscribe(e =>
-        {
-            if (subscription.Kinds.Contains(e.Kind) && !events.Writer.TryWrite((subscription, e)))
-            {
-                Interlocked.Increment(ref subscription.Dropped);
-            }
-        });
-        return new SubscribeResponse { Subscription = requestId, Events = kinds };
-    }
-
-    private void Unsubscribe(UnsubscribeRequest request)
-    {
-        if (!_subscriptions.TryRemove(request.Subscription, out var subscription))
-        {
-            throw new ProtocolException(ErrorCode.InvalidRequest, $"unsubscribe: no subscription {request.Subscription} on this connection");
-        }
-        subscription.Registration.Dispose();
-    }
-
-    private void EnsureEventPump()
-    {
-        lock (_eventsGate)
-        {
-            if (_events is not null)
-            {
-                return;
-            }
-            // Wait mode: a full buffer refuses the write, which the sink counts as a dropped event.
-            _events = Channel.CreateBounded<(Subscription, ServerEvent)>(new BoundedChannelOptions(_server.Options.EventBufferPerConnection)
-            {
-                FullMode = BoundedChannelFullMode.Wait,
-                SingleReader = true,
-            });
-            _ = PumpEventsAsync(_events.Reader);
-        }
-    }
-
-    private async Task PumpEventsAsync(ChannelReader<(Subscription Subscription, ServerEvent Event)> reader)
-    {
-        try
-        {
-            await foreach (var (subscription, serverEvent) in reader.ReadAllAsync(_closed.Token).ConfigureAwait(false))
-            {
-                if (subscription.Registration is null || !_subscriptions.ContainsKey(subscription.Id))
-                {
-                    continue;
-                }
-                long dropped = Interlocked.Exchange(ref subscription.Dropped, 0);
-                var delivered = dropped == 0 ? serverEvent : new ServerEvent
-                {
-                    Kind = serverEvent.Kind,
-                    Model = serverEvent.Model,
-                    AtUnixMs = serverEvent.AtUnixMs,
-                    Switch = serverEvent.Switch,
-                    Detail = serverEvent.Detail,
-                    Dropped = dropped,
-                };
-                await _writer.WriteAsync(MessageType.Event, subscription.Id, delivered, _closed.Token).ConfigureAwait(false);
-            }
-        }
-        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
-        {
-            // The connection closed.
-        }
-    }
-
     private ValueTask SendAsync<T>(MessageType type, uint requestId, T body) => _writer.WriteAsync(type, requestId, body, _closed.Token);
 
     private async ValueTask SendErrorAsync(uint requestId, ErrorCode code, string message)
@@ -544,14 +416,5 @@ internal sealed class ClientConnection : IJobResponder
         {
             _logger.LogDebug("Error reply on connection {Connection} lost: {Reason}", Id, e.Message);
         }
-    }
-
-    private sealed class Subscription(uint id, HashSet<string> kinds)
-    {
-        public long Dropped;
-
-        public uint Id { get; } = id;
-        public HashSet<string> Kinds { get; } = kinds;
-        public IDisposable Registration { get; set; } = null!;
     }
 }

@@ -1,6 +1,6 @@
 using System.Globalization;
 using EdgeRuntime.Governance;
-using EdgeRuntime.Protocol.Messages;
+using EdgeRuntime.Server.Domain;
 
 namespace EdgeRuntime.Server.Governance;
 
@@ -29,22 +29,8 @@ internal sealed class DecisionHistory(int capacity = 16)
         }
     }
 
-    public DecisionRecord[] Records() =>
-    [
-        .. Enumerable.Reverse(_entries).Select(e => new DecisionRecord
-        {
-            AtUnixMs = e.Latest.At.ToUnixTimeMilliseconds(),
-            FirstAtUnixMs = e.First.At.ToUnixTimeMilliseconds(),
-            Count = e.Count,
-            From = e.Latest.Previous,
-            To = e.Latest.Variant,
-            Code = e.Latest.Reason.ToString(),
-            Detail = e.Latest.Detail,
-            TemperatureCelsius = e.Latest.TemperatureCelsius,
-            PredictedP95Ms = NullIfNotFinite(e.Latest.PredictedP95Ms),
-            SloP95Ms = e.Latest.SloP95Ms,
-        }),
-    ];
+    /// <summary>The entries, newest first.</summary>
+    public DecisionEntry[] Entries() => [.. Enumerable.Reverse(_entries).Select(e => new DecisionEntry(e.Latest, e.First.At, e.Count))];
 
     /// <summary>One line per entry, newest first: the "reasons" of a model's status.</summary>
     public string[] Reasons(int max = 6) => [.. Enumerable.Reverse(_entries).Take(max).Select(e => Describe(e.Latest, e.Count, e.First.At))];
@@ -60,8 +46,6 @@ internal sealed class DecisionHistory(int capacity = 16)
     }
 
     private static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
-
-    private static double? NullIfNotFinite(double? value) => value is double v && double.IsFinite(v) ? v : null;
 
     private sealed class Entry(GovernorDecision first)
     {

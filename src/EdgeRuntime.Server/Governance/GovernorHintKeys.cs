@@ -1,6 +1,6 @@
 using System.Globalization;
 using EdgeRuntime.Governance;
-using EdgeRuntime.Protocol;
+using EdgeRuntime.Server.Domain;
 
 namespace EdgeRuntime.Server.Governance;
 
@@ -12,7 +12,7 @@ internal static class GovernorHintKeys
     public const string Priority = "priority";
 
     /// <summary>Checks the governor's hints among <paramref name="changes"/> (an empty value removes a hint and is always fine).</summary>
-    /// <exception cref="ProtocolException">InvalidRequest naming the hint and what it must be.</exception>
+    /// <exception cref="RefusedException">InvalidRequest naming the hint and what it must be.</exception>
     public static void Validate(IReadOnlyDictionary<string, string> changes)
     {
         foreach (var (key, value) in changes)
@@ -30,7 +30,7 @@ internal static class GovernorHintKeys
             };
             if (problem is not null)
             {
-                throw new ProtocolException(ErrorCode.InvalidRequest, $"set-hints: '{key}' must be {problem}, not '{value}'");
+                throw new RefusedException(Refusal.InvalidRequest, $"set-hints: '{key}' must be {problem}, not '{value}'");
             }
         }
     }

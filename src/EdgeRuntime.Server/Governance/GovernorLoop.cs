@@ -3,8 +3,7 @@ using EdgeRuntime.Devices;
 using EdgeRuntime.Devices.Boards;
 using EdgeRuntime.Devices.Sysfs;
 using EdgeRuntime.Governance;
-using EdgeRuntime.Protocol;
-using EdgeRuntime.Protocol.Messages;
+using EdgeRuntime.Server.Domain;
 using EdgeRuntime.Server.Models;
 using Microsoft.Extensions.Logging;
 
@@ -276,48 +275,42 @@ internal sealed class GovernorLoop : IDisposable
     }
 
     /// <summary>Offers a profile from a client (its JSON text, or a file), or re-reads the configured profile file.</summary>
-    /// <exception cref="ProtocolException">InvalidRequest for a malformed request; ReloadFailed when the profile is refused (the one in force stays).</exception>
-    public ReloadResponse OfferProfile(ReloadRequest request)
+    /// <exception cref="RefusedException">InvalidRequest for a malformed request; ReloadFailed when the profile is refused (the one in force stays).</exception>
+    public ProfileOutcome OfferProfile(string? profileJson, string? path)
     {
-        if (request.Profile is not null && request.Path is not null)
+        if (profileJson is not null && path is not null)
         {
-            throw new ProtocolException(ErrorCode.InvalidRequest, "reload kind=profile: give either 'profile' (the JSON text) or 'path', not both");
+            throw new RefusedException(Refusal.InvalidRequest, "reload kind=profile: give either 'profile' (the JSON text) or 'path', not both");
         }
         string source;
         string text;
-        if (request.Profile is string json)
+        if (profileJson is string json)
         {
             if (json.Length > MaxProfileSize)
             {
-                throw new ProtocolException(ErrorCode.InvalidRequest, $"reload kind=profile: the profile is {json.Length} characters; at most {MaxProfileSize}");
+                throw new RefusedException(Refusal.InvalidRequest, $"reload kind=profile: the profile is {json.Length} characters; at most {MaxProfileSize}");
             }
             (source, text) = ("client", json);
         }
         else
         {
-            string path = request.Path ?? _profilePath ?? throw new ProtocolException(ErrorCode.InvalidRequest,
+            string file = path ?? _profilePath ?? throw new RefusedException(Refusal.InvalidRequest,
                 "reload kind=profile needs 'profile' (the JSON text) or 'path' (a .json file); this daemon has no profile file to re-read");
-            source = Path.GetFullPath(path);
+            source = Path.GetFullPath(file);
             text = ReadProfileFile(source);
         }
         var update = Profiles.Offer(text, source);
         Record(update, source);
         if (!update.Accepted)
         {
-            throw new ProtocolException(ErrorCode.ReloadFailed, $"profile refused: {update.Reason}; version {update.Current.Version} stays in force");
+            throw new RefusedException(Refusal.ReloadFailed, $"profile refused: {update.Reason}; version {update.Current.Version} stays in force");
         }
-        return new ReloadResponse
-        {
-            Path = source == "client" ? "" : source,
-            ProfileVersion = update.Current.Version,
-            DeviceClass = update.Current.DeviceClass,
-            Detail = update.Reason,
-        };
+        return new ProfileOutcome(source, update.Current.DeviceClass, update.Current.Version, update.Reason);
     }
 
     private string ReadProfileFile(string path)
     {
-        ProtocolException Refused(string why) => new(ErrorCode.ReloadFailed, $"profile refused: '{path}' {why}; version {Profiles.Current.Version} stays in force");
+        RefusedException Refused(string why) => new(Refusal.ReloadFailed, $"profile refused: '{path}' {why}; version {Profiles.Current.Version} stays in force");
         if (!path.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
         {
             throw Refused("is not a .json file");
@@ -364,12 +357,7 @@ internal sealed class GovernorLoop : IDisposable
             return;
         }
         _logger.LogInformation("Profile {DeviceClass} version {Version} in force (from {Source})", update.Current.DeviceClass, update.Current.Version, source);
-        _events.Publish(new ServerEvent
-        {
-            Kind = "reload",
-            AtUnixMs = _time.GetUtcNow().ToUnixTimeMilliseconds(),
-            Detail = $"profile {update.Current.DeviceClass} version {update.Current.Version} in force (from {source})",
-        });
+        _events.Publish(new ProfileInForce(_time.GetUtcNow(), $"profile {update.Current.DeviceClass} version {update.Current.Version} in force (from {source})"));
     }
 
     private void OnProfileChanged(GovernorProfile profile)
@@ -396,39 +384,17 @@ internal sealed class GovernorLoop : IDisposable
         string at = snapshot.HottestCelsius.TryGetValue(out double celsius) ? string.Create(CultureInfo.InvariantCulture, $" at {celsius:F1} °C") : "";
         string detail = $"{state ?? "unknown"} (was {previous ?? "unknown"}){at}";
         _logger.LogInformation("Thermal state {Detail}", detail);
-        _events.Publish(new ServerEvent { Kind = "thermal", AtUnixMs = snapshot.Timestamp.ToUnixTimeMilliseconds(), Detail = detail });
+        _events.Publish(new ThermalStateChanged(snapshot.Timestamp, detail));
     }
 
-    /// <summary>Fills the device and governor parts of a status reply.</summary>
-    public void Describe(StatusResponse response)
+    /// <summary>The last sensor snapshot, the board and profile in force, and how the ticks go.</summary>
+    public GovernanceReport Report()
     {
-        if (_monitor.Latest is { } snapshot)
-        {
-            response.Sensors = SensorReadout.Sensors(snapshot);
-            response.ThermalState = SensorReadout.ThermalState(snapshot);
-            response.Throttle = SensorReadout.Throttle(snapshot);
-            response.PowerMode = SensorReadout.PowerMode(snapshot);
-            response.SampledAtUnixMs = snapshot.Timestamp.ToUnixTimeMilliseconds();
-        }
         var profile = Profiles.Current;
         lock (_stateGate)
         {
-            response.Governor = new GovernorStatus
-            {
-                Adaptive = Adaptive,
-                Board = Board.Id,
-                BoardReason = BoardReason,
-                DeviceClass = profile.DeviceClass,
-                ProfileVersion = profile.Version,
-                ProfileProvenance = profile.Provenance.Source,
-                ProfileFrom = _profileFrom,
-                ProfileRefusal = _profileRefusal,
-                TickMs = Period(profile).TotalMilliseconds,
-                Ticks = _ticks,
-                TickFailures = _tickFailures,
-                FailingForMs = _failingSince is long since ? (long)_time.GetElapsedTime(since).TotalMilliseconds : null,
-                LastError = _lastError,
-            };
+            return new GovernanceReport(_monitor.Latest, Adaptive, Board.Id, BoardReason, profile, _profileFrom, _profileRefusal, Period(profile),
+                _ticks, _tickFailures, _failingSince is long since ? _time.GetElapsedTime(since) : null, _lastError);
         }
     }
 

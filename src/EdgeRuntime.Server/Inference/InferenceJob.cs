@@ -1,4 +1,4 @@
-using EdgeRuntime.Protocol;
+using EdgeRuntime.Server.Domain;
 using EdgeRuntime.Server.Models;
 using EdgeRuntime.Tensors;
 
@@ -7,24 +7,24 @@ namespace EdgeRuntime.Server.Inference;
 /// <summary>Where a job's outcome goes: the connection that asked.</summary>
 internal interface IJobResponder
 {
-    void Succeed(InferenceJob job, Protocol.Messages.InferResponse response);
-    void Fail(InferenceJob job, ErrorCode code, string message);
+    void Succeed(InferenceJob job, InferenceOutcome outcome);
+    void Fail(InferenceJob job, Refusal refusal, string message);
 }
 
 /// <summary>
-/// One accepted inference request. It owns the frame its input tensors point into, so the frame goes back to
-/// the pool only when the job is done; its cancellation follows the connection and the client's cancel.
+/// One accepted inference request. It owns what its input tensors point into (the request's frame), released
+/// only when the job is done; its cancellation follows the connection and the client's cancel.
 /// </summary>
 internal sealed class InferenceJob : IDisposable
 {
-    private readonly Frame _frame;
+    private readonly IDisposable _inputOwner;
     private int _disposed;
 
-    public InferenceJob(IJobResponder responder, uint requestId, Frame frame, NamedTensor[] inputs, ModelHost model, CancellationToken connectionClosed)
+    public InferenceJob(IJobResponder responder, uint requestId, IDisposable inputOwner, NamedTensor[] inputs, ModelHost model, CancellationToken connectionClosed)
     {
         Responder = responder;
         RequestId = requestId;
-        _frame = frame;
+        _inputOwner = inputOwner;
         Inputs = inputs;
         Model = model;
         Cancellation = CancellationTokenSource.CreateLinkedTokenSource(connectionClosed);
@@ -61,7 +61,7 @@ internal sealed class InferenceJob : IDisposable
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             Cancellation.Dispose();
-            _frame.Dispose();
+            _inputOwner.Dispose();
         }
     }
 }

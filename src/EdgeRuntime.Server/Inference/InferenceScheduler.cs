@@ -1,8 +1,7 @@
 using System.Threading.Channels;
 using EdgeRuntime.Bundles;
 using EdgeRuntime.Inference;
-using EdgeRuntime.Protocol;
-using EdgeRuntime.Protocol.Messages;
+using EdgeRuntime.Server.Domain;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.OnnxRuntime;
 
@@ -64,12 +63,12 @@ internal sealed class InferenceScheduler
     public long Cancelled => Interlocked.Read(ref _cancelled);
 
     /// <summary>Queues a job, or says why not (the caller still owns the job then).</summary>
-    public ErrorCode? TryEnqueue(InferenceJob job, out string? reason)
+    public Refusal? TryEnqueue(InferenceJob job, out string? reason)
     {
         if (_closed)
         {
             reason = "the daemon is shutting down";
-            return ErrorCode.ShuttingDown;
+            return Refusal.ShuttingDown;
         }
         int limit = job.Priority switch
         {
@@ -81,7 +80,7 @@ internal sealed class InferenceScheduler
         {
             Interlocked.Increment(ref _overloaded);
             reason = $"the inference queue holds {_queue.Reader.Count} of {Capacity} requests (priority {job.Priority} may use {limit}); retry later";
-            return ErrorCode.Overloaded;
+            return Refusal.Overloaded;
         }
         reason = null;
         return null;
@@ -228,13 +227,13 @@ internal sealed class InferenceScheduler
         if (job.Cancellation.IsCancellationRequested)
         {
             Interlocked.Increment(ref _cancelled);
-            job.Responder.Fail(job, ErrorCode.Cancelled, "the request was cancelled before it ran");
+            job.Responder.Fail(job, Refusal.Cancelled, "the request was cancelled before it ran");
             return;
         }
         if (job.Deadline is TimeSpan deadline && waited >= deadline)
         {
             Interlocked.Increment(ref _expired);
-            job.Responder.Fail(job, ErrorCode.DeadlineExceeded,
+            job.Responder.Fail(job, Refusal.DeadlineExceeded,
                 $"the deadline of {deadline.TotalMilliseconds:0.###} ms passed after {waited.TotalMilliseconds:0.###} ms in the queue; the request was not run");
             return;
         }
@@ -242,7 +241,7 @@ internal sealed class InferenceScheduler
         if (lease is null)
         {
             Interlocked.Increment(ref _failed);
-            job.Responder.Fail(job, ErrorCode.ShuttingDown, $"model '{job.Model.Name}' is closed");
+            job.Responder.Fail(job, Refusal.ShuttingDown, $"model '{job.Model.Name}' is closed");
             return;
         }
         ITimer? deadlineTimer = null;
@@ -257,53 +256,41 @@ internal sealed class InferenceScheduler
             var token = job.Cancellation.Token;
             var result = variant is null ? lease.Runtime.Run(job.Inputs, token) : lease.Runtime.Run(job.Inputs, variant, token);
             Interlocked.Increment(ref _completed);
-            var outputs = new WireTensor[result.Outputs.Count];
-            for (int i = 0; i < outputs.Length; i++)
-            {
-                outputs[i] = TensorConversion.ToWire(result.Outputs[i]);
-            }
-            job.Responder.Succeed(job, new InferResponse
-            {
-                Model = job.Model.Name,
-                Variant = result.VariantId,
-                Outputs = outputs,
-                RunMicroseconds = (long)result.Latency.TotalMicroseconds,
-                QueueMicroseconds = (long)waited.TotalMicroseconds,
-            });
+            job.Responder.Succeed(job, new InferenceOutcome(job.Model.Name, result, waited));
         }
         catch (OperationCanceledException)
         {
             if (deadlineFired)
             {
                 Interlocked.Increment(ref _expired);
-                job.Responder.Fail(job, ErrorCode.DeadlineExceeded, $"the deadline of {job.Deadline!.Value.TotalMilliseconds:0.###} ms passed while the request ran; it was stopped");
+                job.Responder.Fail(job, Refusal.DeadlineExceeded, $"the deadline of {job.Deadline!.Value.TotalMilliseconds:0.###} ms passed while the request ran; it was stopped");
             }
             else
             {
                 Interlocked.Increment(ref _cancelled);
-                job.Responder.Fail(job, ErrorCode.Cancelled, "the request was cancelled while it ran");
+                job.Responder.Fail(job, Refusal.Cancelled, "the request was cancelled while it ran");
             }
         }
         catch (InvalidInputException e)
         {
             Interlocked.Increment(ref _failed);
-            job.Responder.Fail(job, ErrorCode.InvalidInput, e.Message);
+            job.Responder.Fail(job, Refusal.InvalidInput, e.Message);
         }
-        catch (ProtocolException e)
+        catch (RefusedException e)
         {
             Interlocked.Increment(ref _failed);
-            job.Responder.Fail(job, e.Code, e.Message);
+            job.Responder.Fail(job, e.Refusal, e.Message);
         }
         catch (Exception e) when (e is OnnxRuntimeException or VariantUnavailableException or NotSupportedException or ArgumentException)
         {
             Interlocked.Increment(ref _failed);
-            job.Responder.Fail(job, ErrorCode.InferenceFailed, e.Message);
+            job.Responder.Fail(job, Refusal.InferenceFailed, e.Message);
         }
         catch (Exception e)
         {
             Interlocked.Increment(ref _failed);
             _logger.LogError(e, "Inference failed unexpectedly for request {Request}", job.RequestId);
-            job.Responder.Fail(job, ErrorCode.Internal, $"internal error: {e.GetType().Name}: {e.Message}");
+            job.Responder.Fail(job, Refusal.Internal, $"internal error: {e.GetType().Name}: {e.Message}");
         }
         finally
         {

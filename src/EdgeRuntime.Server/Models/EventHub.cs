@@ -1,4 +1,4 @@
-using EdgeRuntime.Protocol.Messages;
+using EdgeRuntime.Server.Domain;
 
 namespace EdgeRuntime.Server.Models;
 
@@ -6,9 +6,9 @@ namespace EdgeRuntime.Server.Models;
 internal sealed class EventHub
 {
     private readonly Lock _gate = new();
-    private Action<ServerEvent>[] _sinks = [];
+    private Action<DaemonEvent>[] _sinks = [];
 
-    public IDisposable Subscribe(Action<ServerEvent> sink)
+    public IDisposable Subscribe(Action<DaemonEvent> sink)
     {
         lock (_gate)
         {
@@ -17,15 +17,15 @@ internal sealed class EventHub
         return new Subscription(this, sink);
     }
 
-    public void Publish(ServerEvent serverEvent)
+    public void Publish(DaemonEvent daemonEvent)
     {
         foreach (var sink in Volatile.Read(ref _sinks))
         {
-            sink(serverEvent);
+            sink(daemonEvent);
         }
     }
 
-    private void Remove(Action<ServerEvent> sink)
+    private void Remove(Action<DaemonEvent> sink)
     {
         lock (_gate)
         {
@@ -33,7 +33,7 @@ internal sealed class EventHub
         }
     }
 
-    private sealed class Subscription(EventHub hub, Action<ServerEvent> sink) : IDisposable
+    private sealed class Subscription(EventHub hub, Action<DaemonEvent> sink) : IDisposable
     {
         private int _disposed;
 

@@ -3,10 +3,8 @@ using EdgeRuntime.Bundles;
 using EdgeRuntime.Devices;
 using EdgeRuntime.Governance;
 using EdgeRuntime.Inference;
-using EdgeRuntime.Protocol;
-using EdgeRuntime.Protocol.Messages;
+using EdgeRuntime.Server.Domain;
 using EdgeRuntime.Server.Governance;
-using EdgeRuntime.Tensors;
 using Microsoft.Extensions.Logging;
 
 namespace EdgeRuntime.Server.Models;
@@ -36,7 +34,7 @@ internal sealed class ModelHost : IDisposable
     private string? _pendingReason;
     private long _switches;
     private long _reloads;
-    private SwitchEvent? _lastSwitch;
+    private VariantSwitched? _lastSwitch;
     private ProfileStore? _profiles;
     private IDeviceMonitor? _monitor;
     private volatile Governed? _governed;
@@ -85,10 +83,10 @@ internal sealed class ModelHost : IDisposable
     }
 
     /// <summary>Switches the serving variant and records why.</summary>
-    /// <exception cref="ProtocolException">Unknown or unloadable variant (the current one stays).</exception>
+    /// <exception cref="RefusedException">Unknown or unloadable variant (the current one stays).</exception>
     public void SwitchTo(string variantId, string reason)
     {
-        var lease = Acquire() ?? throw new ProtocolException(ErrorCode.ShuttingDown, $"model '{Name}' is closed");
+        var lease = Acquire() ?? throw new RefusedException(Refusal.ShuttingDown, $"model '{Name}' is closed");
         try
         {
             lock (_switchGate)
@@ -105,11 +103,11 @@ internal sealed class ModelHost : IDisposable
                 }
                 catch (KeyNotFoundException e)
                 {
-                    throw new ProtocolException(ErrorCode.UnknownVariant, e.Message);
+                    throw new RefusedException(Refusal.UnknownVariant, e.Message);
                 }
                 catch (VariantUnavailableException e)
                 {
-                    throw new ProtocolException(ErrorCode.UnknownVariant, $"{e.Message}; '{lease.Runtime.CurrentVariant}' keeps serving");
+                    throw new RefusedException(Refusal.UnknownVariant, $"{e.Message}; '{lease.Runtime.CurrentVariant}' keeps serving");
                 }
                 finally
                 {
@@ -247,7 +245,7 @@ internal sealed class ModelHost : IDisposable
         {
             if (string.IsNullOrEmpty(key) || key.Length > 64 || (value?.Length ?? 0) > 256)
             {
-                throw new ProtocolException(ErrorCode.InvalidRequest, "hint keys must be 1 to 64 characters and values at most 256");
+                throw new RefusedException(Refusal.InvalidRequest, "hint keys must be 1 to 64 characters and values at most 256");
             }
         }
         GovernorHintKeys.Validate(hints);
@@ -275,7 +273,7 @@ internal sealed class ModelHost : IDisposable
                 {
                     _hints.Remove(key);
                 }
-                throw new ProtocolException(ErrorCode.InvalidRequest, $"at most {_options.MaxHints} hints may be set per model");
+                throw new RefusedException(Refusal.InvalidRequest, $"at most {_options.MaxHints} hints may be set per model");
             }
             snapshot = new Dictionary<string, string>(_hints);
         }
@@ -283,13 +281,7 @@ internal sealed class ModelHost : IDisposable
         {
             governed.Controller.Hints = GovernorHintKeys.From(snapshot);
         }
-        _events.Publish(new ServerEvent
-        {
-            Kind = "hints",
-            Model = Name,
-            AtUnixMs = _time.GetUtcNow().ToUnixTimeMilliseconds(),
-            Detail = string.Join(", ", hints.Select(h => $"{h.Key}={h.Value}")),
-        });
+        _events.Publish(new HintsChanged(Name, _time.GetUtcNow(), string.Join(", ", hints.Select(h => $"{h.Key}={h.Value}"))));
         return snapshot;
     }
 
@@ -298,12 +290,12 @@ internal sealed class ModelHost : IDisposable
     /// already running finish on the old runtime, which is disposed once they drain. A bundle that cannot serve
     /// is refused and the old one keeps serving.
     /// </summary>
-    public async Task<ReloadResponse> ReloadAsync(string? path, CancellationToken cancellationToken)
+    public async Task<ReloadOutcome> ReloadAsync(string? path, CancellationToken cancellationToken)
     {
         string target = path is null ? _current.Path : _options.ResolveBundlePath(path);
         if (path is not null && _options.BundleRoot is not null && !IsUnder(target, _options.ResolveBundlePath(".")))
         {
-            throw new ProtocolException(ErrorCode.ReloadFailed, $"'{path}' is outside the bundle root '{_options.BundleRoot}'; '{Name}' keeps serving");
+            throw new RefusedException(Refusal.ReloadFailed, $"'{path}' is outside the bundle root '{_options.BundleRoot}'; '{Name}' keeps serving");
         }
         await _reloadGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -316,12 +308,12 @@ internal sealed class ModelHost : IDisposable
             catch (Exception e) when (e is not OutOfMemoryException and not OperationCanceledException)
             {
                 _logger.LogWarning("Reload of {Model} from {Path} refused: {Reason}", Name, target, e.Message);
-                throw new ProtocolException(ErrorCode.ReloadFailed, $"bundle at '{target}' cannot serve: {e.Message}; '{Name}' keeps serving from '{Path}'");
+                throw new RefusedException(Refusal.ReloadFailed, $"bundle at '{target}' cannot serve: {e.Message}; '{Name}' keeps serving from '{Path}'");
             }
             if (fresh.Bundle.Name != Name)
             {
                 fresh.Dispose();
-                throw new ProtocolException(ErrorCode.ReloadFailed, $"bundle at '{target}' is '{fresh.Bundle.Name}', not '{Name}'; '{Name}' keeps serving from '{Path}'");
+                throw new RefusedException(Refusal.ReloadFailed, $"bundle at '{target}' is '{fresh.Bundle.Name}', not '{Name}'; '{Name}' keeps serving from '{Path}'");
             }
             string? pinned;
             lock (_stateGate)
@@ -356,14 +348,8 @@ internal sealed class ModelHost : IDisposable
                 _reasons = [.. reasons];
             }
             _logger.LogInformation("Reloaded {Model} from {Path}; serving {Variant}", Name, target, fresh.CurrentVariant);
-            _events.Publish(new ServerEvent { Kind = "reload", Model = Name, AtUnixMs = _time.GetUtcNow().ToUnixTimeMilliseconds(), Detail = target });
-            return new ReloadResponse
-            {
-                Model = Name,
-                Path = target,
-                CurrentVariant = fresh.CurrentVariant,
-                Variants = [.. fresh.Bundle.Variants.Select(v => v.Id)],
-            };
+            _events.Publish(new BundleReloaded(Name, _time.GetUtcNow(), target));
+            return new ReloadOutcome(Name, target, fresh.CurrentVariant, [.. fresh.Bundle.Variants.Select(v => v.Id)]);
         }
         finally
         {
@@ -372,7 +358,7 @@ internal sealed class ModelHost : IDisposable
     }
 
     /// <summary>The variant to run a request with a quality floor on: null for the current one.</summary>
-    /// <exception cref="ProtocolException">No available variant has a recorded quality at or above the floor.</exception>
+    /// <exception cref="RefusedException">No available variant has a recorded quality at or above the floor.</exception>
     public string? ChooseForQuality(ModelRuntime runtime, double floor)
     {
         var manifest = runtime.Bundle.Manifest;
@@ -385,41 +371,19 @@ internal sealed class ModelHost : IDisposable
             .Where(s => s.State != VariantState.Unavailable && s.Manifest.Quality?.Value >= floor)
             .OrderBy(s => s.Manifest.SizeBytes)
             .FirstOrDefault();
-        return choice?.Id ?? throw new ProtocolException(ErrorCode.QualityUnavailable,
+        return choice?.Id ?? throw new RefusedException(Refusal.QualityUnavailable,
             $"no available variant of '{Name}' has a recorded quality of at least {floor.ToString(CultureInfo.InvariantCulture)}; recorded: " +
             string.Join(", ", manifest.Variants.Select(v => $"{v.Id}={v.Quality?.Value.ToString("0.####", CultureInfo.InvariantCulture) ?? "unknown"}")));
     }
 
-    public ModelInfo Describe()
+    public ModelDescription Describe()
     {
-        var lease = Acquire() ?? throw new ProtocolException(ErrorCode.ShuttingDown, $"model '{Name}' is closed");
+        var lease = Acquire() ?? throw new RefusedException(Refusal.ShuttingDown, $"model '{Name}' is closed");
         try
         {
             var runtime = lease.Runtime;
-            var manifest = runtime.Bundle.Manifest;
-            return new ModelInfo
-            {
-                Name = Name,
-                Path = lease.Path,
-                ReferenceVariant = manifest.ReferenceVariant,
-                CurrentVariant = runtime.CurrentVariant,
-                Inputs = [.. runtime.Inputs.Select(Describe)],
-                Outputs = [.. runtime.Outputs.Select(Describe)],
-                Variants =
-                [
-                    .. runtime.GetStatus().Select(s => new VariantInfo
-                    {
-                        Id = s.Id,
-                        Precision = s.Manifest.Precision,
-                        SizeBytes = s.Manifest.SizeBytes,
-                        Sparsity = s.Manifest.Sparsity,
-                        QualityMetric = s.Manifest.Quality?.Metric,
-                        Quality = s.Manifest.Quality?.Value,
-                        State = StateName(s.State),
-                        UnavailableReason = s.Reason,
-                    }),
-                ],
-            };
+            return new ModelDescription(Name, lease.Path, runtime.Bundle.Manifest.ReferenceVariant, runtime.CurrentVariant,
+                runtime.Inputs, runtime.Outputs, runtime.GetStatus());
         }
         finally
         {
@@ -427,41 +391,17 @@ internal sealed class ModelHost : IDisposable
         }
     }
 
-    public ModelStatus Status()
+    public ModelReport Report()
     {
-        var lease = Acquire() ?? throw new ProtocolException(ErrorCode.ShuttingDown, $"model '{Name}' is closed");
+        var lease = Acquire() ?? throw new RefusedException(Refusal.ShuttingDown, $"model '{Name}' is closed");
         try
         {
-            var status = new ModelStatus
-            {
-                Name = Name,
-                CurrentVariant = lease.Runtime.CurrentVariant,
-                Variants =
-                [
-                    .. lease.Runtime.GetStatus().Select(s => new VariantLatency
-                    {
-                        Id = s.Id,
-                        State = StateName(s.State),
-                        Current = s.IsCurrent,
-                        Count = s.Latency.TotalCount,
-                        Failures = s.Latency.Failures,
-                        P50Ms = NullIfNaN(s.Latency.P50Ms),
-                        P95Ms = NullIfNaN(s.Latency.P95Ms),
-                        P99Ms = NullIfNaN(s.Latency.P99Ms),
-                        EwmaMs = NullIfNaN(s.Latency.EwmaMs),
-                    }),
-                ],
-            };
+            var variants = lease.Runtime.GetStatus();
             lock (_stateGate)
             {
-                status.Reasons = _reasons;
-                status.Switches = _switches;
-                status.LastSwitch = _lastSwitch;
-                status.Hints = new Dictionary<string, string>(_hints);
-                status.Reloads = _reloads;
-                status.Decisions = _decisions.Records();
+                return new ModelReport(Name, lease.Runtime.CurrentVariant, variants, _reasons, _switches, _lastSwitch,
+                    new Dictionary<string, string>(_hints), _reloads, _decisions.Entries());
             }
-            return status;
         }
         finally
         {
@@ -489,14 +429,7 @@ internal sealed class ModelHost : IDisposable
 
     private void RecordSwitch(VariantSwitch change, string reason, string? code)
     {
-        var record = new SwitchEvent
-        {
-            From = change.From,
-            To = change.To,
-            AtUnixMs = change.At.ToUnixTimeMilliseconds(),
-            Reason = reason,
-            Code = code,
-        };
+        var record = new VariantSwitched(Name, change.At, change.From, change.To, reason, code);
         lock (_stateGate)
         {
             _switches++;
@@ -507,25 +440,8 @@ internal sealed class ModelHost : IDisposable
                 _reasons = [record.Reason];
             }
         }
-        _events.Publish(new ServerEvent { Kind = "switch", Model = Name, AtUnixMs = record.AtUnixMs, Switch = record });
+        _events.Publish(record);
     }
-
-    private static TensorInfo Describe(TensorSignature signature) => new()
-    {
-        Name = signature.Name,
-        DataType = signature.ElementType.ToName(),
-        Shape = [.. signature.Shape.Select(d => d.Size ?? -1)],
-        DimensionNames = [.. signature.Shape.Select(d => d.Symbol)],
-    };
-
-    private static string StateName(VariantState state) => state switch
-    {
-        VariantState.Ready => "ready",
-        VariantState.Unavailable => "unavailable",
-        _ => "not_loaded",
-    };
-
-    private static double? NullIfNaN(double value) => double.IsNaN(value) ? null : value;
 
     private static bool IsUnder(string path, string root)
     {

@@ -1,4 +1,4 @@
-using EdgeRuntime.Protocol;
+using EdgeRuntime.Server.Domain;
 
 namespace EdgeRuntime.Server.Models;
 
@@ -8,14 +8,14 @@ internal sealed class ModelRegistry(IReadOnlyList<ModelHost> models) : IDisposab
     public IReadOnlyList<ModelHost> Models { get; } = models;
 
     /// <summary>The named model, or the only one when no name is given.</summary>
-    /// <exception cref="ProtocolException">Unknown name, or no name while several models are served.</exception>
+    /// <exception cref="RefusedException">Unknown name, or no name while several models are served.</exception>
     public ModelHost Resolve(string? name)
     {
         if (string.IsNullOrEmpty(name))
         {
             return Models.Count == 1
                 ? Models[0]
-                : throw new ProtocolException(ErrorCode.InvalidRequest, $"this daemon serves {Models.Count} models ({Names}); name one in 'model'");
+                : throw new RefusedException(Refusal.InvalidRequest, $"this daemon serves {Models.Count} models ({Names}); name one in 'model'");
         }
         foreach (var model in Models)
         {
@@ -24,7 +24,7 @@ internal sealed class ModelRegistry(IReadOnlyList<ModelHost> models) : IDisposab
                 return model;
             }
         }
-        throw new ProtocolException(ErrorCode.UnknownModel, $"no model '{name}'; this daemon serves {Names}");
+        throw new RefusedException(Refusal.UnknownModel, $"no model '{name}'; this daemon serves {Names}");
     }
 
     private string Names => string.Join(", ", Models.Select(m => m.Name));

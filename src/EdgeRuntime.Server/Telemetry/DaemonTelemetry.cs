@@ -1,5 +1,5 @@
 using EdgeRuntime.Devices;
-using EdgeRuntime.Protocol.Messages;
+using EdgeRuntime.Server.Domain;
 using EdgeRuntime.Server.Governance;
 using EdgeRuntime.Server.Models;
 using EdgeRuntime.Telemetry;
@@ -59,9 +59,9 @@ internal sealed class DaemonTelemetry : IAsyncDisposable
         return new DaemonTelemetry(log, governance, models, events, TimeSpan.FromSeconds(options.TelemetryIntervalSeconds), time, logger);
     }
 
-    private void OnEvent(ServerEvent serverEvent)
+    private void OnEvent(DaemonEvent daemonEvent)
     {
-        if (serverEvent is not { Kind: "switch", Switch: { } change })
+        if (daemonEvent is not VariantSwitched change)
         {
             return;
         }
@@ -72,7 +72,7 @@ internal sealed class DaemonTelemetry : IAsyncDisposable
             To = change.To,
             // The governor's reason code when it switched; a client's pin or a plain switch otherwise.
             Reason = change.Code ?? "Manual",
-            Detail = serverEvent.Model is null ? change.Reason ?? "" : $"{serverEvent.Model}: {change.Reason}",
+            Detail = $"{change.ModelName}: {change.Reason}",
             Celsius = celsius,
         }));
     }
@@ -103,21 +103,21 @@ internal sealed class DaemonTelemetry : IAsyncDisposable
             double? watts = Power(snapshot);
             foreach (var model in _models)
             {
-                ModelStatus status;
+                ModelReport report;
                 try
                 {
-                    status = model.Status();
+                    report = model.Report();
                 }
-                catch (Protocol.ProtocolException)
+                catch (RefusedException)
                 {
                     continue; // Closing.
                 }
-                foreach (var variant in status.Variants)
+                foreach (var variant in report.Variants)
                 {
                     var key = (model.Name, variant.Id);
                     var (count, failures) = _seen.GetValueOrDefault(key);
-                    _seen[key] = (variant.Count, variant.Failures);
-                    long served = variant.Count - count, failed = variant.Failures - failures;
+                    _seen[key] = (variant.Latency.TotalCount, variant.Latency.Failures);
+                    long served = variant.Latency.TotalCount - count, failed = variant.Latency.Failures - failures;
                     if (served <= 0 && failed <= 0)
                     {
                         continue;
@@ -127,7 +127,7 @@ internal sealed class DaemonTelemetry : IAsyncDisposable
                         Variant = _models.Count == 1 ? variant.Id : $"{model.Name}/{variant.Id}",
                         WindowSeconds = window,
                         Count = Math.Max(served, 0),
-                        P95Ms = variant.P95Ms ?? 0,
+                        P95Ms = double.IsNaN(variant.Latency.P95Ms) ? 0 : variant.Latency.P95Ms,
                         FrequencyMhz = mhz,
                         Celsius = celsius,
                         PowerWatts = watts,
@@ -142,25 +142,24 @@ internal sealed class DaemonTelemetry : IAsyncDisposable
                     Log.TryWrite(TelemetryRecord.For(new SensorSample { Name = name, Value = value, Unit = UnitOf(name) }));
                 }
             }
-            var governor = new StatusResponse();
-            _governance.Describe(governor);
-            if (governor.Governor is { } g && g.TickFailures > _tickFailures)
+            var governor = _governance.Report();
+            if (governor.TickFailures > _tickFailures)
             {
                 Log.TryWrite(TelemetryRecord.For(new TelemetryError
                 {
                     Source = "governor",
-                    Message = $"{g.TickFailures - _tickFailures} tick(s) failed: {g.LastError}",
+                    Message = $"{governor.TickFailures - _tickFailures} tick(s) failed: {governor.LastError}",
                 }));
-                _tickFailures = g.TickFailures;
+                _tickFailures = governor.TickFailures;
             }
         }
     }
 
     private void Remember(ModelHost model)
     {
-        foreach (var variant in model.Status().Variants)
+        foreach (var variant in model.Report().Variants)
         {
-            _seen[(model.Name, variant.Id)] = (variant.Count, variant.Failures);
+            _seen[(model.Name, variant.Id)] = (variant.Latency.TotalCount, variant.Latency.Failures);
         }
     }
 

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using EdgeRuntime.Protocol;
 using EdgeRuntime.Tensors;
 
-namespace EdgeRuntime.Server.Inference;
+namespace EdgeRuntime.Server.Connections;
 
 /// <summary>Between wire tensors and the runtime's, checking everything a client could get wrong.</summary>
 internal static class TensorConversion
