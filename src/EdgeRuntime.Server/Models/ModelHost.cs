@@ -11,9 +11,9 @@ namespace EdgeRuntime.Server.Models;
 
 /// <summary>
 /// One served model: its current runtime (swapped atomically on reload), app hints, switch history and the
-/// reasons for the current variant. With a governor attached, <see cref="GovernorTick"/> lets an
-/// <see cref="AdaptiveController"/> switch the runtime and records its decisions; a client's "variant" hint
-/// pins a variant and holds the governor until the pin is removed.
+/// reasons for the current variant. Every switch of the runtime goes through this host, which records it: a
+/// client's pin (<see cref="SwitchTo"/>) or, with a governor attached, the decision <see cref="GovernorTick"/> gets
+/// from its <see cref="AdaptiveController"/>. A "variant" hint pins a variant and holds the governor until removed.
 /// </summary>
 internal sealed class ModelHost : IDisposable
 {
@@ -31,15 +31,12 @@ internal sealed class ModelHost : IDisposable
     private readonly DecisionHistory _decisions = new();
     private volatile RuntimeLease _current;
     private string[] _reasons;
-    private string? _pendingReason;
     private long _switches;
     private long _reloads;
     private VariantSwitched? _lastSwitch;
     private ProfileStore? _profiles;
     private IDeviceMonitor? _monitor;
     private volatile Governed? _governed;
-    private bool _inGovernorTick;
-    private VariantSwitch? _governorSwitch;
 
     private ModelHost(RuntimeLease lease, RuntimeOptions runtimeOptions, ServerOptions options, TimeProvider time, ILogger logger, EventHub events)
     {
@@ -51,7 +48,6 @@ internal sealed class ModelHost : IDisposable
         Name = lease.Runtime.Bundle.Name;
         _current = lease;
         _reasons = [$"initial: {(lease.Runtime.CurrentVariant == lease.Runtime.Bundle.Manifest.ReferenceVariant ? "reference variant of the bundle" : "first variant that loaded")}"];
-        Hook(lease);
     }
 
     public string Name { get; }
@@ -91,12 +87,12 @@ internal sealed class ModelHost : IDisposable
         {
             lock (_switchGate)
             {
-                if (lease.Runtime.CurrentVariant == variantId)
+                string previous = lease.Runtime.CurrentVariant;
+                if (previous == variantId)
                 {
                     SetReasons([reason]);
                     return;
                 }
-                _pendingReason = reason;
                 try
                 {
                     lease.Runtime.SwitchTo(variantId);
@@ -109,10 +105,7 @@ internal sealed class ModelHost : IDisposable
                 {
                     throw new RefusedException(Refusal.UnknownVariant, $"{e.Message}; '{lease.Runtime.CurrentVariant}' keeps serving");
                 }
-                finally
-                {
-                    _pendingReason = null;
-                }
+                RecordSwitch(previous, variantId, reason, code: null);
             }
         }
         finally
@@ -160,41 +153,29 @@ internal sealed class ModelHost : IDisposable
                 {
                     return null;
                 }
+                string before = governed.Lease.Runtime.CurrentVariant;
                 GovernorDecision decision;
-                _governorSwitch = null;
-                _inGovernorTick = true;
                 try
                 {
                     decision = governed.Controller.Tick();
                 }
                 catch (Exception e)
                 {
-                    if (_governorSwitch is { } partial)
+                    string after = governed.Lease.Runtime.CurrentVariant;
+                    if (after != before)
                     {
-                        RecordSwitch(partial, $"governor: switched, then its tick failed: {e.Message}", code: null);
+                        RecordSwitch(before, after, $"governor: switched, then its tick failed: {e.Message}", code: null);
                     }
                     throw;
-                }
-                finally
-                {
-                    _inGovernorTick = false;
-                }
-                var change = _governorSwitch;
-                _governorSwitch = null;
-                if (decision.Switched && change is null)
-                {
-                    // The controller could not load the variant it chose; say what actually serves.
-                    string serving = governed.Lease.Runtime.CurrentVariant;
-                    decision = decision with { Variant = serving, Detail = $"{decision.Detail}; {decision.Variant} could not be loaded, {serving} keeps serving" };
                 }
                 lock (_stateGate)
                 {
                     _decisions.Add(decision);
                     _reasons = _decisions.Reasons();
                 }
-                if (change is not null)
+                if (decision.Switched)
                 {
-                    RecordSwitch(change, DecisionHistory.Describe(decision), decision.Reason.ToString());
+                    RecordSwitch(decision.Previous, decision.Variant, DecisionHistory.Describe(decision), decision.Reason.ToString());
                 }
                 return decision;
             }
@@ -334,7 +315,6 @@ internal sealed class ModelHost : IDisposable
                 }
             }
             var lease = new RuntimeLease(fresh, target);
-            Hook(lease);
             RuntimeLease old;
             lock (_switchGate)
             {
@@ -409,27 +389,9 @@ internal sealed class ModelHost : IDisposable
         }
     }
 
-    private void Hook(RuntimeLease lease)
+    private void RecordSwitch(string from, string to, string reason, string? code)
     {
-        Action<VariantSwitch> handler = OnSwitched;
-        lease.Runtime.Switched += handler;
-        lease.Disposed += () => lease.Runtime.Switched -= handler;
-    }
-
-    private void OnSwitched(VariantSwitch change)
-    {
-        if (_inGovernorTick)
-        {
-            // Raised inside the controller's tick, before its decision is known: published once the tick returns.
-            _governorSwitch = change;
-            return;
-        }
-        RecordSwitch(change, _pendingReason ?? "switched", code: null);
-    }
-
-    private void RecordSwitch(VariantSwitch change, string reason, string? code)
-    {
-        var record = new VariantSwitched(Name, change.At, change.From, change.To, reason, code);
+        var record = new VariantSwitched(Name, _time.GetUtcNow(), from, to, reason, code);
         lock (_stateGate)
         {
             _switches++;

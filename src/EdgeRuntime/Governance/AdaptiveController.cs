@@ -7,8 +7,10 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace EdgeRuntime.Governance;
 
 /// <summary>
-/// Runs the governor against a live runtime: every tick it reads the device, asks the governor, switches
-/// the runtime when told to, and keeps the next lighter variant warm so a step down drops nothing.
+/// The one driver of the governor against a live runtime: every tick it reads the device, asks the governor,
+/// switches the runtime when told to, and keeps the next lighter variant warm so a step down drops nothing.
+/// <see cref="Tick"/> returns what actually happened; the daemon calls it from its device loop, an in-process
+/// user lets <see cref="Start"/> call it on the profile's interval.
 /// </summary>
 public sealed class AdaptiveController : IDisposable
 {
@@ -45,9 +47,6 @@ public sealed class AdaptiveController : IDisposable
         set => _hints = value ?? new GovernorHints();
     }
 
-    /// <summary>Raised after every decision, on the ticking thread.</summary>
-    public event Action<GovernorDecision>? Decided;
-
     /// <summary>The last decisions, newest last.</summary>
     public IReadOnlyList<GovernorDecision> RecentDecisions
     {
@@ -67,7 +66,10 @@ public sealed class AdaptiveController : IDisposable
         _timer = _time.CreateTimer(_ => SafeTick(), null, period, period);
     }
 
-    /// <summary>One decision now (the timer calls this; simulations call it in virtual time).</summary>
+    /// <summary>
+    /// One decision now (the timer calls this; the daemon and simulations call it in their own time). When the chosen
+    /// variant cannot be loaded the decision returned says so and names the variant that keeps serving.
+    /// </summary>
     public GovernorDecision Tick()
     {
         var snapshot = _monitor?.Read();
@@ -98,7 +100,9 @@ public sealed class AdaptiveController : IDisposable
             catch (VariantUnavailableException e)
             {
                 _logger.LogWarning("Could not switch to {Variant}: {Reason}", decision.Variant, e.Reason);
-                Governor.Follow(_runtime.CurrentVariant);
+                string serving = _runtime.CurrentVariant;
+                Governor.Follow(serving);
+                decision = decision with { Variant = serving, Detail = $"{decision.Detail}; {decision.Variant} could not be loaded, {serving} keeps serving" };
             }
         }
         PrewarmNextLighter();
@@ -110,7 +114,6 @@ public sealed class AdaptiveController : IDisposable
                 _recent.Dequeue();
             }
         }
-        Decided?.Invoke(decision);
         return decision;
     }
 
