@@ -4,7 +4,7 @@ using System.Reflection;
 using System.Reflection.Metadata;
 using System.Reflection.Metadata.Ecma335;
 using System.Reflection.PortableExecutable;
-using EdgeRuntime.Compression.Zoo;
+using EdgeRuntime.Zoo;
 
 namespace EdgeRuntime.Compression.Tests;
 

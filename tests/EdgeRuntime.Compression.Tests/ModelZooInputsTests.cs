@@ -1,4 +1,4 @@
-using EdgeRuntime.Compression.Zoo;
+using EdgeRuntime.Zoo;
 using EdgeRuntime.Data;
 
 namespace EdgeRuntime.Compression.Tests;

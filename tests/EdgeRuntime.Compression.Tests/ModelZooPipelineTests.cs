@@ -1,5 +1,5 @@
 using EdgeRuntime.Compression.Opset;
-using EdgeRuntime.Compression.Zoo;
+using EdgeRuntime.Zoo;
 using EdgeRuntime.Data;
 using EdgeRuntime.Onnx;
 using Microsoft.ML.OnnxRuntime;

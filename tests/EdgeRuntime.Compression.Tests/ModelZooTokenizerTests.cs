@@ -1,4 +1,4 @@
-using EdgeRuntime.Compression.Zoo;
+using EdgeRuntime.Zoo;
 
 namespace EdgeRuntime.Compression.Tests;
 

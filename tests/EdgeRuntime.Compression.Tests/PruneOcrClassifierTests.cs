@@ -2,7 +2,7 @@ using EdgeRuntime.Compression.Calibration;
 using EdgeRuntime.Compression.Distillation;
 using EdgeRuntime.Compression.Opset;
 using EdgeRuntime.Compression.Pruning;
-using EdgeRuntime.Compression.Zoo;
+using EdgeRuntime.Zoo;
 using EdgeRuntime.Data;
 using EdgeRuntime.Inference;
 using EdgeRuntime.Onnx;

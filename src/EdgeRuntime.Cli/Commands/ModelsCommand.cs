@@ -1,5 +1,5 @@
 using System.CommandLine;
-using EdgeRuntime.Compression.Zoo;
+using EdgeRuntime.Zoo;
 using EdgeRuntime.Evaluation.Reporting;
 using EdgeRuntime.Onnx;
 

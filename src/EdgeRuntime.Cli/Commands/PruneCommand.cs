@@ -255,7 +255,7 @@ internal static class PruneCommand
                 throw new CliError($"--target-latency {latency}: expected a fraction of the unpruned model's latency in (0, 1)");
             }
             string cache = target.LatencyCache?.FullName
-                ?? Path.Combine(Path.GetDirectoryName(Compression.Zoo.ModelZoo.DefaultCacheDirectory(Environment.CurrentDirectory))!, "latency");
+                ?? Path.Combine(Path.GetDirectoryName(Zoo.ModelZoo.DefaultCacheDirectory(Environment.CurrentDirectory))!, "latency");
             var table = PruneLatencyTable.LoadOrMeasure(model, search.Candidates, cache, log: log);
             search = search with { LatencyTarget = latency, LatencyTable = table };
             log?.Invoke($"searching per-group ratios for {latency:P0} of the latency ({table.BaselineMilliseconds:F3} ms unpruned, batch {table.BatchSize}) ...");

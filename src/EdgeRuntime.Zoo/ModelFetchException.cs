@@ -1,4 +1,4 @@
-namespace EdgeRuntime.Compression.Zoo;
+namespace EdgeRuntime.Zoo;
 
 /// <summary>A zoo model could not be fetched or installed; the message says what failed and what to do.</summary>
 public sealed class ModelFetchException : IOException

@@ -1,10 +1,10 @@
-namespace EdgeRuntime.Compression.Zoo;
+namespace EdgeRuntime.Data;
 
 /// <summary>
 /// SplitMix64: a tiny generator whose sequence is fixed by its seed on every platform and .NET
 /// version, so generated sentences and images are the same bytes everywhere.
 /// </summary>
-internal sealed class DeterministicRandom(ulong seed)
+public sealed class DeterministicRandom(ulong seed)
 {
     private ulong _state = seed;
 

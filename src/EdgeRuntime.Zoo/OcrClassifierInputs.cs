@@ -1,6 +1,6 @@
 using EdgeRuntime.Data;
 
-namespace EdgeRuntime.Compression.Zoo;
+namespace EdgeRuntime.Zoo;
 
 /// <summary>
 /// Inputs for the PP-OCR direction classifier: rendered text lines, every second one the same

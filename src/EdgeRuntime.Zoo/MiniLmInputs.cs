@@ -1,6 +1,6 @@
 using EdgeRuntime.Data;
 
-namespace EdgeRuntime.Compression.Zoo;
+namespace EdgeRuntime.Zoo;
 
 /// <summary>
 /// Inputs for all-MiniLM-L6-v2: generated sentences encoded with the package's vocabulary and

@@ -1,4 +1,4 @@
-namespace EdgeRuntime.Compression.Zoo;
+namespace EdgeRuntime.Zoo;
 
 /// <summary>
 /// Accent stripping as BERT's uncased tokenizer does it (canonical decomposition, then dropping

@@ -1,4 +1,4 @@
-namespace EdgeRuntime.Compression.Zoo;
+namespace EdgeRuntime.Zoo;
 
 /// <summary>Which package registry a zoo model comes from; each is reached through its ordinary client.</summary>
 public enum ZooPackageKind

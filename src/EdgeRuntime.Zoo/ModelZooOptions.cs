@@ -1,4 +1,4 @@
-namespace EdgeRuntime.Compression.Zoo;
+namespace EdgeRuntime.Zoo;
 
 /// <summary>Where the zoo caches models and which registry clients it runs.</summary>
 public sealed class ModelZooOptions

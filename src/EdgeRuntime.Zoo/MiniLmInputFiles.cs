@@ -1,4 +1,4 @@
-namespace EdgeRuntime.Compression.Zoo;
+namespace EdgeRuntime.Zoo;
 
 /// <summary>The .npy files (one per MiniLM input) and the sentences they encode.</summary>
 public sealed record MiniLmInputFiles(string InputIds, string AttentionMask, string TokenTypeIds, string Sentences, int Count)

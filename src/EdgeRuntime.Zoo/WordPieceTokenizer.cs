@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace EdgeRuntime.Compression.Zoo;
+namespace EdgeRuntime.Zoo;
 
 /// <summary>
 /// BERT's uncased WordPiece tokenizer: clean the text, put spaces around CJK characters, split on

@@ -1,4 +1,4 @@
-namespace EdgeRuntime.Compression.Zoo;
+namespace EdgeRuntime.Zoo;
 
 /// <summary>A file the zoo installs into a model's cache folder, with the size and SHA-256 it must have.</summary>
 /// <param name="FileName">Name inside the model's cache folder.</param>

@@ -1,4 +1,4 @@
-namespace EdgeRuntime.Compression.Zoo;
+namespace EdgeRuntime.Zoo;
 
 /// <summary>One text encoded for a BERT model, each array of the fixed sequence length.</summary>
 /// <param name="Length">Real tokens including [CLS] and [SEP]; the rest is padding.</param>

@@ -1,4 +1,4 @@
-namespace EdgeRuntime.Compression.Zoo;
+namespace EdgeRuntime.Zoo;
 
 /// <summary>
 /// A small stroke "font" drawn with lines and arcs, since no font may be installed: Latin-like
