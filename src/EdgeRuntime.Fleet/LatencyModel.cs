@@ -1,3 +1,5 @@
+using EdgeRuntime.Numerics;
+
 namespace EdgeRuntime.Fleet;
 
 /// <summary>

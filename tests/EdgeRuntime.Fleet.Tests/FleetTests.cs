@@ -1,5 +1,6 @@
 using EdgeRuntime.Bench.FleetLoad;
 using EdgeRuntime.Governance;
+using EdgeRuntime.Numerics;
 using EdgeRuntime.Telemetry;
 using Microsoft.Extensions.Time.Testing;
 

@@ -1,4 +1,5 @@
 using EdgeRuntime.Compression.Calibration;
+using EdgeRuntime.Numerics;
 using EdgeRuntime.Onnx;
 using EdgeRuntime.Tensors;
 using Onnx;

@@ -1,4 +1,5 @@
 using EdgeRuntime.Compression.Pruning;
+using EdgeRuntime.Numerics;
 using EdgeRuntime.Onnx;
 
 namespace EdgeRuntime.Compression.Distillation;

@@ -1,5 +1,5 @@
 using System.Numerics.Tensors;
-using EdgeRuntime.Compression.Distillation;
+using EdgeRuntime.Numerics;
 
 namespace EdgeRuntime.Compression.Pruning;
 

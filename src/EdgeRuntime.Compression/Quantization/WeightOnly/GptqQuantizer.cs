@@ -1,3 +1,6 @@
+using System.Numerics.Tensors;
+using EdgeRuntime.Numerics;
+
 namespace EdgeRuntime.Compression.Quantization.WeightOnly;
 
 /// <summary>
@@ -34,8 +37,9 @@ internal static class GptqQuantizer
             {
                 damped[i * k + i] += damping * meanDiagonal;
             }
-            if (DenseMath.TryUpperCholeskyOfInverse(damped, k, out upper))
+            if (DenseLinearAlgebra.UpperCholeskyOfInverse(damped, k) is { } factor)
             {
+                upper = factor;
                 break;
             }
             if (damping >= 1)
@@ -69,7 +73,8 @@ internal static class GptqQuantizer
                 float factor = (float)upper[row * k + later];
                 if (factor != 0)
                 {
-                    DenseMath.Axpy(-factor, source, w.AsSpan(later * n, n));
+                    var target = w.AsSpan(later * n, n);
+                    TensorPrimitives.MultiplyAdd(source, -factor, target, target);
                 }
             }
         }

@@ -1,16 +1,19 @@
 using System.Numerics.Tensors;
 
-namespace EdgeRuntime.Compression.Distillation;
+namespace EdgeRuntime.Numerics;
 
 /// <summary>
-/// The few dense symmetric-positive-definite routines that pruning and reconstruction need, on
-/// row-major double matrices. Sizes here are layer widths (up to a few thousand), so plain
-/// O(n^3) Cholesky with vectorised dot products is enough.
+/// The dense symmetric-positive-definite routines that pruning, reconstruction, GPTQ and the fleet's fits need,
+/// on row-major double matrices. Sizes here are layer widths (up to a few thousand), so plain O(n^3) Cholesky
+/// with vectorised dot products is enough.
 /// </summary>
-internal static class DenseLinearAlgebra
+public static class DenseLinearAlgebra
 {
-    /// <summary>Lower Cholesky factor of a symmetric matrix, or null when it is not positive definite.</summary>
-    public static double[]? Cholesky(ReadOnlySpan<double> a, int n)
+    /// <summary>
+    /// Lower Cholesky factor of a symmetric matrix, or null when it is not positive definite: when a pivot is not
+    /// above <paramref name="relativeTolerance"/> times its diagonal entry (0: merely positive).
+    /// </summary>
+    public static double[]? Cholesky(ReadOnlySpan<double> a, int n, double relativeTolerance = 0)
     {
         var l = new double[n * n];
         for (int i = 0; i < n; i++)
@@ -22,7 +25,7 @@ internal static class DenseLinearAlgebra
                 double sum = a[i * n + j] - TensorPrimitives.Dot(rowI[..j], rowJ);
                 if (i == j)
                 {
-                    if (!(sum > 0) || double.IsNaN(sum))
+                    if (!(sum > relativeTolerance * Math.Abs(a[i * n + i])) || double.IsNaN(sum))
                     {
                         return null;
                     }
@@ -146,5 +149,42 @@ internal static class DenseLinearAlgebra
             b[i] += added * anchor[i];
         }
         SolveCholesky(l, n, b, m);
+    }
+
+    /// <summary>
+    /// The upper-triangular U with a⁻¹ = Uᵀ·U, as GPTQ uses it: row i of U holds how the error of row i
+    /// spreads over the later rows. With J the order-reversing permutation, Cholesky of J·a·J = L·Lᵀ gives
+    /// a = R·Rᵀ for the upper-triangular R = J·L·J, so a⁻¹ = R⁻ᵀ·R⁻¹ and U = R⁻¹ = J·L⁻¹·J:
+    /// one factorization and one triangular inverse instead of inverting a first.
+    /// </summary>
+    /// <returns>Null when a is not positive definite.</returns>
+    public static double[]? UpperCholeskyOfInverse(double[] a, int k)
+    {
+        var reversed = new double[k * k];
+        for (int i = 0; i < k; i++)
+        {
+            for (int j = 0; j < k; j++)
+            {
+                reversed[i * k + j] = a[(k - 1 - i) * k + (k - 1 - j)];
+            }
+        }
+        if (Cholesky(reversed, k) is not { } lower)
+        {
+            return null;
+        }
+        // Column j of L⁻¹ solves L·x = e_j; columns are independent, so they are solved in parallel.
+        var result = new double[k * k];
+        Parallel.For(0, k, () => new double[k], (j, _, x) =>
+        {
+            for (int i = j; i < k; i++)
+            {
+                double sum = (i == j ? 1 : 0) - TensorPrimitives.Dot(lower.AsSpan(i * k + j, i - j), x.AsSpan(j, i - j));
+                x[i] = sum / lower[i * k + i];
+                // U[k-1-i, k-1-j] = L⁻¹[i, j]
+                result[(k - 1 - i) * k + (k - 1 - j)] = x[i];
+            }
+            return x;
+        }, _ => { });
+        return result;
     }
 }
