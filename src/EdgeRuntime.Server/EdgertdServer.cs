@@ -29,7 +29,7 @@ public sealed class EdgertdServer : IAsyncDisposable
     private readonly ILoggerFactory _loggers;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopAccepting = new();
-    private readonly ConcurrentDictionary<long, (ClientConnection Connection, Task Run)> _connections = new();
+    private readonly ConcurrentDictionary<long, (AppConnection Connection, Task Run)> _connections = new();
     private readonly List<Task> _acceptLoops = [];
     private readonly List<Socket> _listeners = [];
     private ServerContext? _context;
@@ -215,11 +215,11 @@ public sealed class EdgertdServer : IAsyncDisposable
             {
                 context.ConnectionClosed();
                 _logger.LogWarning("Refused a connection: {Count} already open", _options.MaxConnections);
-                _ = ClientConnection.RefuseAsync(socket, $"the daemon already serves {_options.MaxConnections} connections");
+                _ = AppConnection.RefuseAsync(socket, $"the daemon already serves {_options.MaxConnections} connections");
                 continue;
             }
             long id = Interlocked.Increment(ref _nextConnectionId);
-            var connection = new ClientConnection(context, socket, requiresToken, id);
+            var connection = new AppConnection(context, socket, requiresToken, id);
             // A thread per connection blocking in its read: woken by the kernel directly, it saves the event loop's
             // hand-off to the thread pool, the largest share of a request's round trip.
             var finished = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -44,7 +44,7 @@ public static class SimulationTelemetry
         }
         foreach (var decision in report.AdaptiveSwitches)
         {
-            records.Add(Stamp(TelemetryRecord.For(new SwitchEvent
+            records.Add(Stamp(TelemetryRecord.For(new SwitchRecord
             {
                 From = decision.Previous, To = decision.Variant, Reason = decision.Reason.ToString(), Detail = decision.Detail, Celsius = decision.TemperatureCelsius,
             }), decision.At.ToUnixTimeMilliseconds()));

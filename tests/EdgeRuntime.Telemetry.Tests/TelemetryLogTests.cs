@@ -28,7 +28,7 @@ public sealed class TelemetryLogTests
             {
                 Assert.True(log.TryWrite(Summary(i)));
             }
-            Assert.True(log.TryWrite(TelemetryRecord.For(new SwitchEvent { From = "fp32", To = "int8", Reason = "ThermalPredicted", Detail = "72 °C predicted" })));
+            Assert.True(log.TryWrite(TelemetryRecord.For(new SwitchRecord { From = "fp32", To = "int8", Reason = "ThermalPredicted", Detail = "72 °C predicted" })));
             Assert.True(log.TryWrite(TelemetryRecord.For(new SensorSample { Name = "soc_celsius", Value = 61.5, Unit = "°C" })));
             Assert.True(log.TryWrite(TelemetryRecord.For(new TelemetryError { Source = "variant int4", Message = "failed to load" })));
             Assert.True(await log.FlushAsync());

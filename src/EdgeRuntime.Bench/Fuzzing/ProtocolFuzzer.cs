@@ -108,7 +108,7 @@ public static class ProtocolFuzzer
                 var request = FrameCodec.DecodeBody<InferRequest>(envelope);
                 if (request.Inputs is not null)
                 {
-                    TensorConversion.ToInputs(request.Inputs);
+                    WireTensors.ToInputs(request.Inputs);
                 }
                 break;
             case MessageType.ListModels:

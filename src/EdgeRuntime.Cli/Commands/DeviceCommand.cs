@@ -22,7 +22,7 @@ internal static class DeviceCommand
 
     public sealed record BoardEntry(string Id, string Name, string Platform, IReadOnlyList<string> ModelContains, bool Simulated);
 
-    public sealed record SimulationReport(string Board, string Root, double Seconds, double LoadSeconds, double Utilisation, double AmbientCelsius,
+    public sealed record DeviceSimulationReport(string Board, string Root, double Seconds, double LoadSeconds, double Utilisation, double AmbientCelsius,
         double PeakCelsius, double FinalCelsius, double FinalMhz, string FinalThrottle, double? FinalBatteryPercent,
         IReadOnlyList<FrequencyChange> FrequencyChanges, string? Trace);
 
@@ -187,7 +187,7 @@ internal static class DeviceCommand
                     }
                 }
             }
-            var report = new SimulationReport(descriptor.Id, simulated.Root.RootDirectory, loadSeconds + idleSeconds, loadSeconds, utilisation, simulated.AmbientCelsius,
+            var report = new DeviceSimulationReport(descriptor.Id, simulated.Root.RootDirectory, loadSeconds + idleSeconds, loadSeconds, utilisation, simulated.AmbientCelsius,
                 Math.Round(peak, 2), Math.Round(simulated.Celsius, 2), simulated.FrequencyMhz, FormatFlags(simulated.Throttle), simulated.BatteryPercent is { } b ? Math.Round(b, 2) : null,
                 simulated.FrequencyChanges, tracePath);
             if (result.GetValue(json))

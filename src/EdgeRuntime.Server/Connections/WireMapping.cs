@@ -70,7 +70,7 @@ internal static class WireMapping
         var outputs = new WireTensor[outcome.Result.Outputs.Count];
         for (int i = 0; i < outputs.Length; i++)
         {
-            outputs[i] = TensorConversion.ToWire(outcome.Result.Outputs[i]);
+            outputs[i] = WireTensors.ToWire(outcome.Result.Outputs[i]);
         }
         return new InferResponse
         {

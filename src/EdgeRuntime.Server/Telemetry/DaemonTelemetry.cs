@@ -66,7 +66,7 @@ internal sealed class DaemonTelemetry : IAsyncDisposable
             return;
         }
         double? celsius = _governance.LastSnapshot?.HottestCelsius.TryGetValue(out double c) == true ? c : null;
-        Log.TryWrite(TelemetryRecord.For(new EdgeRuntime.Telemetry.SwitchEvent
+        Log.TryWrite(TelemetryRecord.For(new SwitchRecord
         {
             From = change.From,
             To = change.To,

@@ -16,12 +16,12 @@ public sealed class TelemetryRecord
     [Key(3)] public string DeviceId { get; set; } = "";
     [Key(4)] public string DeviceClass { get; set; } = "";
     [Key(5)] public InferenceSummary? Inference { get; set; }
-    [Key(6)] public SwitchEvent? Switch { get; set; }
+    [Key(6)] public SwitchRecord? Switch { get; set; }
     [Key(7)] public SensorSample? Sensor { get; set; }
     [Key(8)] public TelemetryError? Error { get; set; }
 
     public static TelemetryRecord For(InferenceSummary summary) => new() { Kind = TelemetryRecordKind.Inference, Inference = summary };
-    public static TelemetryRecord For(SwitchEvent switchEvent) => new() { Kind = TelemetryRecordKind.Switch, Switch = switchEvent };
+    public static TelemetryRecord For(SwitchRecord switchEvent) => new() { Kind = TelemetryRecordKind.Switch, Switch = switchEvent };
     public static TelemetryRecord For(SensorSample sample) => new() { Kind = TelemetryRecordKind.Sensor, Sensor = sample };
     public static TelemetryRecord For(TelemetryError error) => new() { Kind = TelemetryRecordKind.Error, Error = error };
 

@@ -5,7 +5,7 @@ using EdgeRuntime.Tensors;
 namespace EdgeRuntime.Server.Connections;
 
 /// <summary>Between wire tensors and the runtime's, checking everything a client could get wrong.</summary>
-internal static class TensorConversion
+internal static class WireTensors
 {
     public const int MaxInputs = 64;
 

@@ -4,7 +4,7 @@ namespace EdgeRuntime.Telemetry;
 
 /// <summary>A variant switch and the governor's reason for it.</summary>
 [MessagePackObject]
-public sealed class SwitchEvent
+public sealed class SwitchRecord
 {
     [Key(0)] public string From { get; set; } = "";
     [Key(1)] public string To { get; set; } = "";

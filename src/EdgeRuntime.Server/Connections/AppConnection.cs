@@ -15,7 +15,7 @@ namespace EdgeRuntime.Server.Connections;
 /// the scheduler; everything else is answered on the read loop, except reloads, which run aside. Closing the
 /// connection cancels its queued and running requests.
 /// </summary>
-internal sealed class ClientConnection : IJobResponder
+internal sealed class AppConnection : IJobResponder
 {
     private readonly ServerContext _server;
     private readonly Socket _socket;
@@ -30,14 +30,14 @@ internal sealed class ClientConnection : IJobResponder
     private bool _authenticated;
     private int _outstanding;
 
-    public ClientConnection(ServerContext server, Socket socket, bool requiresToken, long id)
+    public AppConnection(ServerContext server, Socket socket, bool requiresToken, long id)
     {
         _server = server;
         _socket = socket;
         _stream = new NetworkStream(socket, ownsSocket: true);
         _reader = new FrameReader(_stream, server.Limits);
         _writer = new FrameWriter(_stream, server.Limits.MaxFrameBytes);
-        _logger = server.Loggers.CreateLogger<ClientConnection>();
+        _logger = server.Loggers.CreateLogger<AppConnection>();
         _authenticated = !requiresToken;
         _subscriptions = new EventSubscriptions(server, _writer, _closed.Token);
         Id = id;
@@ -269,7 +269,7 @@ internal sealed class ClientConnection : IJobResponder
         var request = FrameCodec.DecodeBody<InferRequest>(envelope);
         Operations.CheckInfer(request);
         var model = _server.Registry.Resolve(request.Model);
-        var inputs = TensorConversion.ToInputs(request.Inputs!);
+        var inputs = WireTensors.ToInputs(request.Inputs!);
         if (_jobs.Count >= _server.Options.MaxPendingPerConnection)
         {
             throw new ProtocolException(ErrorCode.Overloaded, $"this connection already has {_jobs.Count} requests waiting or running (at most {_server.Options.MaxPendingPerConnection})");
