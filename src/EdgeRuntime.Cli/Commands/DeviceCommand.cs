@@ -135,79 +135,47 @@ internal static class DeviceCommand
         }
         command.SetAction(async (result, cancellation) =>
         {
-            double loadSeconds = result.GetValue(seconds), idleSeconds = result.GetValue(idle), utilisation = result.GetValue(load), dt = result.GetValue(step);
-            if (!(loadSeconds >= 0) || !(idleSeconds >= 0) || loadSeconds + idleSeconds > 7 * 24 * 3600)
+            var plan = new SysfsBoardRun.Plan(result.GetValue(seconds), result.GetValue(idle), result.GetValue(load), result.GetValue(step),
+                result.GetValue(ambient), result.GetValue(trace), result.GetValue(realtime));
+            if (!(plan.LoadSeconds >= 0) || !(plan.IdleSeconds >= 0) || plan.LoadSeconds + plan.IdleSeconds > 7 * 24 * 3600)
             {
                 throw new CliError("--seconds and --idle-seconds must be zero or more and together at most a week");
             }
-            if (!(utilisation is >= 0 and <= 1))
+            if (!(plan.Utilisation is >= 0 and <= 1))
             {
-                throw new CliError($"--load must be within 0..1, not {utilisation}");
+                throw new CliError($"--load must be within 0..1, not {plan.Utilisation}");
             }
-            if (!(dt > 0) || dt > 60)
+            if (!(plan.StepSeconds > 0) || plan.StepSeconds > 60)
             {
-                throw new CliError($"--step must be within (0, 60] seconds, not {dt}");
+                throw new CliError($"--step must be within (0, 60] seconds, not {plan.StepSeconds}");
             }
             string outDirectory = result.GetValue(output)!;
             if (Path.GetFullPath(outDirectory) == "/")
             {
                 throw new CliError("--out must not be '/': the simulation writes a fake sysfs tree there");
             }
-            var catalog = OpenCatalog(result.GetValue(devices));
-            var descriptor = ResolveBoard(result.GetValue(board)!, catalog);
-            if (descriptor.Simulation is null)
-            {
-                throw new CliError($"board {descriptor.Id} has no simulation section");
-            }
-            var clock = new VirtualTimeProvider(DateTimeOffset.UnixEpoch);
-            var simulated = new SimulatedBoard(descriptor, outDirectory, clock.Advance, result.GetValue(ambient));
-            string? tracePath = result.GetValue(trace);
-            using var traceWriter = tracePath is null ? null : new StreamWriter(tracePath, append: false);
-            using var monitor = tracePath is null ? null
-                : DeviceMonitor.ForBoard(descriptor, simulated.Root, new DeviceMonitorOptions { ReadI2c = false, RunBoardTools = false }, clock);
-            double peak = simulated.Celsius;
-            var stepLength = TimeSpan.FromSeconds(dt);
-            for (double t = 0; t < loadSeconds + idleSeconds - 1e-9; t += dt)
-            {
-                simulated.Step(stepLength, t < loadSeconds ? utilisation : 0);
-                peak = Math.Max(peak, simulated.Celsius);
-                if (monitor is not null)
-                {
-                    DeviceTrace.Append(traceWriter!, monitor.Read());
-                }
-                if (result.GetValue(realtime))
-                {
-                    try
-                    {
-                        await Task.Delay(stepLength, cancellation);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        break;
-                    }
-                }
-            }
-            var report = new DeviceSimulationReport(descriptor.Id, simulated.Root.RootDirectory, loadSeconds + idleSeconds, loadSeconds, utilisation, simulated.AmbientCelsius,
-                Math.Round(peak, 2), Math.Round(simulated.Celsius, 2), simulated.FrequencyMhz, FormatFlags(simulated.Throttle), simulated.BatteryPercent is { } b ? Math.Round(b, 2) : null,
-                simulated.FrequencyChanges, tracePath);
+            var descriptor = ResolveBoard(result.GetValue(board)!, OpenCatalog(result.GetValue(devices)));
+            var run = await SysfsBoardRun.RunAsync(descriptor, outDirectory, plan, cancellation);
+            var report = new DeviceSimulationReport(run.Board, run.Root, run.Seconds, run.LoadSeconds, run.Utilisation, run.AmbientCelsius,
+                run.PeakCelsius, run.FinalCelsius, run.FinalMhz, FormatFlags(run.FinalThrottle), run.FinalBatteryPercent, run.FrequencyChanges, run.Trace);
             if (result.GetValue(json))
             {
                 context.Out.WriteLine(ReportJson.Serialize(report));
                 return 0;
             }
-            context.Out.WriteLine($"simulated {descriptor.Id}: {loadSeconds:0} s at {utilisation:P0} load then {idleSeconds:0} s idle, ambient {simulated.AmbientCelsius} °C");
+            context.Out.WriteLine($"simulated {run.Board}: {run.LoadSeconds:0} s at {run.Utilisation:P0} load then {run.Seconds - run.LoadSeconds:0} s idle, ambient {run.AmbientCelsius} °C");
             var table = new TextTable("t (s)", "from MHz", "to MHz", "°C", "why");
-            foreach (var change in simulated.FrequencyChanges)
+            foreach (var change in run.FrequencyChanges)
             {
                 table.Add(change.At.TotalSeconds, change.FromMhz, change.ToMhz, Math.Round(change.Celsius, 1), change.Reason);
             }
             table.WriteTo(context.Out);
-            context.Out.WriteLine($"peak {peak:0.0} °C; end: {simulated.Celsius:0.0} °C at {simulated.FrequencyMhz} MHz, throttle {FormatFlags(simulated.Throttle)}"
-                + (simulated.BatteryPercent is { } percent ? $", battery {percent:0.0} %" : ""));
-            context.Out.WriteLine($"tree written to {simulated.Root.RootDirectory}; read it with: edgert device --sysfs-root {simulated.Root.RootDirectory}");
-            if (tracePath is not null)
+            context.Out.WriteLine($"peak {run.PeakCelsius:0.0} °C; end: {run.FinalCelsius:0.0} °C at {run.FinalMhz} MHz, throttle {report.FinalThrottle}"
+                + (run.FinalBatteryPercent is { } percent ? $", battery {percent:0.0} %" : ""));
+            context.Out.WriteLine($"tree written to {run.Root}; read it with: edgert device --sysfs-root {run.Root}");
+            if (run.Trace is not null)
             {
-                context.Out.WriteLine($"trace of {simulated.FrequencyChanges.Count} frequency changes and every reading written to {tracePath}");
+                context.Out.WriteLine($"trace of {run.FrequencyChanges.Count} frequency changes and every reading written to {run.Trace}");
             }
             return 0;
         });
