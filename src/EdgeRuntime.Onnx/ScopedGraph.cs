@@ -49,6 +49,9 @@ public sealed class ScopedGraph
         return all;
     }
 
+    /// <summary>Names the graph (or bodies inside it) reads without defining them: values of enclosing graphs.</summary>
+    public static IReadOnlySet<string> OuterReads(GraphProto graph) => SubgraphReferences.OuterNamesOfGraph(graph);
+
     /// <summary>The bodies of nodes of this graph (one level down).</summary>
     public IEnumerable<ScopedGraph> Children()
     {
