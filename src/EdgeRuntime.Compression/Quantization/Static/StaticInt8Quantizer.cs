@@ -32,30 +32,78 @@ public static class StaticInt8Quantizer
         var (reduced, rangeReason) = Int8Platform.Decide(options.WeightRange, options.TargetPlatform);
 
         var working = model.Clone();
-        NameAllNodes(working.Graph);
-        working.Graph.ConvertConstantNodes();
+        if (working.HasExternalData)
+        {
+            working.InternalizeExternalData();
+        }
+        var scopes = ScopedGraph.All(working.Graph);
+        NameAllNodes(working.Graph, scopes);
+        foreach (var scope in scopes)
+        {
+            scope.Graph.ConvertConstantNodes();
+        }
+        // Weights read by one If/Loop/Scan body only move into it, where the QDQ pairs for them are written.
+        ScopedGraph.LocalizeInitializers(working.Graph);
+        CheckUniqueTensorNames(scopes);
         var types = TensorTypeInference.Infer(working);
-        var candidates = QdqPlan.Candidates(working.Graph, types, [.. options.Exclude], warnings);
+        var candidatesByScope = scopes.Select(scope => QdqPlan.Candidates(scope.Graph, types, [.. options.Exclude], warnings)).ToList();
+        var candidates = candidatesByScope.SelectMany(c => c).ToList();
         if (candidates.Count == 0)
         {
-            throw new NotSupportedException("nothing to quantize: the model has no Conv, Gemm or MatMul with constant float weights on float activations");
+            throw new NothingToQuantizeException($"int8-static: nothing to quantize: {QuantizationDiagnosis.Explain(model, ["Conv", "Gemm", "MatMul"], warnings)}");
         }
-        WarnAboutControlFlow(working.Graph, warnings);
+        WarnAboutRecurrentOps(scopes, warnings);
 
-        var full = QdqPlan.Create(working.Graph, types, candidates);
+        IReadOnlyList<QdqPlan> Plans(IReadOnlyCollection<NodeProto> nodes) =>
+            [.. scopes.Select((scope, i) => QdqPlan.Create(scope.Graph, types, [.. candidatesByScope[i].Where(nodes.Contains)]))];
+
+        var full = Plans(candidates);
+        var mainCandidates = candidatesByScope[0];
+        // Channel means need the tensor's own layout; body tensors are observed flattened, so only the main graph's.
         var meansFor = options.BiasCorrection
-            ? candidates.Where(n => n.OpType is "Conv" or "Gemm").Select(n => n.Input[0]).ToHashSet()
+            ? mainCandidates.Where(n => n.OpType is "Conv" or "Gemm").Select(n => n.Input[0]).ToHashSet()
             : [];
-        log?.Invoke($"calibrating {full.QuantizedTensors.Count()} tensors on {data.Description} ({options.Calibration.Method})");
-        var exact = InputDerived(working.Graph).Intersect(full.QuantizedTensors).ToHashSet();
-        var calibration = ActivationCalibrator.Calibrate(working, [.. full.QuantizedTensors], data, options.Calibration, meansFor, exact);
-        foreach (string tensor in full.Calibrated)
+        var quantizedTensors = full.SelectMany(p => p.QuantizedTensors).Distinct().ToList();
+        log?.Invoke($"calibrating {quantizedTensors.Count} tensors on {data.Description} ({options.Calibration.Method}){(scopes.Count > 1 ? $", {quantizedTensors.Count - full[0].QuantizedTensors.Count()} inside If/Loop/Scan bodies" : "")}");
+        var exact = InputDerived(working.Graph).Intersect(quantizedTensors).ToHashSet();
+        var calibration = ActivationCalibrator.Calibrate(working, quantizedTensors, data, options.Calibration, meansFor, exact, allowUnseen: true);
+        if (calibration.Unseen.Count > 0)
+        {
+            // A branch the calibration data never took has no ranges: its nodes stay float, said per node.
+            var unseen = calibration.Unseen.ToHashSet(StringComparer.Ordinal);
+            var unreached = new List<NodeProto>();
+            for (int i = 0; i < scopes.Count; i++)
+            {
+                foreach (var node in candidatesByScope[i].ToList())
+                {
+                    var alone = QdqPlan.Create(scopes[i].Graph, types, [node]);
+                    if (alone.QuantizedTensors.Select(alone.ScaleSource).Append(node.Output[0]).Any(unseen.Contains))
+                    {
+                        candidatesByScope[i] = [.. candidatesByScope[i].Where(n => !ReferenceEquals(n, node))];
+                        unreached.Add(node);
+                        warnings.Add($"{node.OpType} '{node.Name}' in {scopes[i].Location} stays float: the calibration data never ran it");
+                    }
+                }
+            }
+            candidates = [.. candidatesByScope.SelectMany(c => c)];
+            if (candidates.Count == 0)
+            {
+                throw new NothingToQuantizeException("int8-static: nothing to quantize: the calibration data never reached any quantizable node (give samples that take each If branch)");
+            }
+            full = Plans(candidates);
+            var missing = full.SelectMany(p => p.QuantizedTensors).Select(t => full.First(p => p.QuantizedTensors.Contains(t)).ScaleSource(t)).Where(unseen.Contains).ToList();
+            if (missing.Count > 0)
+            {
+                throw new InvalidOperationException($"int8-static: tensors {string.Join(", ", missing.Take(5))} were never computed on the calibration data");
+            }
+        }
+        foreach (string tensor in full.SelectMany(p => p.Calibrated).Distinct())
         {
             log?.Invoke($"  {tensor}: {calibration.Ranges[tensor]} (seen {calibration.Observed[tensor]})");
         }
 
         OnnxModel Build(IReadOnlyCollection<NodeProto> nodes) =>
-            QdqBuilder.Build(working, QdqPlan.Create(working.Graph, types, nodes), calibration, reduced, perChannel, options.BiasCorrection);
+            QdqBuilder.Build(working, Plans(nodes), calibration, reduced, perChannel, options.BiasCorrection);
 
         var selected = candidates.ToList();
         var kept = new List<string>();
@@ -69,10 +117,10 @@ public static class StaticInt8Quantizer
         quantized.SetOpset("", Math.Max(opset, perChannel ? 13 : 10));
         quantized.ProducerName = "EdgeRuntime";
 
-        var excluded = working.Graph.Nodes.Where(n => options.Exclude.Contains(n.Name) || options.Exclude.Contains(n.OpType)).Select(n => n.Name);
+        var excluded = scopes.SelectMany(scope => scope.Graph.Nodes).Where(n => options.Exclude.Contains(n.Name) || options.Exclude.Contains(n.OpType)).Select(n => n.Name);
         var applied = new List<string>
         {
-            $"int8-static QDQ: {selected.Count} of {candidates.Count} nodes, u8 activations per tensor, s8 weights {(perChannel ? "per channel" : "per tensor")}",
+            $"int8-static QDQ: {selected.Count} of {candidates.Count} nodes ({selected.Count(n => !mainCandidates.Contains(n))} inside If/Loop/Scan bodies), u8 activations per tensor, s8 weights {(perChannel ? "per channel" : "per tensor")}",
             $"calibration: {options.Calibration.Method.ToString().ToLowerInvariant()} on {calibration.Samples} samples",
             rangeReason,
         };
@@ -90,6 +138,7 @@ public static class StaticInt8Quantizer
             Applied = applied,
             Warnings = warnings,
             QuantizedNodes = selected.Count,
+            QuantizedInSubgraphs = selected.Count(n => !mainCandidates.Contains(n)),
         };
     }
 
@@ -163,25 +212,47 @@ public static class StaticInt8Quantizer
         return derived;
     }
 
-    private static void NameAllNodes(OnnxGraph graph)
+    private static void NameAllNodes(OnnxGraph main, IReadOnlyList<ScopedGraph> scopes)
     {
         var seen = new HashSet<string>();
-        foreach (var node in graph.Nodes)
+        foreach (var node in scopes.SelectMany(scope => scope.Graph.Nodes))
         {
             if (node.Name.Length == 0 || !seen.Add(node.Name))
             {
-                node.Name = graph.UniqueName($"{node.OpType}_{node.Output.FirstOrDefault()}");
+                node.Name = main.UniqueName($"{node.OpType}_{node.Output.FirstOrDefault()}");
                 seen.Add(node.Name);
             }
         }
-        graph.Invalidate();
+        foreach (var scope in scopes)
+        {
+            scope.Graph.Invalidate();
+        }
     }
 
-    private static void WarnAboutControlFlow(OnnxGraph graph, List<string> warnings)
+    /// <summary>Calibration ranges are kept by tensor name, so a name may be defined in one graph only.</summary>
+    private static void CheckUniqueTensorNames(IReadOnlyList<ScopedGraph> scopes)
     {
-        foreach (var node in graph.Nodes.Where(n => n.OpType is "If" or "Loop" or "Scan" or "LSTM" or "GRU" or "RNN"))
+        var where = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var scope in scopes)
         {
-            warnings.Add($"{node.OpType} '{node.Name}' and anything inside it stay float");
+            foreach (string name in scope.Graph.Nodes.SelectMany(n => n.Output).Where(o => o.Length > 0))
+            {
+                if (!where.TryAdd(name, scope.Location) && where[name] != scope.Location)
+                {
+                    throw new NotSupportedException($"int8-static: tensor '{name}' is defined both in {where[name]} and in {scope.Location}; rename one of them");
+                }
+            }
+        }
+    }
+
+    private static void WarnAboutRecurrentOps(IReadOnlyList<ScopedGraph> scopes, List<string> warnings)
+    {
+        foreach (var scope in scopes)
+        {
+            foreach (var node in scope.Graph.Nodes.Where(n => n.OpType is "LSTM" or "GRU" or "RNN"))
+            {
+                warnings.Add($"{node.OpType} '{node.Name}' in {scope.Location} stays float: QDQ has no recurrent form in ONNX Runtime (int8-dynamic quantizes LSTM)");
+            }
         }
     }
 }
