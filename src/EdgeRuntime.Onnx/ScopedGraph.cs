@@ -19,6 +19,21 @@ public sealed class ScopedGraph
 
     public OnnxGraph Graph { get; }
 
+    /// <summary>
+    /// Compares (graph, name) keys by the graph's identity: protobuf messages compare and hash by content, which
+    /// changes as a pass edits the graph, so content-keyed caches would miss.
+    /// </summary>
+    public static IEqualityComparer<(GraphProto Graph, string Name)> GraphAndName { get; } = new GraphAndNameComparer();
+
+    private sealed class GraphAndNameComparer : IEqualityComparer<(GraphProto Graph, string Name)>
+    {
+        public bool Equals((GraphProto Graph, string Name) x, (GraphProto Graph, string Name) y) =>
+            ReferenceEquals(x.Graph, y.Graph) && string.Equals(x.Name, y.Name, StringComparison.Ordinal);
+
+        public int GetHashCode((GraphProto Graph, string Name) key) =>
+            HashCode.Combine(System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(key.Graph), StringComparer.Ordinal.GetHashCode(key.Name));
+    }
+
     /// <summary>The enclosing graph; null for the main graph.</summary>
     public ScopedGraph? Parent { get; }
 

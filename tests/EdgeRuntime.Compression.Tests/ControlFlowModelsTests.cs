@@ -353,6 +353,81 @@ public sealed class ControlFlowModelsTests
         Assert.False(File.Exists(output));
     }
 
+    // ---- a weight both branches read ----
+
+    /// <summary>An If whose branches use the same main-graph weight (one layer, two paths), so it cannot move into either.</summary>
+    private static OnnxModel SharedWeightIf()
+    {
+        var model = OnnxModel.Create(opsetVersion: 13);
+        var graph = model.Graph;
+        graph.Inputs.Add(OnnxValueInfo.CreateTensor("x", OnnxDataType.Float, "batch", 64));
+        graph.Inputs.Add(OnnxValueInfo.CreateTensor("flag", OnnxDataType.Bool));
+        graph.Outputs.Add(OnnxValueInfo.CreateTensor("y", OnnxDataType.Float, "batch", 64));
+        graph.AddInitializer(TensorData.Create(Ort.RandomValues(64 * 64, seed: 21, -0.2f, 0.2f), 64, 64).ToProto("shared_w"));
+        var then = new GraphProto { Name = "then" };
+        then.Node.Add(GraphNodes.Create("MatMul", ["x", "shared_w"], ["then_mm"], "then_MatMul"));
+        then.Node.Add(GraphNodes.Create("Relu", ["then_mm"], ["then_y"], "then_Relu"));
+        then.Output.Add(OnnxValueInfo.CreateTensorOfUnknownShape("then_y", OnnxDataType.Float));
+        var otherwise = new GraphProto { Name = "else" };
+        otherwise.Node.Add(GraphNodes.Create("MatMul", ["x", "shared_w"], ["else_mm"], "else_MatMul"));
+        otherwise.Node.Add(GraphNodes.Create("Tanh", ["else_mm"], ["else_y"], "else_Tanh"));
+        otherwise.Output.Add(OnnxValueInfo.CreateTensorOfUnknownShape("else_y", OnnxDataType.Float));
+        var node = graph.AddNode("If", ["flag"], ["y"], "If_flag");
+        node.SetGraph("then_branch", then);
+        node.SetGraph("else_branch", otherwise);
+        return model;
+    }
+
+    private static float[] RunShared(OnnxModel model, float[] x, bool flag) => RunFirst(model,
+    [
+        NamedOnnxValue.CreateFromTensor("x", new DenseTensor<float>(x, [x.Length / 64, 64])),
+        NamedOnnxValue.CreateFromTensor("flag", new DenseTensor<bool>(new[] { flag }, ReadOnlySpan<int>.Empty)),
+    ]);
+
+    [Fact]
+    public void AWeightBothBranchesReadIsQuantizedOnceForDynamicAndPerBranchForStatic()
+    {
+        using var directory = new TempDirectory();
+        var model = SharedWeightIf();
+        var x = Ort.RandomValues(4 * 64, seed: 22);
+
+        var dynamic = DynamicInt8Quantizer.Quantize(model);
+        AssertValidAndLoads(dynamic.Model);
+        Assert.Equal(2, dynamic.QuantizedInSubgraphs);
+        var int8Weights = ScopedGraph.All(dynamic.Model.Graph).SelectMany(g => g.Graph.Initializers.Select(i => (g.IsMain, i))).Where(p => (OnnxDataType)p.i.DataType == OnnxDataType.Int8 && p.i.Dims.Count == 2).ToList();
+        Assert.True(int8Weights is [(true, _)], $"one int8 copy, in the main graph where both branches see it: {string.Join(", ", int8Weights.Select(p => $"{p.i.Name} main={p.IsMain}"))}");
+        Assert.Null(dynamic.Model.Graph.FindInitializer("shared_w"));
+
+        string path = WriteNpy(directory, "x.npy", Ort.RandomValues(16 * 64, seed: 23), 16, 64);
+        string flags = WriteNpy(directory, "flag.npy", Enumerable.Range(0, 16).Select(i => i % 2 == 0).ToArray(), 16);
+        var inputs = EdgeRuntime.Inference.OrtSignatures.ReadFromFile(SaveTo(directory, model, "shared.onnx")).Inputs;
+        var data = CalibrationData.FromNpy(new Dictionary<string, string> { ["x"] = path, ["flag"] = flags }, inputs);
+        var quantized = StaticInt8Quantizer.Quantize(model, data);
+        AssertValidAndLoads(quantized.Model);
+        Assert.Equal(2, quantized.QuantizedInSubgraphs);
+        Assert.Null(quantized.Model.Graph.FindInitializer("shared_w"));
+
+        var half = Fp16Converter.Convert(model);
+        AssertValidAndLoads(half.Model);
+        foreach (bool flag in new[] { true, false })
+        {
+            float[] expected = RunShared(model, x, flag);
+            float range = expected.Max() - expected.Min();
+            float dynamicError = MaxAbsDifference(expected, RunShared(dynamic.Model, x, flag));
+            float staticError = MaxAbsDifference(expected, RunShared(quantized.Model, x, flag));
+            float halfError = MaxAbsDifference(expected, RunShared(half.Model, x, flag));
+            Assert.True(dynamicError < 0.05 * range && staticError < 0.05 * range && halfError < 0.005 * range,
+                $"flag {flag}: output range {range}, max |error| dynamic {dynamicError}, static {staticError}, fp16 {halfError}");
+        }
+    }
+
+    private static string SaveTo(TempDirectory directory, OnnxModel model, string name)
+    {
+        string path = directory.File(name);
+        model.Save(path);
+        return path;
+    }
+
     private static async Task<(int Code, string Output, string Error)> RunAsync(params string[] args)
     {
         using var output = new StringWriter();

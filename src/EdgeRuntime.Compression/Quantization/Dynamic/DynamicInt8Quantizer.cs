@@ -89,8 +89,8 @@ public static class DynamicInt8Quantizer
 
     private sealed class Rewriter(OnnxGraph main, DynamicOptions options, int weightMax)
     {
-        private readonly Dictionary<(GraphProto Graph, string Name), (string Quantized, string Scale, string ZeroPoint)> _activations = [];
-        private readonly Dictionary<(GraphProto Owner, string Key), (string Weight, string Scale, string ZeroPoint)> _weights = [];
+        private readonly Dictionary<(GraphProto Graph, string Name), (string Quantized, string Scale, string ZeroPoint)> _activations = new(ScopedGraph.GraphAndName);
+        private readonly Dictionary<(GraphProto Graph, string Name), (string Weight, string Scale, string ZeroPoint)> _weights = new(ScopedGraph.GraphAndName);
         private readonly List<string> _floatNodes = [];
         private readonly List<string> _warnings = [];
         private ScopedGraph _scope = null!;

@@ -142,6 +142,11 @@ internal sealed class QdqPlan
             return null;
         }
         var consumer = consumers[0];
+        // Folding removes the activation: only sound when its output gets the Q that clamps in its place.
+        if (consumer.Output.Count == 0 || graph.IsGraphOutput(consumer.Output[0]) || !HasNodeConsumers(graph, consumer.Output[0]))
+        {
+            return null;
+        }
         if (consumer.OpType == "Relu")
         {
             return consumer;

@@ -44,6 +44,7 @@ public static class StaticInt8Quantizer
         }
         // Weights read by one If/Loop/Scan body only move into it, where the QDQ pairs for them are written.
         ScopedGraph.LocalizeInitializers(working.Graph);
+        CopySharedWeightsIntoBodies(working.Graph, scopes);
         CheckUniqueTensorNames(scopes);
         var types = TensorTypeInference.Infer(working);
         var candidatesByScope = scopes.Select(scope => QdqPlan.Candidates(scope.Graph, types, [.. options.Exclude], warnings)).ToList();
@@ -226,6 +227,51 @@ public static class StaticInt8Quantizer
         foreach (var scope in scopes)
         {
             scope.Graph.Invalidate();
+        }
+    }
+
+    /// <summary>
+    /// A weight several bodies read (the same layer used in both branches of an If) stays in the enclosing graph after
+    /// localizing; each body that uses it as a Conv/Gemm/MatMul weight or bias gets its own copy under a new name, so its
+    /// QDQ weight is written where it is read. The float original then has no reader and goes: the file holds one int8
+    /// copy per body instead of one float32 copy.
+    /// </summary>
+    private static void CopySharedWeightsIntoBodies(OnnxGraph main, IReadOnlyList<ScopedGraph> scopes)
+    {
+        foreach (var scope in scopes.Where(s => !s.IsMain))
+        {
+            var copies = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var node in scope.Graph.Nodes.Where(n => n.OpType is "Conv" or "Gemm" or "MatMul" && n.Domain is "" or "ai.onnx"))
+            {
+                for (int i = 1; i < Math.Min(node.Input.Count, node.OpType == "MatMul" ? 2 : 3); i++)
+                {
+                    string name = node.Input[i];
+                    if (name.Length == 0 || scope.Graph.IsInitializer(name) || scope.InitializerOwner(name) is not { } owner
+                        || (OnnxDataType)owner.FindInitializer(name)!.DataType != OnnxDataType.Float)
+                    {
+                        continue;
+                    }
+                    if (!copies.TryGetValue(name, out var copy))
+                    {
+                        copy = main.UniqueName($"{name}_in_{scope.AttributeName}");
+                        var tensor = owner.FindInitializer(name)!.Clone();
+                        tensor.Name = copy;
+                        scope.Graph.AddInitializer(tensor);
+                        copies[name] = copy;
+                    }
+                    node.Input[i] = copy;
+                }
+            }
+            scope.Graph.Invalidate();
+        }
+        foreach (var scope in scopes)
+        {
+            scope.Graph.Invalidate();
+        }
+        // Outer originals nobody reads any more (innermost first).
+        foreach (var scope in scopes.Reverse())
+        {
+            scope.Graph.RemoveUnusedInitializers();
         }
     }
 

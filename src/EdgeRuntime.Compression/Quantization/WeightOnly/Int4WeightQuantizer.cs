@@ -115,7 +115,7 @@ public static class Int4WeightQuantizer
         }
 
         var hessianMatrices = new Dictionary<string, double[]>(StringComparer.Ordinal);
-        var written = new Dictionary<(GraphProto Owner, string Weight), string[]>();
+        var written = new Dictionary<(GraphProto Graph, string Name), string[]>(ScopedGraph.GraphAndName);
         long floatBytes = 0, packedBytes = 0;
         foreach (var layer in layers)
         {
