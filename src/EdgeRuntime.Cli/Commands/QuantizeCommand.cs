@@ -113,6 +113,11 @@ internal static class QuantizeCommand
                 });
             }
             long inBytes = source.Length, outBytes = new FileInfo(destination.FullName).Length;
+            if (outBytes >= inBytes && !result.GetValue(json))
+            {
+                // Written (some nodes did change) but not smaller: say so rather than let it pass as a compressed variant.
+                context.Error.WriteLine($"warning: the {quantizationMode.ToName()} model is not smaller than the original ({Formatting.Bytes(outBytes)} vs {Formatting.Bytes(inBytes)}): most weights stay float (see the warnings above)");
+            }
             var report = new QuantizeReport(source.FullName, destination.FullName, quantizationMode.ToName(), inBytes, outBytes,
                 Math.Round((double)outBytes / inBytes, 4), quantized.QuantizedNodes, quantized.FloatNodes, quantized.Applied, quantized.Warnings);
             if (result.GetValue(json))

@@ -47,9 +47,9 @@ public static class DynamicInt8Quantizer
             throw new ArgumentException($"int8-dynamic: no node named {string.Join(", ", unknown.Select(n => $"'{n}'"))} in the model to exclude");
         }
         bool reduced = options.ResolveReducedRange();
-        var rewriter = new Rewriter(graph, options, reduced ? 63 : 127);
+        var rewriter = new Rewriter(graph, options, reduced ? 63 : 127) { OpsetBelow13 = opset < 13 };
         rewriter.Run();
-        if (rewriter.Quantized == 0)
+        if (rewriter.Quantized == 0 && rewriter.StoredRecurrent == 0)
         {
             throw new NothingToQuantizeException($"int8-dynamic: nothing to quantize: {QuantizationDiagnosis.Explain(model, options.QuantizeGemm ? ["MatMul", "Gemm", "LSTM"] : ["MatMul", "LSTM"], rewriter.Warnings)}");
         }
@@ -83,6 +83,7 @@ public static class DynamicInt8Quantizer
             [
                 $"int8-dynamic: {rewriter.Quantized} MatMul/Gemm{(options.QuantizeConvolutions ? "/Conv" : "")}/LSTM nodes ({rewriter.QuantizedInSubgraphs} inside If/Loop/Scan bodies, {rewriter.QuantizedLstms} LSTM as com.microsoft DynamicQuantizeLSTM); activations uint8 per tensor at run time",
                 $"int8-dynamic: weights int8 symmetric {(options.PerChannel ? "per output channel" : "per tensor")}, {range}{platform}",
+                .. (rewriter.StoredRecurrent > 0 ? [$"int8-dynamic: {rewriter.StoredRecurrent} GRU/RNN node(s) keep float32 compute (no quantized kernel in ONNX Runtime); their weights are stored int8 per gate row"] : Array.Empty<string>()),
             ],
         };
     }
@@ -98,6 +99,7 @@ public static class DynamicInt8Quantizer
         public int Quantized { get; private set; }
         public int QuantizedInSubgraphs { get; private set; }
         public int QuantizedLstms { get; private set; }
+        public int StoredRecurrent { get; private set; }
         public IReadOnlyList<string> FloatNodes => _floatNodes;
         public IReadOnlyList<string> Warnings => _warnings;
 
@@ -146,8 +148,7 @@ public static class DynamicInt8Quantizer
                 }
                 if (node.OpType is "GRU" or "RNN" && node.Domain is ("" or "ai.onnx"))
                 {
-                    _floatNodes.Add(NameOf(node));
-                    _warnings.Add($"kept {GraphNodes.Describe(node)} in float: ONNX Runtime has no quantized {node.OpType} kernel (only LSTM has one, DynamicQuantizeLSTM)");
+                    StoreRecurrentWeightsInInt8(node);
                     continue;
                 }
                 var layer = LinearLayer.TryRead(graph, node, options.QuantizeGemm, out string? skipReason, _scope);
@@ -242,6 +243,73 @@ public static class DynamicInt8Quantizer
             _weights[(owner.Proto, $"{name}^lstm")] = result;
             return result;
         }
+
+        /// <summary>
+        /// GRU/RNN: ONNX Runtime has no integer kernel for them, so they compute in float32. Their W and R are still
+        /// stored as int8 (one scale per gate row) behind a DequantizeLinear, which ONNX Runtime folds back to float32
+        /// when it loads the model: the file shrinks, the run time and its arithmetic stay those of float32 weights
+        /// with int8 rounding. Counted as float nodes, with a warning saying so.
+        /// </summary>
+        private void StoreRecurrentWeightsInInt8(NodeProto node)
+        {
+            string why = $"ONNX Runtime has no quantized {node.OpType} kernel (only LSTM has one, DynamicQuantizeLSTM)";
+            if (OpsetBelow13)
+            {
+                Keep(node, $"{why}; its weights stay float32 (per-row int8 storage needs opset 13)");
+                return;
+            }
+            int stored = 0;
+            for (int input = 1; input <= 2 && input < node.Input.Count; input++)
+            {
+                string name = node.Input[input];
+                if (_scope.ConstantValue(name) is not { DataType: OnnxDataType.Float, Rank: 3 } data)
+                {
+                    continue;
+                }
+                var owner = _scope.InitializerOwner(name) ?? graph;
+                if (!_weights.TryGetValue((owner.Proto, $"{name}^dq"), out var names_))
+                {
+                    int directions = (int)data.Dims[0], rows = (int)data.Dims[1], columns = (int)data.Dims[2];
+                    float[] values = data.ToFloatArray();
+                    var scales = new float[rows];
+                    for (int d = 0; d < directions; d++)
+                    {
+                        for (int row = 0; row < rows; row++)
+                        {
+                            for (int c = 0; c < columns; c++)
+                            {
+                                scales[row] = Math.Max(scales[row], Math.Abs(values[(d * rows + row) * columns + c]));
+                            }
+                        }
+                    }
+                    for (int row = 0; row < rows; row++)
+                    {
+                        scales[row] = Scale(scales[row]);
+                    }
+                    var quantized = Quantize(values, i => scales[i / columns % rows]);
+                    names_ = (names.UniqueName($"{name}_int8"), names.UniqueName($"{name}_scale"), names.UniqueName($"{name}_zero_point"));
+                    owner.AddInitializer(TensorData.Create(quantized, directions, rows, columns).ToProto(names_.Item1));
+                    owner.AddInitializer(TensorData.Vector(scales).ToProto(names_.Item2));
+                    owner.AddInitializer(TensorData.Vector(new sbyte[rows]).ToProto(names_.Item3));
+                    _weights[(owner.Proto, $"{name}^dq")] = names_;
+                }
+                string restored = names.UniqueName($"{name}_dequantized");
+                var dequantize = GraphNodes.Create("DequantizeLinear", [names_.Item1, names_.Item2, names_.Item3], [restored], names.UniqueName($"{name}_DequantizeLinear"));
+                dequantize.SetInt("axis", 1);
+                graph.InsertNode(graph.IndexOf(node), dequantize);
+                node.Input[input] = restored;
+                graph.Invalidate();
+                stored++;
+            }
+            _floatNodes.Add(NameOf(node));
+            StoredRecurrent += stored > 0 ? 1 : 0;
+            _warnings.Add(stored > 0
+                ? $"{GraphNodes.Describe(node)} computes in float32: {why}; its W and R are stored as int8 and restored to float32 when ONNX Runtime loads the model"
+                : $"kept {GraphNodes.Describe(node)} in float: {why}");
+        }
+
+        /// <summary>Per-axis DequantizeLinear (one scale per gate row) needs opset 13.</summary>
+        public bool OpsetBelow13 { get; init; }
 
         private void Keep(NodeProto node, string reason)
         {
