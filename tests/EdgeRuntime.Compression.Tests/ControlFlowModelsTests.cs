@@ -270,6 +270,41 @@ public sealed class ControlFlowModelsTests
         Assert.True(MaxAbsDifference(RunLoop(model, sample, 4), RunLoop(result.Model, sample, 4)) < 0.15);
     }
 
+    [Fact]
+    public void Int8StaticHandlesTwoLoopBodiesThatReuseTheSameNames()
+    {
+        using var directory = new TempDirectory();
+        var model = Load("loop_matmul.onnx");
+        var graph = model.Graph;
+        var first = graph.Nodes.Single(n => n.OpType == "Loop");
+        var second = first.Clone();
+        second.Name = "Loop_again";
+        second.Input[2] = "h";
+        second.Output[0] = "h2";
+        second.Output[1] = "means2";
+        graph.AddNode(second);
+        graph.Outputs.Add(OnnxValueInfo.CreateTensorOfUnknownShape("h2", OnnxDataType.Float));
+        string path = SaveTo(directory, model, "two_loops.onnx");
+        var inputs = EdgeRuntime.Inference.OrtSignatures.ReadFromFile(path).Inputs;
+        var data = CalibrationData.FromNpy(new Dictionary<string, string>
+        {
+            ["x"] = WriteNpy(directory, "x.npy", Ort.RandomValues(16 * 128, seed: 30), 16, 128),
+            ["steps"] = WriteNpy(directory, "steps.npy", Enumerable.Repeat(3L, 16).ToArray(), 16),
+        }, inputs);
+
+        var result = StaticInt8Quantizer.Quantize(model, data);
+
+        AssertValidAndLoads(result.Model);
+        Assert.Equal(2, result.QuantizedInSubgraphs);
+        var x = Ort.RandomValues(2 * 128, seed: 31);
+        NamedOnnxValue[] Feeds() =>
+        [
+            NamedOnnxValue.CreateFromTensor("x", new DenseTensor<float>(x, [2, 128])),
+            NamedOnnxValue.CreateFromTensor("steps", new DenseTensor<long>(new[] { 3L }, ReadOnlySpan<int>.Empty)),
+        ];
+        Assert.True(MaxAbsDifference(RunFirst(model, Feeds(), "h2"), RunFirst(result.Model, Feeds(), "h2")) < 0.2);
+    }
+
     // ---- int4-weight ----
 
     [Fact]
@@ -311,6 +346,29 @@ public sealed class ControlFlowModelsTests
         var model = Load("vad_if.onnx");
         Assert.Contains("'rate' is not an input", Assert.Throws<ArgumentException>(() => ModelSpecializer.Specialize(model, new Dictionary<string, string> { ["rate"] = "1" })).Message);
         Assert.Contains("not a valid Int64", Assert.Throws<ArgumentException>(() => ModelSpecializer.Specialize(model, new Dictionary<string, string> { ["sr"] = "fast" })).Message);
+    }
+
+    [Fact]
+    public async Task SpecializeCommandWritesTheSpecialisedModelOrRefusesWhenNothingDependsOnTheInput()
+    {
+        using var directory = new TempDirectory();
+        string output = directory.File("vad-16k.onnx");
+        var (code, text, error) = await RunAsync("specialize", ModelPath("vad_if.onnx"), "--input", "sr=16000", "-o", output);
+        Assert.True(code == 0, error);
+        Assert.Contains("If 'If_sample_rate' → then_branch", text);
+        var specialized = OnnxModel.Load(output);
+        Assert.Equal("sr=16000", specialized.Metadata["edgeruntime.specialized"]);
+        AssertValidAndLoads(specialized);
+
+        string unchanged = directory.File("loop.onnx");
+        var (loopCode, _, loopError) = await RunAsync("specialize", ModelPath("loop_matmul.onnx"), "--input", "steps=3", "-o", unchanged);
+        Assert.Equal(1, loopCode);
+        Assert.Contains("nothing to specialize", loopError);
+        Assert.False(File.Exists(unchanged));
+
+        var (badCode, _, badError) = await RunAsync("specialize", ModelPath("vad_if.onnx"), "--input", "sr", "-o", output);
+        Assert.Equal(1, badCode);
+        Assert.Contains("expected NAME=VALUE", badError);
     }
 
     // ---- state input with the batch on axis 1 ----

@@ -45,9 +45,9 @@ public static class StaticInt8Quantizer
         // Weights read by one If/Loop/Scan body only move into it, where the QDQ pairs for them are written.
         ScopedGraph.LocalizeInitializers(working.Graph);
         CopySharedWeightsIntoBodies(working.Graph, scopes);
-        CheckUniqueTensorNames(scopes);
+        MakeBodyNamesUnique(working.Graph, scopes);
         var types = TensorTypeInference.Infer(working);
-        var candidatesByScope = scopes.Select(scope => QdqPlan.Candidates(scope.Graph, types, [.. options.Exclude], warnings)).ToList();
+        var candidatesByScope = scopes.Select(scope => QdqPlan.Candidates(scope.Graph, types, [.. options.Exclude], warnings, OuterConstants(scope))).ToList();
         var candidates = candidatesByScope.SelectMany(c => c).ToList();
         if (candidates.Count == 0)
         {
@@ -275,21 +275,78 @@ public static class StaticInt8Quantizer
         }
     }
 
-    /// <summary>Calibration ranges are kept by tensor name, so a name may be defined in one graph only.</summary>
-    private static void CheckUniqueTensorNames(IReadOnlyList<ScopedGraph> scopes)
+    /// <summary>
+    /// Calibration ranges are kept by tensor name, so a name may be defined in one graph only. Sibling bodies may
+    /// legally reuse names (two Loop bodies both with an input "h"); such a body's own definitions are renamed in the
+    /// working copy (its reads and outputs with them), which changes no value.
+    /// </summary>
+    private static void MakeBodyNamesUnique(OnnxGraph main, IReadOnlyList<ScopedGraph> scopes)
     {
-        var where = new Dictionary<string, string>(StringComparer.Ordinal);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var scope in scopes)
         {
-            foreach (string name in scope.Graph.Nodes.SelectMany(n => n.Output).Where(o => o.Length > 0))
+            var proto = scope.Graph.Proto;
+            var defined = proto.Input.Select(i => i.Name).Concat(proto.Node.SelectMany(n => n.Output)).Where(n => n.Length > 0).ToList();
+            foreach (string name in defined)
             {
-                if (!where.TryAdd(name, scope.Location) && where[name] != scope.Location)
+                if (seen.Add(name))
                 {
-                    throw new NotSupportedException($"int8-static: tensor '{name}' is defined both in {where[name]} and in {scope.Location}; rename one of them");
+                    continue;
+                }
+                string renamed = main.UniqueName(name);
+                seen.Add(renamed);
+                foreach (var input in proto.Input.Where(i => i.Name == name))
+                {
+                    input.Name = renamed;
+                }
+                foreach (var node in proto.Node)
+                {
+                    for (int i = 0; i < node.Output.Count; i++)
+                    {
+                        if (node.Output[i] == name)
+                        {
+                            node.Output[i] = renamed;
+                        }
+                    }
+                }
+                RenameReads(proto, name, renamed);
+            }
+            scope.Graph.Invalidate();
+        }
+    }
+
+    /// <summary>Reads of <paramref name="from"/> in the graph, its outputs and nested bodies that do not define it themselves.</summary>
+    private static void RenameReads(GraphProto graph, string from, string to)
+    {
+        foreach (var node in graph.Node)
+        {
+            for (int i = 0; i < node.Input.Count; i++)
+            {
+                if (node.Input[i] == from)
+                {
+                    node.Input[i] = to;
+                }
+            }
+            foreach (var nested in node.GetSubgraphs())
+            {
+                bool shadowed = nested.Input.Any(i => i.Name == from) || nested.Initializer.Any(i => i.Name == from) || nested.Node.Any(n => n.Output.Contains(from));
+                if (!shadowed)
+                {
+                    RenameReads(nested, from, to);
                 }
             }
         }
+        foreach (var info in graph.Output.Concat(graph.ValueInfo).Where(o => o.Name == from))
+        {
+            info.Name = to;
+        }
     }
+
+    /// <summary>Names a body reads that are initializers of an enclosing graph.</summary>
+    private static HashSet<string> OuterConstants(ScopedGraph scope) =>
+        scope.IsMain
+            ? []
+            : [.. scope.Graph.Nodes.SelectMany(n => n.Input).Where(name => name.Length > 0 && scope.InitializerOwner(name) is { } owner && !ReferenceEquals(owner, scope.Graph))];
 
     private static void WarnAboutRecurrentOps(IReadOnlyList<ScopedGraph> scopes, List<string> warnings)
     {
