@@ -59,6 +59,11 @@ internal sealed class ShapeInference
     /// <summary>Sets the node's output shapes and returns its MACs, or throws <see cref="UnresolvedShapeException"/>.</summary>
     public long Infer(NodeProto node)
     {
+        if (node.Domain == "com.microsoft" && node.OpType == "DynamicQuantizeLSTM")
+        {
+            return Recurrent(node, 4, transposedWeights: true);
+        }
+
         if (node.Domain is not ("" or "ai.onnx"))
         {
             throw new UnresolvedShapeException($"op '{node.Domain}.{node.OpType}' is outside the standard domain, so its shape is unknown");
@@ -120,7 +125,8 @@ internal sealed class ShapeInference
     // ---- recurrent and control flow ----
 
     /// <summary>LSTM (4 gates), GRU (3), RNN (1): each step multiplies the input by W and the state by R, per direction.</summary>
-    private long Recurrent(NodeProto node, int gates)
+    /// <param name="transposedWeights">W as [dirs, input, gates*hidden] and R as [dirs, hidden, gates*hidden] (DynamicQuantizeLSTM).</param>
+    private long Recurrent(NodeProto node, int gates, bool transposedWeights = false)
     {
         long[] x = InputShape(node, 0), w = InputShape(node, 1), r = InputShape(node, 2);
         if (x.Length != 3 || w.Length != 3 || r.Length != 3)
@@ -129,6 +135,11 @@ internal sealed class ShapeInference
         }
         bool batchFirst = node.GetInt("layout") == 1;
         long sequence = batchFirst ? x[1] : x[0], batch = batchFirst ? x[0] : x[1];
+        if (transposedWeights)
+        {
+            w = [w[0], w[2], w[1]];
+            r = [r[0], r[2], r[1]];
+        }
         long directions = w[0], hidden = r[2];
         if (w[1] != gates * hidden)
         {

@@ -19,6 +19,32 @@ public sealed class ControlFlowGraphTests
     }
 
     [Fact]
+    public void MacCounterCountsDynamicQuantizeLstmLikeTheLstmItReplaces()
+    {
+        var model = Load("vad_if.onnx");
+        var then = ScopedGraph.All(model.Graph).Single(s => s.AttributeName == "then_branch");
+        var lstm = then.Graph.Nodes.Single(n => n.OpType == "LSTM");
+        var graph = then.InitializerOwner(lstm.Input[1])!;
+        foreach (int input in new[] { 1, 2 })
+        {
+            // Same dims as the int8 weights would have: [dirs, rows, cols] -> [dirs, cols, rows].
+            var weight = graph.FindInitializer(lstm.Input[input])!;
+            var transposed = weight.Clone();
+            transposed.Name = lstm.Input[input] + "_t";
+            transposed.Dims[1] = weight.Dims[2];
+            transposed.Dims[2] = weight.Dims[1];
+            graph.AddInitializer(transposed);
+            lstm.Input[input] = transposed.Name;
+        }
+        long before = MacCounter.Count(Load("vad_if.onnx")).TotalMacs;
+        lstm.Domain = "com.microsoft";
+        lstm.OpType = "DynamicQuantizeLSTM";
+        var cost = MacCounter.Count(model);
+        Assert.Empty(cost.Unresolved);
+        Assert.Equal(before, cost.TotalMacs);
+    }
+
+    [Fact]
     public void MacCounterMultipliesALoopBodyByAConstantTripCountAndSaysWhenItIsNot()
     {
         var model = Load("loop_matmul.onnx");
