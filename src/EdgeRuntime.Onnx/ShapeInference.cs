@@ -112,6 +112,7 @@ internal sealed class ShapeInference
             "ConstantOfShape" => ConstantOfShape(node),
             "Slice" => Slice(node),
             "ArgMax" or "ArgMin" => ArgReduce(node),
+            "DynamicQuantizeLinear" => DynamicQuantizeLinear(node),
             "LSTM" => Recurrent(node, 4),
             "GRU" => Recurrent(node, 3),
             "RNN" => Recurrent(node, 1),
@@ -123,6 +124,14 @@ internal sealed class ShapeInference
     }
 
     // ---- recurrent and control flow ----
+
+    private long DynamicQuantizeLinear(NodeProto node)
+    {
+        SetOutput(node, 0, InputShape(node, 0));
+        SetOutput(node, 1, []);
+        SetOutput(node, 2, []);
+        return 0;
+    }
 
     /// <summary>LSTM (4 gates), GRU (3), RNN (1): each step multiplies the input by W and the state by R, per direction.</summary>
     /// <param name="transposedWeights">W as [dirs, input, gates*hidden] and R as [dirs, hidden, gates*hidden] (DynamicQuantizeLSTM).</param>

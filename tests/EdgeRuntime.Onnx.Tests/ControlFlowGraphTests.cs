@@ -45,6 +45,22 @@ public sealed class ControlFlowGraphTests
     }
 
     [Fact]
+    public void MacCounterFollowsDynamicQuantizeLinearChains()
+    {
+        var model = OnnxModel.Create(opsetVersion: 13);
+        var graph = model.Graph;
+        graph.Inputs.Add(OnnxValueInfo.CreateTensor("x", OnnxDataType.Float, 2, 8));
+        graph.Outputs.Add(OnnxValueInfo.CreateTensor("y", OnnxDataType.Int32, 2, 4));
+        graph.AddInitializer(TensorData.Create(new sbyte[32], 8, 4).ToProto("w"));
+        graph.AddInitializer(TensorData.Scalar((sbyte)0).ToProto("w_zero"));
+        graph.AddNode("DynamicQuantizeLinear", ["x"], ["xq", "xs", "xz"]);
+        graph.AddNode("MatMulInteger", ["xq", "w", "xz", "w_zero"], ["y"]);
+        var cost = MacCounter.Count(model);
+        Assert.Empty(cost.Unresolved);
+        Assert.Equal(2 * 8 * 4, cost.TotalMacs);
+    }
+
+    [Fact]
     public void MacCounterMultipliesALoopBodyByAConstantTripCountAndSaysWhenItIsNot()
     {
         var model = Load("loop_matmul.onnx");
