@@ -115,6 +115,37 @@ public sealed class ControlFlowModelsTests
     }
 
     [Fact]
+    public void Int8DynamicFoldsLstmWeightsThatTheExporterBuiltFromConstantNodes()
+    {
+        // As in exported VADs whose LSTM gate blocks are concatenated at run time: W = Concat(Constant, Constant).
+        var model = Load("vad_if.onnx");
+        var then = ScopedGraph.All(model.Graph).Single(s => s.AttributeName == "then_branch");
+        var lstm = then.Graph.Nodes.Single(n => n.OpType == "LSTM");
+        var weight = then.ConstantValue(lstm.Input[1])!;
+        float[] values = weight.ToFloatArray();
+        long rows = weight.Dims[1], columns = weight.Dims[2], half = rows / 2;
+        var first = TensorData.Create(values[..(int)(half * columns)], 1, half, columns).ToProto("");
+        var second = TensorData.Create(values[(int)(half * columns)..], 1, rows - half, columns).ToProto("");
+        int index = then.Graph.IndexOf(lstm);
+        then.Graph.InsertNode(index, GraphNodes.Create("Concat", ["w_first", "w_second"], ["w_concat"], "w_Concat").SetInt("axis", 1));
+        then.Graph.InsertNode(index, GraphNodes.Create("Constant", [], ["w_second"], "w_second_Constant").SetTensor("value", second));
+        then.Graph.InsertNode(index, GraphNodes.Create("Constant", [], ["w_first"], "w_first_Constant").SetTensor("value", first));
+        lstm.Input[1] = "w_concat";
+        then.Graph.Invalidate();
+        model.Graph.Invalidate();
+        model.Graph.RemoveUnusedInitializers();
+        var audio = Audio(Samples, 15);
+        float[] expected = RunVad(model, audio, 16000);
+
+        var result = DynamicInt8Quantizer.Quantize(model);
+
+        AssertValidAndLoads(result.Model);
+        Assert.Equal(2, BodyNodes(result.Model).Count(n => n.OpType == "DynamicQuantizeLSTM"));
+        Assert.DoesNotContain(BodyNodes(result.Model), n => n.OpType == "Concat" && n.Name == "w_Concat");
+        Assert.True(MaxAbsDifference(expected, RunVad(result.Model, audio, 16000)) < 5e-3);
+    }
+
+    [Fact]
     public void Int8DynamicQuantizesTheMatMulInsideLoopAndScanBodiesReadingOuterWeights()
     {
         var loop = Load("loop_matmul.onnx");

@@ -177,7 +177,11 @@ public static class ModelSpecializer
         return folded;
     }
 
-    private static List<TensorProto>? Evaluate(OnnxGraph graph, OnnxModel model, NodeProto node)
+    private static List<TensorProto>? Evaluate(OnnxGraph graph, OnnxModel model, NodeProto node) =>
+        Evaluate(model, node, name => graph.FindInitializer(name), MaxFoldedElements);
+
+    /// <summary>Runs one node whose inputs are all constants in ONNX Runtime; null when it cannot run alone or its outputs are too large or not tensors.</summary>
+    internal static List<TensorProto>? Evaluate(OnnxModel model, NodeProto node, Func<string, TensorProto?> constant, long maxElements)
     {
         var probe = OnnxModel.Create("fold", model.OpsetFor("") ?? OnnxModel.DefaultOpsetVersion);
         foreach (var (domain, version) in model.OpsetImports)
@@ -187,7 +191,13 @@ public static class ModelSpecializer
         var probeGraph = probe.Graph;
         foreach (string input in node.Input.Where(i => i.Length > 0).Distinct())
         {
-            probeGraph.AddInitializer(graph.FindInitializer(input)!.Clone());
+            var value = constant(input)?.Clone();
+            if (value is null)
+            {
+                return null;
+            }
+            value.Name = input;
+            probeGraph.AddInitializer(value);
         }
         probeGraph.AddNode(node.Clone());
         var outputs = node.Output.Where(o => o.Length > 0).ToList();
@@ -210,7 +220,7 @@ public static class ModelSpecializer
                     return null;
                 }
                 var info = value.GetTensorTypeAndShape();
-                if (info.ElementDataType == Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.String || info.ElementCount > MaxFoldedElements)
+                if (info.ElementDataType == Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.String || info.ElementCount > maxElements)
                 {
                     return null;
                 }

@@ -37,6 +37,8 @@ public static class DynamicInt8Quantizer
         {
             quantized.InternalizeExternalData();
         }
+        // Weights the exporter left as computations on constants (LSTM gate blocks concatenated at run time) become initializers.
+        int foldedWeights = Specialization.WeightFolding.Fold(quantized);
         var graph = quantized.Graph;
         // Weights that only one If/Loop/Scan body reads move into it, so their int8 forms live where they are used.
         ScopedGraph.LocalizeInitializers(graph);
@@ -84,6 +86,7 @@ public static class DynamicInt8Quantizer
                 $"int8-dynamic: {rewriter.Quantized} MatMul/Gemm{(options.QuantizeConvolutions ? "/Conv" : "")}/LSTM nodes ({rewriter.QuantizedInSubgraphs} inside If/Loop/Scan bodies, {rewriter.QuantizedLstms} LSTM as com.microsoft DynamicQuantizeLSTM); activations uint8 per tensor at run time",
                 $"int8-dynamic: weights int8 symmetric {(options.PerChannel ? "per output channel" : "per tensor")}, {range}{platform}",
                 .. (rewriter.StoredRecurrent > 0 ? [$"int8-dynamic: {rewriter.StoredRecurrent} GRU/RNN node(s) keep float32 compute (no quantized kernel in ONNX Runtime); their weights are stored int8 per gate row"] : Array.Empty<string>()),
+                .. (foldedWeights > 0 ? [$"int8-dynamic: {foldedWeights} constant computation(s) (weights built from Constant nodes) folded into initializers first"] : Array.Empty<string>()),
             ],
         };
     }
