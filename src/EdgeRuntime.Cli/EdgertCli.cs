@@ -28,6 +28,7 @@ public static class EdgertCli
         root.Subcommands.Add(FleetCommand.Create(context));
         root.Subcommands.Add(CascadeCommand.Create(context));
         root.Subcommands.Add(BuildCommand.Create(context));
+        root.Subcommands.Add(SpecializeCommand.Create(context));
         foreach (var zooCommand in new[] { ModelsCommand.Create(context), UpgradeCommand.Create(context) }) root.Subcommands.Add(zooCommand);
         root.Subcommands.Add(DeviceCommand.Create(context));
         foreach (var daemonCommand in DaemonCommands.Create(context)) root.Subcommands.Add(daemonCommand);

@@ -144,6 +144,14 @@ internal static class SubgraphReferences
         }
     }
 
+    /// <summary>Names one subgraph reads but does not define itself (nested bodies included).</summary>
+    public static HashSet<string> OuterNamesOfGraph(GraphProto graph)
+    {
+        var outer = new HashSet<string>(StringComparer.Ordinal);
+        CollectOuterNames(graph, outer);
+        return outer;
+    }
+
     private static void CollectOuterNames(GraphProto graph, HashSet<string> outer)
     {
         var defined = DefinedNames(graph);

@@ -108,18 +108,20 @@ public sealed class DynamicInt8QuantizerTests
     }
 
     [Fact]
-    public void Matmuls_inside_control_flow_stay_float_with_a_warning_and_the_model_stays_valid()
+    public void Matmuls_inside_control_flow_are_quantized_and_both_branches_still_run()
     {
         var model = TestModels.WithIf();
         var x = Ort.RandomValues(2 * 32, seed: 3);
 
         var result = DynamicInt8Quantizer.Quantize(model, FullRange);
 
-        Assert.Equal(2, result.QuantizedNodes);
-        Assert.Contains(result.Warnings, w => w.Contains("'branch' (If)"));
-        Assert.Contains("branch", result.FloatNodes);
+        Assert.Equal(3, result.QuantizedNodes);
+        Assert.Equal(1, result.QuantizedInSubgraphs);
+        Assert.DoesNotContain("branch", result.FloatNodes);
         Assert.Empty(result.Model.Graph.Validate());
-        Assert.Equal("MatMul", result.Model.Graph.Nodes.Single(n => n.OpType == "If").GetSubgraphs().First().Node.Single().OpType);
+        var then = result.Model.Graph.Nodes.Single(n => n.OpType == "If").GetSubgraphs().First();
+        Assert.Contains(then.Node, n => n.OpType == "MatMulInteger");
+        Assert.DoesNotContain(then.Node, n => n.OpType == "MatMul");
     }
 
     [Fact]

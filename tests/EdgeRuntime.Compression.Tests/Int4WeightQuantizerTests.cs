@@ -159,14 +159,15 @@ public sealed class Int4WeightQuantizerTests
     }
 
     [Fact]
-    public void Matmuls_inside_control_flow_stay_float_with_a_warning()
+    public void Matmuls_inside_control_flow_are_quantized()
     {
         var model = TestModels.WithIf();
 
         var result = Int4WeightQuantizer.Quantize(model);
 
-        Assert.Equal(2, result.QuantizedNodes);
-        Assert.Contains(result.Warnings, w => w.Contains("'branch' (If)"));
+        Assert.Equal(3, result.QuantizedNodes);
+        Assert.Equal(1, result.QuantizedInSubgraphs);
+        Assert.Contains(result.Model.Graph.Nodes.Single(n => n.OpType == "If").GetSubgraphs().First().Node, n => n.OpType == "MatMulNBits");
         Assert.Empty(result.Model.Graph.Validate());
     }
 

@@ -37,10 +37,11 @@ internal static class QuantizeCommand
         var gptq = new Option<bool>("--gptq") { Description = "int4-weight: compensate rounding error from calibration activations (GPTQ; needs --calib)" };
         var addTo = new Option<string?>("--add-to") { Description = "Also add the result to this bundle (checked, hashed, with what was applied)" };
         var id = new Option<string?>("--id") { Description = "Variant id for --add-to (default: the mode's name)" };
+        var batchAxis = DiffCommand.CreateBatchAxisOption();
         var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
         var command = new Command("quantize", "Make a quantized variant of an fp32 model");
         command.Arguments.Add(input);
-        foreach (var option in new Option[] { mode, output, calib, calibLimit, method, percentile, weightRange, target, perTensor, noBiasCorrection, exclude, errorBudget, blockSize, gptq, addTo, id, json })
+        foreach (var option in new Option[] { mode, output, calib, calibLimit, method, percentile, weightRange, target, perTensor, noBiasCorrection, exclude, errorBudget, blockSize, gptq, batchAxis, addTo, id, json })
         {
             command.Options.Add(option);
         }
@@ -59,7 +60,7 @@ internal static class QuantizeCommand
             {
                 QuantizationMode.Int8Static => StaticInt8Quantizer.Quantize(
                     model,
-                    LoadCalibration(source.FullName, result.GetValue(calib) ?? [], result.GetValue(calibLimit))
+                    LoadCalibration(source.FullName, result.GetValue(calib) ?? [], result.GetValue(calibLimit), DiffCommand.ParseBatchAxes(result.GetValue(batchAxis) ?? []))
                         ?? throw new CliError("int8-static needs calibration data: --calib X.npy (or NAME=X.npy per input, or fashion-mnist)"),
                     new StaticQuantizeOptions
                     {
@@ -92,7 +93,7 @@ internal static class QuantizeCommand
                         ExcludedNodes = result.GetValue(exclude) ?? [],
                     },
                     result.GetValue(gptq)
-                        ? LoadCalibration(source.FullName, result.GetValue(calib) ?? [], result.GetValue(calibLimit))
+                        ? LoadCalibration(source.FullName, result.GetValue(calib) ?? [], result.GetValue(calibLimit), DiffCommand.ParseBatchAxes(result.GetValue(batchAxis) ?? []))
                             ?? throw new CliError("--gptq needs calibration data: --calib X.npy (or NAME=X.npy per input)")
                         : null),
                 _ => throw new CliError($"mode {quantizationMode.ToName()} is not available in this build"),
@@ -112,6 +113,11 @@ internal static class QuantizeCommand
                 });
             }
             long inBytes = source.Length, outBytes = new FileInfo(destination.FullName).Length;
+            if (outBytes >= inBytes && !result.GetValue(json))
+            {
+                // Written (some nodes did change) but not smaller: say so rather than let it pass as a compressed variant.
+                context.Error.WriteLine($"warning: the {quantizationMode.ToName()} model is not smaller than the original ({Formatting.Bytes(outBytes)} vs {Formatting.Bytes(inBytes)}): most weights stay float (see the warnings above)");
+            }
             var report = new QuantizeReport(source.FullName, destination.FullName, quantizationMode.ToName(), inBytes, outBytes,
                 Math.Round((double)outBytes / inBytes, 4), quantized.QuantizedNodes, quantized.FloatNodes, quantized.Applied, quantized.Warnings);
             if (result.GetValue(json))
@@ -136,7 +142,7 @@ internal static class QuantizeCommand
     }
 
     /// <summary>Calibration batches from .npy files (one per input) or a known dataset; null when none given.</summary>
-    internal static CalibrationData? LoadCalibration(string modelPath, IReadOnlyList<string> specs, int? limit)
+    internal static CalibrationData? LoadCalibration(string modelPath, IReadOnlyList<string> specs, int? limit, IReadOnlyDictionary<string, int>? batchAxes = null)
     {
         if (specs.Count == 0)
         {
@@ -159,7 +165,7 @@ internal static class QuantizeCommand
             }
             files[name] = file;
         }
-        return CalibrationData.FromNpy(files, inputs, limit: limit);
+        return CalibrationData.FromNpy(files, inputs, limit: limit, batchAxes: batchAxes);
     }
 
     private static CalibrationMethod ParseMethod(string name) => name.ToLowerInvariant() switch

@@ -9,8 +9,11 @@ public sealed class CalibrationResult(
     IReadOnlyDictionary<string, TensorRange> ranges,
     IReadOnlyDictionary<string, TensorRange> observed,
     IReadOnlyDictionary<string, double[]> channelMeans,
-    int samples)
+    int samples,
+    IReadOnlyList<string>? unseen = null)
 {
+    /// <summary>Tensors the data never reached (inside a branch or loop body that never ran); they have no range.</summary>
+    public IReadOnlyList<string> Unseen { get; } = unseen ?? [];
     /// <summary>The range each tensor is quantized over.</summary>
     public IReadOnlyDictionary<string, TensorRange> Ranges { get; } = ranges;
     /// <summary>The smallest and largest values calibration saw.</summary>
@@ -22,7 +25,8 @@ public sealed class CalibrationResult(
 
 /// <summary>
 /// Observes intermediate tensors of a float model on calibration data: the model is copied with those
-/// tensors added as graph outputs and run batch by batch in ONNX Runtime (twice for histogram methods).
+/// tensors added as graph outputs (tensors inside If/Loop/Scan bodies threaded out by <see cref="SubgraphTaps"/>)
+/// and run batch by batch in ONNX Runtime (twice for histogram methods).
 /// Tensors in <c>exactRange</c> keep the full range seen, whatever the method.
 /// </summary>
 public static class ActivationCalibrator
@@ -33,7 +37,8 @@ public static class ActivationCalibrator
         CalibrationData data,
         CalibrationOptions options,
         IReadOnlyCollection<string>? channelMeansFor = null,
-        IReadOnlyCollection<string>? exactRange = null)
+        IReadOnlyCollection<string>? exactRange = null,
+        bool allowUnseen = false)
     {
         options.Validate();
         if (data.SampleCount == 0)
@@ -41,18 +46,14 @@ public static class ActivationCalibrator
             throw new ArgumentException("calibration needs at least one sample");
         }
         var augmented = model.Clone();
-        var graph = augmented.Graph;
-        var existingOutputs = graph.Outputs.Select(o => o.Name).ToHashSet();
-        foreach (string name in tensors.Where(t => !existingOutputs.Contains(t)))
-        {
-            graph.Outputs.Add(OnnxValueInfo.CreateTensorOfUnknownShape(name, OnnxDataType.Float));
-        }
+        var taps = SubgraphTaps.Expose(augmented, tensors);
         var statistics = tensors.ToDictionary(t => t, t => new TensorStatistics(t));
+        var byOutput = tensors.ToDictionary(t => taps[t], t => statistics[t]);
         var wantMeans = channelMeansFor?.ToHashSet() ?? [];
 
         using (var scratch = ScratchRuntime.Open(augmented))
         {
-            Pass(scratch.Runtime, data, statistics, (stats, tensor) =>
+            Pass(scratch.Runtime, data, byOutput, (stats, tensor) =>
                 stats.AddMinMax(tensor.AsSpan<float>(), tensor.Shape, wantMeans.Contains(stats.Name)));
             if (options.Method != CalibrationMethod.MinMax)
             {
@@ -60,13 +61,17 @@ public static class ActivationCalibrator
                 {
                     stats.StartHistogram(options.Bins);
                 }
-                Pass(scratch.Runtime, data, statistics, (stats, tensor) => stats.AddHistogram(tensor.AsSpan<float>()));
+                Pass(scratch.Runtime, data, byOutput, (stats, tensor) => stats.AddHistogram(tensor.AsSpan<float>()));
             }
         }
         var unseen = statistics.Values.Where(s => !s.Seen).Select(s => s.Name).ToList();
-        if (unseen.Count > 0)
+        if (unseen.Count > 0 && !allowUnseen)
         {
             throw new InvalidOperationException($"calibration produced no values for {string.Join(", ", unseen.Take(5))}");
+        }
+        foreach (string name in unseen)
+        {
+            statistics.Remove(name);
         }
         return new CalibrationResult(
             statistics.ToDictionary(p => p.Key, p => exactRange?.Contains(p.Key) == true
@@ -74,7 +79,8 @@ public static class ActivationCalibrator
                 : p.Value.Range(options)),
             statistics.ToDictionary(p => p.Key, p => new TensorRange(p.Value.Min, p.Value.Max)),
             statistics.Where(p => p.Value.ChannelMeans is not null).ToDictionary(p => p.Key, p => p.Value.ChannelMeans!),
-            data.SampleCount);
+            data.SampleCount,
+            unseen);
     }
 
     private static void Pass(ModelRuntime runtime, CalibrationData data, Dictionary<string, TensorStatistics> statistics, Action<TensorStatistics, NamedTensor> add)

@@ -1,6 +1,7 @@
 using EdgeRuntime.Bundles;
 using EdgeRuntime.Data;
 using EdgeRuntime.Evaluation.Feeding;
+using EdgeRuntime.Compression.Diff;
 using EdgeRuntime.Tensors;
 
 namespace EdgeRuntime.Compression.Calibration;
@@ -46,10 +47,14 @@ public sealed class CalibrationData
     }
 
     /// <summary>
-    /// One .npy file per model input (samples along the first axis, read row by row from disk).
-    /// A single-input model may pass its file under any name.
+    /// One .npy file per model input (samples along the file's first axis, read batch by batch from disk).
+    /// A single-input model may pass its file under any name. An input whose rank equals a sample's takes one
+    /// sample per run (no batch axis, e.g. a scalar sample-rate input); the samples of an input whose batch is
+    /// not on axis 0 (a [layers, batch, hidden] state) go to the axis in <paramref name="batchAxes"/>, or the one
+    /// inferred from the model's symbolic dimensions.
     /// </summary>
-    public static CalibrationData FromNpy(IReadOnlyDictionary<string, string> files, IReadOnlyList<TensorSignature> inputs, int batchSize = 32, int? limit = null)
+    public static CalibrationData FromNpy(IReadOnlyDictionary<string, string> files, IReadOnlyList<TensorSignature> inputs, int batchSize = 32, int? limit = null,
+        IReadOnlyDictionary<string, int>? batchAxes = null)
     {
         if (files.Count == 1 && inputs.Count == 1 && !files.ContainsKey(inputs[0].Name))
         {
@@ -66,79 +71,25 @@ public sealed class CalibrationData
         {
             throw new ArgumentException($"calibration file given for '{name}', which is not a model input ({string.Join(", ", inputs.Select(i => i.Name))})");
         }
-        long rows;
-        using (var first = NpyReader.Open(files[inputs[0].Name]))
+        int total;
+        string description;
+        using (var probe = NpyInputFeed.Open(files, limit))
         {
-            rows = first.RowCount;
+            // Checks every file against its input now, before any pass starts.
+            probe.Plan(inputs, batchSize, "the model", batchAxes);
+            total = probe.SampleCount;
+            description = probe.Description;
         }
-        foreach (var input in inputs)
-        {
-            using var reader = NpyReader.Open(files[input.Name]);
-            if (reader.RowCount != rows)
-            {
-                throw new InvalidDataException($"{files[input.Name]}: has {reader.RowCount} samples, {files[inputs[0].Name]} has {rows}");
-            }
-            CheckFits(input, reader, files[input.Name]);
-        }
-        int total = (int)Math.Min(limit ?? rows, rows);
-        int batch = inputs[0].Shape.Count > 0 && inputs[0].Shape[0].Size is long fixedBatch ? (int)fixedBatch : batchSize;
         IEnumerable<NamedTensor[]> Enumerate()
         {
-            var readers = inputs.Select(i => NpyReader.Open(files[i.Name])).ToArray();
-            var values = readers.Select(r => new float[batch * r.RowElementCount]).ToArray();
-            var memory = readers.Select((r, i) => new byte[batch * r.RowElementCount * inputs[i].ElementType.SizeOf()]).ToArray();
-            try
+            using var feed = NpyInputFeed.Open(files, limit);
+            var plan = feed.Plan(inputs, batchSize, "the model", batchAxes);
+            for (int start = 0; start < total; start += plan.BatchSize)
             {
-                for (int start = 0; start < total; start += batch)
-                {
-                    int count = Math.Min(batch, total - start);
-                    var tensors = new NamedTensor[inputs.Count];
-                    for (int i = 0; i < inputs.Count; i++)
-                    {
-                        tensors[i] = ReadBatch(inputs[i], readers[i], start, count, batch, values[i], memory[i]);
-                    }
-                    yield return tensors;
-                }
-            }
-            finally
-            {
-                foreach (var reader in readers)
-                {
-                    reader.Dispose();
-                }
+                yield return feed.ReadBatch(plan, start, Math.Min(plan.BatchSize, total - start));
             }
         }
-        return new CalibrationData(Enumerate, total, $"{string.Join(", ", files.Values.Select(Path.GetFileName))} ({total} samples)");
+        return new CalibrationData(Enumerate, total, description);
     }
 
-    private static void CheckFits(TensorSignature input, NpyReader reader, string file)
-    {
-        var sample = input.Shape.Skip(1).ToList();
-        if (reader.RowShape.Length != sample.Count
-            || sample.Zip(reader.RowShape).Any(p => p.First.Size is long size && size != p.Second))
-        {
-            throw new InvalidDataException(
-                $"{file}: samples of shape [{string.Join(",", reader.RowShape)}] do not fit input {input}");
-        }
-        bool floatInput = input.ElementType is ElementType.Float32 or ElementType.Float16 or ElementType.Float64;
-        bool floatData = reader.ElementType.IsFloatingPoint();
-        if (!floatInput && floatData)
-        {
-            throw new InvalidDataException($"{file}: holds {reader.ElementType.ToName()} values, input '{input.Name}' takes {input.ElementType.ToName()}");
-        }
-    }
-
-    private static NamedTensor ReadBatch(TensorSignature input, NpyReader reader, int start, int count, int batch, float[] values, byte[] memory)
-    {
-        bool fixedBatch = input.Shape[0].IsFixed;
-        int rows = fixedBatch ? batch : count;
-        long[] shape = [rows, .. reader.RowShape];
-        int elements = (int)(count * reader.RowElementCount);
-        int size = input.ElementType.SizeOf();
-        var data = memory.AsMemory(0, (int)(rows * reader.RowElementCount * size));
-        reader.ReadRowsAsFloat32(start, count, values.AsSpan(0, elements));
-        TensorConversion.FromFloat32(values.AsSpan(0, elements), input.ElementType, data.Span[..(elements * size)]);
-        data.Span[(elements * size)..].Clear();
-        return new NamedTensor(input.Name, input.ElementType, shape, data);
-    }
 }

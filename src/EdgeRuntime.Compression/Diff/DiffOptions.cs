@@ -9,6 +9,9 @@ public sealed record DiffOptions
     /// <summary>Compare only the first N samples; null for all.</summary>
     public int? Limit { get; init; }
 
+    /// <summary>Input name → the axis of that input the samples fill (the .npy holds them on its first axis); others inferred.</summary>
+    public IReadOnlyDictionary<string, int> BatchAxes { get; init; } = new Dictionary<string, int>();
+
     public void Validate()
     {
         if (BatchSize < 1)

@@ -41,8 +41,8 @@ public static class ModelDiff
     private static DiffReport Compare(ModelSession reference, ModelSession candidate, NpyInputFeed feed, DiffOptions options)
     {
         CheckSameInterface(reference, candidate);
-        var referencePlan = feed.Plan(reference.Inputs, options.BatchSize, reference.Name);
-        var candidatePlan = feed.Plan(candidate.Inputs, referencePlan.BatchSize, candidate.Name);
+        var referencePlan = feed.Plan(reference.Inputs, options.BatchSize, reference.Name, options.BatchAxes);
+        var candidatePlan = feed.Plan(candidate.Inputs, referencePlan.BatchSize, candidate.Name, options.BatchAxes);
         if (candidatePlan.BatchSize != referencePlan.BatchSize)
         {
             throw new NotSupportedException(

@@ -80,13 +80,20 @@ internal sealed class NpyInputFeed : IDisposable
     }
 
     /// <summary>Checks the files against a model's inputs and works out how to batch them.</summary>
-    public FeedPlan Plan(IReadOnlyList<TensorSignature> inputs, int preferredBatch, string modelName)
+    /// <param name="batchAxes">Input name → the axis of the model input that the file's samples (its first axis) fill;
+    /// inputs not named get the axis inferred from the model's symbolic dimensions (see <see cref="InferBatchAxis"/>).</param>
+    public FeedPlan Plan(IReadOnlyList<TensorSignature> inputs, int preferredBatch, string modelName, IReadOnlyDictionary<string, int>? batchAxes = null)
     {
+        batchAxes ??= new Dictionary<string, int>();
+        foreach (string name in batchAxes.Keys.Where(n => inputs.All(i => i.Name != n)))
+        {
+            throw new ArgumentException($"--batch-axis given for '{name}', which is not an input of {modelName} (inputs: {string.Join(", ", inputs.Select(i => i.Name))})");
+        }
         var bindings = new List<InputBinding>(inputs.Count);
         foreach (var input in inputs)
         {
             var reader = FindReader(input, inputs, modelName);
-            bindings.Add(Bind(input, reader, modelName));
+            bindings.Add(Bind(input, reader, modelName, batchAxes.TryGetValue(input.Name, out int axis) ? axis : null, inputs));
         }
         foreach (string name in _readers.Keys.Where(n => n != Unnamed && inputs.All(i => i.Name != n)))
         {
@@ -99,7 +106,7 @@ internal sealed class NpyInputFeed : IDisposable
         }
         else
         {
-            var fixedSizes = bindings.Select(b => b.Input.Shape[0].Size).OfType<long>().Distinct().ToList();
+            var fixedSizes = bindings.Select(b => b.Input.Shape[b.BatchAxis].Size).OfType<long>().Distinct().ToList();
             if (fixedSizes.Count > 1)
             {
                 throw new NotSupportedException($"{modelName}: inputs fix different batch sizes ({string.Join(", ", fixedSizes)})");
@@ -117,8 +124,9 @@ internal sealed class NpyInputFeed : IDisposable
         {
             var binding = plan.Bindings[i];
             var reader = binding.Reader;
-            bool fixedBatch = binding.HasBatchAxis && binding.Input.Shape[0].IsFixed;
-            long[] shape = binding.HasBatchAxis ? [fixedBatch ? plan.BatchSize : count, .. reader.RowShape] : [.. reader.RowShape];
+            bool fixedBatch = binding.HasBatchAxis && binding.Input.Shape[binding.BatchAxis].IsFixed;
+            int rows = fixedBatch ? plan.BatchSize : count;
+            long[] shape = binding.HasBatchAxis ? [rows, .. reader.RowShape] : [.. reader.RowShape];
             var tensor = NamedTensor.Zeros(binding.Input.Name, binding.Input.ElementType, shape);
             int valueCount = checked((int)(count * reader.RowElementCount));
             if (binding.SameElementType)
@@ -130,6 +138,10 @@ internal sealed class NpyInputFeed : IDisposable
                 var values = new float[valueCount];
                 reader.ReadRowsAsFloat32(start, count, values);
                 TensorConversion.FromFloat32(values, binding.Input.ElementType, tensor.Data.Span[..(valueCount * binding.Input.ElementType.SizeOf())]);
+            }
+            if (binding.HasBatchAxis && binding.BatchAxis > 0)
+            {
+                tensor = MoveSampleAxis(tensor, reader.RowShape, rows, binding.BatchAxis);
             }
             tensors[i] = tensor;
         }
@@ -163,16 +175,100 @@ internal sealed class NpyInputFeed : IDisposable
             $"no data for input '{input.Name}' of {modelName}; give one file per input as NAME=FILE.npy ({string.Join(", ", inputs.Select(i => i.Name))})");
     }
 
-    private static InputBinding Bind(TensorSignature input, NpyReader reader, string modelName)
+    /// <summary>
+    /// [samples, r0, r1, ...] as read from the file → the samples on axis <paramref name="axis"/>:
+    /// [r0, ..., samples, ...], e.g. a [batch, layers, hidden] read of a [layers, batch, hidden] state.
+    /// </summary>
+    private static NamedTensor MoveSampleAxis(NamedTensor tensor, long[] rowShape, int samples, int axis)
+    {
+        long outer = 1, inner = 1;
+        for (int d = 0; d < rowShape.Length; d++)
+        {
+            if (d < axis)
+            {
+                outer *= rowShape[d];
+            }
+            else
+            {
+                inner *= rowShape[d];
+            }
+        }
+        long[] shape = [.. rowShape[..axis], samples, .. rowShape[axis..]];
+        var moved = NamedTensor.Zeros(tensor.Name, tensor.ElementType, shape);
+        int chunk = checked((int)(inner * tensor.ElementType.SizeOf()));
+        var source = tensor.Data.Span;
+        var target = moved.Data.Span;
+        for (long s = 0; s < samples; s++)
+        {
+            for (long o = 0; o < outer; o++)
+            {
+                source.Slice(checked((int)((s * outer + o) * chunk)), chunk).CopyTo(target.Slice(checked((int)((o * samples + s) * chunk)), chunk));
+            }
+        }
+        return moved;
+    }
+
+    /// <summary>
+    /// The axis a batch of samples fills when the user did not say: the axis whose symbolic dimension is
+    /// the batch symbol of the model (the symbol of axis 0 of the inputs that start with one), when exactly
+    /// one axis has it; else the only symbolic axis; else axis 0.
+    /// </summary>
+    public static int InferBatchAxis(TensorSignature input, IReadOnlyList<TensorSignature> inputs)
+    {
+        var symbols = inputs.Where(i => i.Shape.Count > 0 && !i.Shape[0].IsFixed && i.Shape[0].Symbol is not (null or "?"))
+            .Select(i => i.Shape[0].Symbol!).Distinct().ToList();
+        if (symbols.Count == 1)
+        {
+            var matching = Enumerable.Range(0, input.Shape.Count).Where(a => input.Shape[a].Symbol == symbols[0]).ToList();
+            if (matching.Count == 1)
+            {
+                return matching[0];
+            }
+        }
+        var open = Enumerable.Range(0, input.Shape.Count).Where(a => !input.Shape[a].IsFixed).ToList();
+        return open.Count == 1 ? open[0] : 0;
+    }
+
+    private static InputBinding Bind(TensorSignature input, NpyReader reader, string modelName, int? givenAxis, IReadOnlyList<TensorSignature> inputs)
     {
         var rowShape = reader.RowShape;
         var dims = input.Shape;
         bool hasBatchAxis;
         IEnumerable<TensorDimension> sampleDims;
-        if (dims.Count == rowShape.Length + 1)
+        int batchAxis = 0;
+        string Shape(IEnumerable<long> d) => $"[{string.Join(",", d)}]";
+        if (givenAxis is int axis)
+        {
+            if (axis < 0 || axis >= dims.Count)
+            {
+                throw new ArgumentException($"--batch-axis {input.Name}={axis}: input {input} has axes 0 to {dims.Count - 1}");
+            }
+            if (dims.Count != rowShape.Length + 1)
+            {
+                throw new InvalidDataException(
+                    $"{reader.SourceName}: input '{input.Name}' of {modelName} expects [{string.Join(",", dims)}] with the samples on axis {axis}, so each sample must have rank {dims.Count - 1}; the file's samples have shape {Shape(rowShape)}");
+            }
+            var expected = dims.Where((_, a) => a != axis).ToList();
+            if (expected.Zip(rowShape).Any(p => p.First.Size is long size && size != p.Second))
+            {
+                throw new InvalidDataException(
+                    $"{reader.SourceName}: input '{input.Name}' of {modelName} expects [{string.Join(",", dims)}] with the samples on axis {axis}, so samples of shape [{string.Join(",", expected)}]; the file's samples have shape {Shape(rowShape)}");
+            }
+            hasBatchAxis = true;
+            batchAxis = axis;
+            sampleDims = expected;
+        }
+        else if (dims.Count == rowShape.Length + 1)
         {
             hasBatchAxis = true;
-            sampleDims = dims.Skip(1);
+            batchAxis = InferBatchAxis(input, inputs);
+            sampleDims = dims.Where((_, a) => a != batchAxis);
+            if (batchAxis != 0 && sampleDims.Zip(rowShape).Any(p => p.First.Size is long size && size != p.Second))
+            {
+                // The file may hold the input's own layout with the samples first: fall back to axis 0.
+                batchAxis = 0;
+                sampleDims = dims.Skip(1);
+            }
         }
         else if (dims.Count == rowShape.Length)
         {
@@ -187,7 +283,7 @@ internal sealed class NpyInputFeed : IDisposable
         if (sampleDims.Zip(rowShape).Any(p => p.First.Size is long size && size != p.Second))
         {
             throw new InvalidDataException(
-                $"{reader.SourceName}: samples of shape [{string.Join(",", rowShape)}] do not fit input {input} of {modelName}");
+                $"{reader.SourceName}: samples of shape [{string.Join(",", rowShape)}] do not fit input {input} of {modelName} (samples on axis {batchAxis}: expected [{string.Join(",", sampleDims)}]; give --batch-axis {input.Name}=K if the batch is on another axis)");
         }
         bool floatInput = input.ElementType is ElementType.Float32 or ElementType.Float16 or ElementType.Float64;
         if (!floatInput && reader.ElementType.IsFloatingPoint())
@@ -196,12 +292,13 @@ internal sealed class NpyInputFeed : IDisposable
                 $"{reader.SourceName}: holds {reader.ElementType.ToName()} values, but input '{input.Name}' of {modelName} takes {input.ElementType.ToName()}");
         }
         bool same = ElementTypes.TryParse(reader.ElementType.ToName(), out var dataType) && dataType == input.ElementType;
-        return new InputBinding(input, reader, hasBatchAxis, same);
+        return new InputBinding(input, reader, hasBatchAxis, same, batchAxis);
     }
 }
 
 /// <summary>How each model input is fed: from which file, with or without a batch axis.</summary>
-internal sealed record InputBinding(TensorSignature Input, NpyReader Reader, bool HasBatchAxis, bool SameElementType);
+/// <param name="BatchAxis">The model input's axis the samples fill (the file holds them on its first axis).</param>
+internal sealed record InputBinding(TensorSignature Input, NpyReader Reader, bool HasBatchAxis, bool SameElementType, int BatchAxis = 0);
 
 /// <summary>The inputs' bindings and the number of samples per inference.</summary>
 internal sealed record FeedPlan(IReadOnlyList<InputBinding> Bindings, int BatchSize)

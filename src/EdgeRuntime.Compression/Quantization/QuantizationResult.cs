@@ -16,4 +16,7 @@ public sealed record QuantizationResult(OnnxModel Model, QuantizationMode Mode)
 
     /// <summary>Nodes that were quantized.</summary>
     public int QuantizedNodes { get; init; }
+
+    /// <summary>Of <see cref="QuantizedNodes"/>, those inside If/Loop/Scan bodies.</summary>
+    public int QuantizedInSubgraphs { get; init; }
 }

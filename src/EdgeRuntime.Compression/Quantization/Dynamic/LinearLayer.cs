@@ -19,7 +19,9 @@ internal sealed record LinearLayer(NodeProto Node, string Input, string Output, 
 
     /// <summary>Reads the node as a linear layer; null when it is not one (no constant weight) or cannot be.</summary>
     /// <param name="skipReason">Why a Gemm with a constant weight still cannot be rewritten; null otherwise.</param>
-    public static LinearLayer? TryRead(OnnxGraph graph, NodeProto node, bool includeGemm, out string? skipReason)
+    /// <param name="scope">Where the node is when it sits in an If/Loop/Scan body: its weights may be initializers of an
+    /// enclosing graph, and new names must be unique in the whole model. Null: the node is in <paramref name="graph"/>, the main graph.</param>
+    public static LinearLayer? TryRead(OnnxGraph graph, NodeProto node, bool includeGemm, out string? skipReason, ScopedGraph? scope = null)
     {
         skipReason = null;
         if (node.Domain is not ("" or "ai.onnx") || node.Input.Count < 2 || node.Output.Count != 1)
@@ -31,7 +33,8 @@ internal sealed record LinearLayer(NodeProto Node, string Input, string Output, 
         {
             return null;
         }
-        if (ConstantValue(graph, node.Input[1]) is not { DataType: OnnxDataType.Float, Rank: 2 } data)
+        TensorData? Constant(string name) => scope is null ? ConstantValue(graph, name) : scope.ConstantValue(name);
+        if (Constant(node.Input[1]) is not { DataType: OnnxDataType.Float, Rank: 2 } data)
         {
             return null;
         }
@@ -63,7 +66,7 @@ internal sealed record LinearLayer(NodeProto Node, string Input, string Output, 
             bias = node.Input[2];
             if (beta != 1)
             {
-                if (ConstantValue(graph, bias) is not { } biasData)
+                if (Constant(bias) is not { } biasData)
                 {
                     skipReason = "Gemm with beta ≠ 1 on a computed C is not rewritten";
                     return null;
@@ -73,7 +76,7 @@ internal sealed record LinearLayer(NodeProto Node, string Input, string Output, 
                 {
                     scaled[i] *= beta;
                 }
-                bias = graph.UniqueName($"{bias}_scaled");
+                bias = (scope?.Root.Graph ?? graph).UniqueName($"{bias}_scaled");
                 graph.AddInitializer(TensorData.Create(scaled, [.. biasData.Dims]).ToProto(bias));
             }
         }

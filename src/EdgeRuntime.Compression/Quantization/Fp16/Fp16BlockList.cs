@@ -21,9 +21,9 @@ public static class Fp16BlockList
         // Runs, but float16 changes the result more than rounding would.
         ["RoiAlign"] = "box coordinates lose whole pixels in float16",
         ["TopK"] = "float16 ties change which elements are picked",
-        ["LSTM"] = "its recurrent state accumulates float16 rounding over the time steps",
-        ["GRU"] = "its recurrent state accumulates float16 rounding over the time steps",
-        ["RNN"] = "its recurrent state accumulates float16 rounding over the time steps",
+        ["LSTM"] = "ONNX Runtime's CPU provider has no float16 LSTM kernel, and its state would accumulate float16 rounding over the steps",
+        ["GRU"] = "ONNX Runtime's CPU provider has no float16 GRU kernel, and its state would accumulate float16 rounding over the steps",
+        ["RNN"] = "ONNX Runtime's CPU provider has no float16 RNN kernel, and its state would accumulate float16 rounding over the steps",
         // Their output type comes from a dtype attribute, not from their inputs.
         ["RandomNormal"] = "its output type comes from its dtype attribute",
         ["RandomUniform"] = "its output type comes from its dtype attribute",

@@ -7,8 +7,11 @@ namespace EdgeRuntime.Compression.Quantization.Fp16;
 /// <summary>
 /// Converts a float32 model to float16: float initializers, Constant values and float activations
 /// become float16, graph inputs and outputs keep float32 (Casts at the edges), integer and shape
-/// tensors are untouched. Ops on the block list, ops of other domains and control flow (If / Loop /
-/// Scan, whose bodies are left as they are) stay float32 with Casts around them and a warning.
+/// tensors are untouched. Ops on the block list and ops of other domains stay float32 with Casts around
+/// them and a warning. If / Loop / Scan bodies are converted like the main graph: each body keeps its
+/// inputs and outputs (so the control-flow node's interface) in float32 with Casts inside the body, and
+/// values it reads from enclosing graphs reach it as float32. LSTM/GRU/RNN stay float32: ONNX Runtime's
+/// CPU provider has no float16 kernel for them.
 /// </summary>
 /// <remarks>
 /// Where float16 pays: on x86 (measured on AMD EPYC with AVX-512, ONNX Runtime 1.31) the CPU provider
@@ -28,16 +31,29 @@ public static class Fp16Converter
         ArgumentNullException.ThrowIfNull(model);
         options ??= new Fp16Options();
         options.Validate();
-        var types = TensorTypeInference.Infer(model);
         var converted = model.Clone();
         if (converted.HasExternalData)
         {
             converted.InternalizeExternalData();
         }
         var graph = converted.Graph;
+        // A weight only one body reads moves into that body, where it can be stored as float16.
+        ScopedGraph.LocalizeInitializers(graph);
+        var types = TensorTypeInference.Infer(converted);
         CheckExcludedNodesExist(graph, options);
-        var conversion = new Conversion(graph, types, options);
-        conversion.Run();
+        var conversions = new List<Conversion>();
+        foreach (var scope in ScopedGraph.All(graph))
+        {
+            var conversion = new Conversion(scope.Graph, graph, types, options, scope.IsMain ? "" : $" in {scope.Location}");
+            conversion.Run();
+            conversions.Add(conversion);
+        }
+        int converted16 = conversions.Sum(c => c.ConvertedNodes);
+        if (converted16 == 0)
+        {
+            throw new NothingToQuantizeException($"fp16: nothing to convert: no node computes on float32 values in the main graph or any body{(conversions.SelectMany(c => c.Warnings).FirstOrDefault() is { } first ? $"; {first}" : "")}");
+        }
+        int inBodies = conversions.Skip(1).Sum(c => c.ConvertedNodes);
         converted.SetMetadata("edgeruntime.quantization.mode", QuantizationMode.Fp16.ToName());
         if (options.VerifyWithOnnxRuntime)
         {
@@ -45,20 +61,21 @@ public static class Fp16Converter
         }
         return new QuantizationResult(converted, QuantizationMode.Fp16)
         {
-            FloatNodes = conversion.FloatNodes,
-            Warnings = conversion.Warnings,
-            QuantizedNodes = conversion.ConvertedNodes,
+            FloatNodes = [.. conversions.SelectMany(c => c.FloatNodes)],
+            Warnings = [.. conversions.SelectMany(c => c.Warnings)],
+            QuantizedNodes = converted16,
+            QuantizedInSubgraphs = inBodies,
             Applied =
             [
                 "fp16: float32 weights and activations stored as float16; graph inputs and outputs keep float32",
-                $"fp16: {conversion.ConvertedNodes} nodes in float16, {conversion.FloatNodes.Count} kept in float32, {conversion.CastsAdded} Casts added",
+                $"fp16: {converted16} nodes in float16 ({inBodies} inside If/Loop/Scan bodies), {conversions.Sum(c => c.FloatNodes.Count)} kept in float32, {conversions.Sum(c => c.CastsAdded)} Casts added",
             ],
         };
     }
 
     private static void CheckExcludedNodesExist(OnnxGraph graph, Fp16Options options)
     {
-        var names = new HashSet<string>(graph.Nodes.Select(n => n.Name), StringComparer.Ordinal);
+        var names = new HashSet<string>(ScopedGraph.All(graph).SelectMany(g => g.Graph.Nodes).Select(n => n.Name), StringComparer.Ordinal);
         var unknown = options.ExcludedNodes.Where(n => !names.Contains(n)).ToList();
         if (unknown.Count > 0)
         {
@@ -67,7 +84,10 @@ public static class Fp16Converter
     }
 
     /// <summary>One conversion's state: which nodes run in float16 and which tensors hold float16.</summary>
-    private sealed class Conversion(OnnxGraph graph, Dictionary<string, OnnxDataType> types, Fp16Options options)
+    /// <param name="graph">The graph converted: the main graph or one body.</param>
+    /// <param name="names">The main graph, whose unique names are unique in every body too.</param>
+    /// <param name="where">" in If 'x' then_branch" for messages about a body; empty for the main graph.</param>
+    private sealed class Conversion(OnnxGraph graph, OnnxGraph names, Dictionary<string, OnnxDataType> types, Fp16Options options, string where)
     {
         private readonly Dictionary<NodeProto, string> _blocked = new(ReferenceEqualityComparer.Instance);
         private readonly HashSet<string> _half = new(StringComparer.Ordinal);
@@ -104,7 +124,7 @@ public static class Fp16Converter
             }
             foreach (var (inner, output) in outputCasts)
             {
-                graph.AddNode("Cast", [inner], [output], graph.UniqueName($"{output}_to_float")).SetInt("to", (long)OnnxDataType.Float);
+                graph.AddNode("Cast", [inner], [output], names.UniqueName($"{output}_to_float")).SetInt("to", (long)OnnxDataType.Float);
                 _outputCasts++;
             }
             MarkValueInfos();
@@ -112,6 +132,8 @@ public static class Fp16Converter
             graph.SortTopologically();
             Report(nodes);
         }
+
+        private const string ControlFlow = "control flow: its inputs and outputs stay float32, its bodies are converted";
 
         private bool IsFloat(string name) => name.Length > 0 && types.TryGetValue(name, out var type) && type == OnnxDataType.Float;
 
@@ -123,7 +145,7 @@ public static class Fp16Converter
             }
             if (node.GetSubgraphs().Any())
             {
-                return "control flow; its body stays float32";
+                return ControlFlow;
             }
             if (node.Domain is not ("" or "ai.onnx"))
             {
@@ -244,7 +266,7 @@ public static class Fp16Converter
                 {
                     continue;
                 }
-                string inner = graph.UniqueName($"{name}_fp16");
+                string inner = names.UniqueName($"{name}_fp16");
                 graph.ReplaceUses(name, inner);
                 producer.Output[producer.Output.IndexOf(name)] = inner;
                 graph.Invalidate();
@@ -285,8 +307,8 @@ public static class Fp16Converter
             {
                 return existing;
             }
-            string cast = graph.UniqueName(toHalf ? $"{name}_fp16" : $"{name}_fp32");
-            graph.AddNode("Cast", [name], [cast], graph.UniqueName($"{cast}_cast")).SetInt("to", (long)(toHalf ? OnnxDataType.Float16 : OnnxDataType.Float));
+            string cast = names.UniqueName(toHalf ? $"{name}_fp16" : $"{name}_fp32");
+            graph.AddNode("Cast", [name], [cast], names.UniqueName($"{cast}_cast")).SetInt("to", (long)(toHalf ? OnnxDataType.Float16 : OnnxDataType.Float));
             types[cast] = OnnxDataType.Float;
             if (toHalf)
             {
@@ -327,7 +349,7 @@ public static class Fp16Converter
         private void Report(IReadOnlyList<NodeProto> nodes)
         {
             var kept = nodes
-                .Where(n => _blocked.ContainsKey(n) && (n.Input.Concat(n.Output).Any(IsFloat) || n.GetSubgraphs().Any()))
+                .Where(n => _blocked.TryGetValue(n, out var reason) && reason != ControlFlow && n.Input.Concat(n.Output).Any(IsFloat))
                 .ToList();
             foreach (var node in kept)
             {
@@ -336,8 +358,8 @@ public static class Fp16Converter
             foreach (var group in kept.GroupBy(n => (n.Domain, n.OpType, Reason: _blocked[n])))
             {
                 string op = group.Key.Domain is "" or "ai.onnx" ? group.Key.OpType : $"{group.Key.Domain}.{group.Key.OpType}";
-                string names = string.Join(", ", group.Take(5).Select(GraphNodes.Describe)) + (group.Count() > 5 ? ", ..." : "");
-                _warnings.Add($"kept {group.Count()} {op} node(s) in float32 ({group.Key.Reason}): {names}");
+                string list = string.Join(", ", group.Take(5).Select(GraphNodes.Describe)) + (group.Count() > 5 ? ", ..." : "");
+                _warnings.Add($"kept {group.Count()} {op} node(s){where} in float32 ({group.Key.Reason}): {list}");
             }
             if (_clamped > 0)
             {

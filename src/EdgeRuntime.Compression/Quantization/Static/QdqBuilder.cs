@@ -8,6 +8,7 @@ namespace EdgeRuntime.Compression.Quantization.Static;
 internal sealed class QdqBuilder
 {
     private readonly OnnxGraph _graph;
+    private readonly OnnxGraph _names;
     private readonly QdqPlan _plan;
     private readonly CalibrationResult _calibration;
     private readonly bool _reducedRange;
@@ -15,9 +16,10 @@ internal sealed class QdqBuilder
     private readonly bool _biasCorrection;
     private readonly Dictionary<string, string> _quantizedWeights = [];
 
-    private QdqBuilder(OnnxGraph graph, QdqPlan plan, CalibrationResult calibration, bool reducedRange, bool perChannel, bool biasCorrection)
+    private QdqBuilder(OnnxGraph graph, OnnxGraph names, QdqPlan plan, CalibrationResult calibration, bool reducedRange, bool perChannel, bool biasCorrection)
     {
         _graph = graph;
+        _names = names;
         _plan = plan;
         _calibration = calibration;
         _reducedRange = reducedRange;
@@ -25,12 +27,21 @@ internal sealed class QdqBuilder
         _biasCorrection = biasCorrection;
     }
 
-    /// <param name="model">A model whose nodes all have unique names (the plan refers to them by name).</param>
-    public static OnnxModel Build(OnnxModel model, QdqPlan plan, CalibrationResult calibration, bool reducedRange, bool perChannel, bool biasCorrection)
+    /// <param name="model">A model whose nodes all have unique names (the plans refer to them by name).</param>
+    /// <param name="plans">One plan per graph, in the order of <see cref="ScopedGraph.All"/>: the main graph, then each body.</param>
+    public static OnnxModel Build(OnnxModel model, IReadOnlyList<QdqPlan> plans, CalibrationResult calibration, bool reducedRange, bool perChannel, bool biasCorrection)
     {
         var copy = model.Clone();
-        var builder = new QdqBuilder(copy.Graph, plan, calibration, reducedRange, perChannel, biasCorrection);
-        builder.Apply();
+        var scopes = ScopedGraph.All(copy.Graph);
+        if (scopes.Count != plans.Count)
+        {
+            throw new InvalidOperationException($"{plans.Count} plans for {scopes.Count} graphs");
+        }
+        // Innermost first, so a body's edits are done before the graph around it sorts and prunes.
+        for (int i = scopes.Count - 1; i >= 0; i--)
+        {
+            new QdqBuilder(scopes[i].Graph, copy.Graph, plans[i], calibration, reducedRange, perChannel, biasCorrection).Apply();
+        }
         return copy;
     }
 
@@ -56,6 +67,7 @@ internal sealed class QdqBuilder
                 QuantizeWeightsAndBias(node, planned);
             }
         }
+        _graph.Invalidate();
         _graph.RemoveUnusedInitializers();
         _graph.SortTopologically();
     }
@@ -81,10 +93,10 @@ internal sealed class QdqBuilder
         var (scale, zeroPoint) = ActivationParams(tensor);
         string scaleName = AddInitializer($"{tensor}_scale", TensorData.Scalar(scale));
         string zeroName = AddInitializer($"{tensor}_zero_point", TensorData.Scalar(zeroPoint));
-        string quantized = _graph.UniqueName($"{tensor}_quantized");
-        string dequantized = _graph.UniqueName($"{tensor}_dequantized");
-        var q = _graph.AddNode("QuantizeLinear", [tensor, scaleName, zeroName], [quantized], _graph.UniqueName($"{tensor}_QuantizeLinear"));
-        var dq = _graph.AddNode("DequantizeLinear", [quantized, scaleName, zeroName], [dequantized], _graph.UniqueName($"{tensor}_DequantizeLinear"));
+        string quantized = _names.UniqueName($"{tensor}_quantized");
+        string dequantized = _names.UniqueName($"{tensor}_dequantized");
+        var q = _graph.AddNode("QuantizeLinear", [tensor, scaleName, zeroName], [quantized], _names.UniqueName($"{tensor}_QuantizeLinear"));
+        var dq = _graph.AddNode("DequantizeLinear", [quantized, scaleName, zeroName], [dequantized], _names.UniqueName($"{tensor}_DequantizeLinear"));
         _graph.ReplaceUses(tensor, dequantized, use => !ReferenceEquals(use.Node, q) && !ReferenceEquals(use.Node, dq));
     }
 
@@ -112,8 +124,8 @@ internal sealed class QdqBuilder
             string q = AddInitializer($"{weightName}_quantized", TensorData.Create(quantized, [.. dims]));
             string s = AddInitializer($"{weightName}_scale", _perChannel ? TensorData.Create(scales, scales.Length) : TensorData.Scalar(scales[0]));
             string z = AddInitializer($"{weightName}_zero_point", _perChannel ? TensorData.Create(new sbyte[scales.Length], scales.Length) : TensorData.Scalar((sbyte)0));
-            dequantizedWeight = _graph.UniqueName($"{weightName}_dequantized");
-            var dq = _graph.AddNode("DequantizeLinear", [q, s, z], [dequantizedWeight], _graph.UniqueName($"{weightName}_DequantizeLinear"));
+            dequantizedWeight = _names.UniqueName($"{weightName}_dequantized");
+            var dq = _graph.AddNode("DequantizeLinear", [q, s, z], [dequantizedWeight], _names.UniqueName($"{weightName}_DequantizeLinear"));
             if (_perChannel)
             {
                 dq.SetInt("axis", axis);
@@ -165,8 +177,8 @@ internal sealed class QdqBuilder
         string q = AddInitializer($"{name}_quantized", TensorData.Create(biasQuantized, outputChannels));
         string s = AddInitializer($"{name}_scale", TensorData.Create(biasScales, outputChannels));
         string z = AddInitializer($"{name}_zero_point", TensorData.Create(new int[outputChannels], outputChannels));
-        string dequantized = _graph.UniqueName($"{name}_dequantized");
-        _graph.AddNode("DequantizeLinear", [q, s, z], [dequantized], _graph.UniqueName($"{name}_DequantizeLinear")).SetInt("axis", 0);
+        string dequantized = _names.UniqueName($"{name}_dequantized");
+        _graph.AddNode("DequantizeLinear", [q, s, z], [dequantized], _names.UniqueName($"{name}_DequantizeLinear")).SetInt("axis", 0);
         while (node.Input.Count < 3)
         {
             node.Input.Add("");
@@ -235,7 +247,7 @@ internal sealed class QdqBuilder
 
     private string AddInitializer(string baseName, TensorData data)
     {
-        string name = _graph.UniqueName(baseName);
+        string name = _names.UniqueName(baseName);
         _graph.AddInitializer(data.ToProto(name));
         return name;
     }

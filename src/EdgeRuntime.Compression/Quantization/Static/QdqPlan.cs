@@ -43,8 +43,11 @@ internal sealed class QdqPlan
     public string ScaleSource(string tensor) => Shared.TryGetValue(tensor, out var source) ? source : tensor;
 
     /// <summary>Nodes that could be quantized: float compute with constant weights or float activations only.</summary>
-    public static IReadOnlyList<NodeProto> Candidates(OnnxGraph graph, IReadOnlyDictionary<string, OnnxDataType> types, IReadOnlyCollection<string> exclude, List<string> warnings)
+    /// <param name="outerConstants">Initializers of enclosing graphs that a body reads: constants, not activations.</param>
+    public static IReadOnlyList<NodeProto> Candidates(OnnxGraph graph, IReadOnlyDictionary<string, OnnxDataType> types, IReadOnlyCollection<string> exclude, List<string> warnings,
+        IReadOnlySet<string>? outerConstants = null)
     {
+        bool Act(string name) => IsActivation(graph, types, name) && outerConstants?.Contains(name) != true;
         var candidates = new List<NodeProto>();
         foreach (var node in graph.Nodes)
         {
@@ -54,13 +57,13 @@ internal sealed class QdqPlan
             }
             bool eligible = node.OpType switch
             {
-                "Conv" => IsActivation(graph, types, node.Input[0]) && IsFloatWeight(graph, node.Input[1], minRank: 3),
-                "Gemm" => IsActivation(graph, types, node.Input[0]) && IsFloatWeight(graph, node.Input[1], minRank: 2)
+                "Conv" => Act(node.Input[0]) && IsFloatWeight(graph, node.Input[1], minRank: 3),
+                "Gemm" => Act(node.Input[0]) && IsFloatWeight(graph, node.Input[1], minRank: 2)
                     && node.GetFloat("alpha", 1f) == 1f && node.GetFloat("beta", 1f) == 1f && node.GetInt("transA") == 0,
-                "MatMul" => IsActivation(graph, types, node.Input[0])
-                    && (IsFloatWeight(graph, node.Input[1], minRank: 2, maxRank: 2) || IsActivation(graph, types, node.Input[1])),
-                "Add" or "Mul" => node.Input.Count == 2 && node.Input.All(i => IsActivation(graph, types, i)),
-                "AveragePool" or "GlobalAveragePool" => IsActivation(graph, types, node.Input[0]),
+                "MatMul" => Act(node.Input[0])
+                    && (IsFloatWeight(graph, node.Input[1], minRank: 2, maxRank: 2) || Act(node.Input[1])),
+                "Add" or "Mul" => node.Input.Count == 2 && node.Input.All(i => Act(i)),
+                "AveragePool" or "GlobalAveragePool" => Act(node.Input[0]),
                 _ => false,
             };
             if (eligible)
@@ -142,6 +145,11 @@ internal sealed class QdqPlan
             return null;
         }
         var consumer = consumers[0];
+        // Folding removes the activation: only sound when its output gets the Q that clamps in its place.
+        if (consumer.Output.Count == 0 || graph.IsGraphOutput(consumer.Output[0]) || !HasNodeConsumers(graph, consumer.Output[0]))
+        {
+            return null;
+        }
         if (consumer.OpType == "Relu")
         {
             return consumer;

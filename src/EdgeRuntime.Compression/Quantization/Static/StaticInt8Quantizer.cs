@@ -32,30 +32,79 @@ public static class StaticInt8Quantizer
         var (reduced, rangeReason) = Int8Platform.Decide(options.WeightRange, options.TargetPlatform);
 
         var working = model.Clone();
-        NameAllNodes(working.Graph);
-        working.Graph.ConvertConstantNodes();
+        if (working.HasExternalData)
+        {
+            working.InternalizeExternalData();
+        }
+        var scopes = ScopedGraph.All(working.Graph);
+        NameAllNodes(working.Graph, scopes);
+        foreach (var scope in scopes)
+        {
+            scope.Graph.ConvertConstantNodes();
+        }
+        // Weights read by one If/Loop/Scan body only move into it, where the QDQ pairs for them are written.
+        ScopedGraph.LocalizeInitializers(working.Graph);
+        CopySharedWeightsIntoBodies(working.Graph, scopes);
+        MakeBodyNamesUnique(working.Graph, scopes);
         var types = TensorTypeInference.Infer(working);
-        var candidates = QdqPlan.Candidates(working.Graph, types, [.. options.Exclude], warnings);
+        var candidatesByScope = scopes.Select(scope => QdqPlan.Candidates(scope.Graph, types, [.. options.Exclude], warnings, OuterConstants(scope))).ToList();
+        var candidates = candidatesByScope.SelectMany(c => c).ToList();
         if (candidates.Count == 0)
         {
-            throw new NotSupportedException("nothing to quantize: the model has no Conv, Gemm or MatMul with constant float weights on float activations");
+            throw new NothingToQuantizeException($"int8-static: nothing to quantize: {QuantizationDiagnosis.Explain(model, ["Conv", "Gemm", "MatMul"], warnings)}");
         }
-        WarnAboutControlFlow(working.Graph, warnings);
+        WarnAboutRecurrentOps(scopes, warnings);
 
-        var full = QdqPlan.Create(working.Graph, types, candidates);
+        IReadOnlyList<QdqPlan> Plans(IReadOnlyCollection<NodeProto> nodes) =>
+            [.. scopes.Select((scope, i) => QdqPlan.Create(scope.Graph, types, [.. candidatesByScope[i].Where(nodes.Contains)]))];
+
+        var full = Plans(candidates);
+        var mainCandidates = candidatesByScope[0];
+        // Channel means need the tensor's own layout; body tensors are observed flattened, so only the main graph's.
         var meansFor = options.BiasCorrection
-            ? candidates.Where(n => n.OpType is "Conv" or "Gemm").Select(n => n.Input[0]).ToHashSet()
+            ? mainCandidates.Where(n => n.OpType is "Conv" or "Gemm").Select(n => n.Input[0]).ToHashSet()
             : [];
-        log?.Invoke($"calibrating {full.QuantizedTensors.Count()} tensors on {data.Description} ({options.Calibration.Method})");
-        var exact = InputDerived(working.Graph).Intersect(full.QuantizedTensors).ToHashSet();
-        var calibration = ActivationCalibrator.Calibrate(working, [.. full.QuantizedTensors], data, options.Calibration, meansFor, exact);
-        foreach (string tensor in full.Calibrated)
+        var quantizedTensors = full.SelectMany(p => p.QuantizedTensors).Distinct().ToList();
+        log?.Invoke($"calibrating {quantizedTensors.Count} tensors on {data.Description} ({options.Calibration.Method}){(scopes.Count > 1 ? $", {quantizedTensors.Count - full[0].QuantizedTensors.Count()} inside If/Loop/Scan bodies" : "")}");
+        var exact = InputDerived(working.Graph).Intersect(quantizedTensors).ToHashSet();
+        var calibration = ActivationCalibrator.Calibrate(working, quantizedTensors, data, options.Calibration, meansFor, exact, allowUnseen: true);
+        if (calibration.Unseen.Count > 0)
+        {
+            // A branch the calibration data never took has no ranges: its nodes stay float, said per node.
+            var unseen = calibration.Unseen.ToHashSet(StringComparer.Ordinal);
+            var unreached = new List<NodeProto>();
+            for (int i = 0; i < scopes.Count; i++)
+            {
+                foreach (var node in candidatesByScope[i].ToList())
+                {
+                    var alone = QdqPlan.Create(scopes[i].Graph, types, [node]);
+                    if (alone.QuantizedTensors.Select(alone.ScaleSource).Append(node.Output[0]).Any(unseen.Contains))
+                    {
+                        candidatesByScope[i] = [.. candidatesByScope[i].Where(n => !ReferenceEquals(n, node))];
+                        unreached.Add(node);
+                        warnings.Add($"{node.OpType} '{node.Name}' in {scopes[i].Location} stays float: the calibration data never ran it");
+                    }
+                }
+            }
+            candidates = [.. candidatesByScope.SelectMany(c => c)];
+            if (candidates.Count == 0)
+            {
+                throw new NothingToQuantizeException("int8-static: nothing to quantize: the calibration data never reached any quantizable node (give samples that take each If branch)");
+            }
+            full = Plans(candidates);
+            var missing = full.SelectMany(p => p.QuantizedTensors).Select(t => full.First(p => p.QuantizedTensors.Contains(t)).ScaleSource(t)).Where(unseen.Contains).ToList();
+            if (missing.Count > 0)
+            {
+                throw new InvalidOperationException($"int8-static: tensors {string.Join(", ", missing.Take(5))} were never computed on the calibration data");
+            }
+        }
+        foreach (string tensor in full.SelectMany(p => p.Calibrated).Distinct())
         {
             log?.Invoke($"  {tensor}: {calibration.Ranges[tensor]} (seen {calibration.Observed[tensor]})");
         }
 
         OnnxModel Build(IReadOnlyCollection<NodeProto> nodes) =>
-            QdqBuilder.Build(working, QdqPlan.Create(working.Graph, types, nodes), calibration, reduced, perChannel, options.BiasCorrection);
+            QdqBuilder.Build(working, Plans(nodes), calibration, reduced, perChannel, options.BiasCorrection);
 
         var selected = candidates.ToList();
         var kept = new List<string>();
@@ -69,10 +118,10 @@ public static class StaticInt8Quantizer
         quantized.SetOpset("", Math.Max(opset, perChannel ? 13 : 10));
         quantized.ProducerName = "EdgeRuntime";
 
-        var excluded = working.Graph.Nodes.Where(n => options.Exclude.Contains(n.Name) || options.Exclude.Contains(n.OpType)).Select(n => n.Name);
+        var excluded = scopes.SelectMany(scope => scope.Graph.Nodes).Where(n => options.Exclude.Contains(n.Name) || options.Exclude.Contains(n.OpType)).Select(n => n.Name);
         var applied = new List<string>
         {
-            $"int8-static QDQ: {selected.Count} of {candidates.Count} nodes, u8 activations per tensor, s8 weights {(perChannel ? "per channel" : "per tensor")}",
+            $"int8-static QDQ: {selected.Count} of {candidates.Count} nodes ({selected.Count(n => !mainCandidates.Contains(n))} inside If/Loop/Scan bodies), u8 activations per tensor, s8 weights {(perChannel ? "per channel" : "per tensor")}",
             $"calibration: {options.Calibration.Method.ToString().ToLowerInvariant()} on {calibration.Samples} samples",
             rangeReason,
         };
@@ -90,6 +139,7 @@ public static class StaticInt8Quantizer
             Applied = applied,
             Warnings = warnings,
             QuantizedNodes = selected.Count,
+            QuantizedInSubgraphs = selected.Count(n => !mainCandidates.Contains(n)),
         };
     }
 
@@ -163,25 +213,149 @@ public static class StaticInt8Quantizer
         return derived;
     }
 
-    private static void NameAllNodes(OnnxGraph graph)
+    private static void NameAllNodes(OnnxGraph main, IReadOnlyList<ScopedGraph> scopes)
     {
         var seen = new HashSet<string>();
-        foreach (var node in graph.Nodes)
+        foreach (var node in scopes.SelectMany(scope => scope.Graph.Nodes))
         {
             if (node.Name.Length == 0 || !seen.Add(node.Name))
             {
-                node.Name = graph.UniqueName($"{node.OpType}_{node.Output.FirstOrDefault()}");
+                node.Name = main.UniqueName($"{node.OpType}_{node.Output.FirstOrDefault()}");
                 seen.Add(node.Name);
             }
         }
-        graph.Invalidate();
+        foreach (var scope in scopes)
+        {
+            scope.Graph.Invalidate();
+        }
     }
 
-    private static void WarnAboutControlFlow(OnnxGraph graph, List<string> warnings)
+    /// <summary>
+    /// A weight several bodies read (the same layer used in both branches of an If) stays in the enclosing graph after
+    /// localizing; each body that uses it as a Conv/Gemm/MatMul weight or bias gets its own copy under a new name, so its
+    /// QDQ weight is written where it is read. The float original then has no reader and goes: the file holds one int8
+    /// copy per body instead of one float32 copy.
+    /// </summary>
+    private static void CopySharedWeightsIntoBodies(OnnxGraph main, IReadOnlyList<ScopedGraph> scopes)
     {
-        foreach (var node in graph.Nodes.Where(n => n.OpType is "If" or "Loop" or "Scan" or "LSTM" or "GRU" or "RNN"))
+        foreach (var scope in scopes.Where(s => !s.IsMain))
         {
-            warnings.Add($"{node.OpType} '{node.Name}' and anything inside it stay float");
+            var copies = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var node in scope.Graph.Nodes.Where(n => n.OpType is "Conv" or "Gemm" or "MatMul" && n.Domain is "" or "ai.onnx"))
+            {
+                for (int i = 1; i < Math.Min(node.Input.Count, node.OpType == "MatMul" ? 2 : 3); i++)
+                {
+                    string name = node.Input[i];
+                    if (name.Length == 0 || scope.Graph.IsInitializer(name) || scope.InitializerOwner(name) is not { } owner
+                        || (OnnxDataType)owner.FindInitializer(name)!.DataType != OnnxDataType.Float)
+                    {
+                        continue;
+                    }
+                    if (!copies.TryGetValue(name, out var copy))
+                    {
+                        copy = main.UniqueName($"{name}_in_{scope.AttributeName}");
+                        var tensor = owner.FindInitializer(name)!.Clone();
+                        tensor.Name = copy;
+                        scope.Graph.AddInitializer(tensor);
+                        copies[name] = copy;
+                    }
+                    node.Input[i] = copy;
+                }
+            }
+            scope.Graph.Invalidate();
+        }
+        foreach (var scope in scopes)
+        {
+            scope.Graph.Invalidate();
+        }
+        // Outer originals nobody reads any more (innermost first).
+        foreach (var scope in scopes.Reverse())
+        {
+            scope.Graph.RemoveUnusedInitializers();
+        }
+    }
+
+    /// <summary>
+    /// Calibration ranges are kept by tensor name, so a name may be defined in one graph only. Sibling bodies may
+    /// legally reuse names (two Loop bodies both with an input "h"); such a body's own definitions are renamed in the
+    /// working copy (its reads and outputs with them), which changes no value.
+    /// </summary>
+    private static void MakeBodyNamesUnique(OnnxGraph main, IReadOnlyList<ScopedGraph> scopes)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var scope in scopes)
+        {
+            var proto = scope.Graph.Proto;
+            var defined = proto.Input.Select(i => i.Name).Concat(proto.Node.SelectMany(n => n.Output)).Where(n => n.Length > 0).ToList();
+            foreach (string name in defined)
+            {
+                if (seen.Add(name))
+                {
+                    continue;
+                }
+                string renamed = main.UniqueName(name);
+                seen.Add(renamed);
+                foreach (var input in proto.Input.Where(i => i.Name == name))
+                {
+                    input.Name = renamed;
+                }
+                foreach (var node in proto.Node)
+                {
+                    for (int i = 0; i < node.Output.Count; i++)
+                    {
+                        if (node.Output[i] == name)
+                        {
+                            node.Output[i] = renamed;
+                        }
+                    }
+                }
+                RenameReads(proto, name, renamed);
+            }
+            scope.Graph.Invalidate();
+        }
+    }
+
+    /// <summary>Reads of <paramref name="from"/> in the graph, its outputs and nested bodies that do not define it themselves.</summary>
+    private static void RenameReads(GraphProto graph, string from, string to)
+    {
+        foreach (var node in graph.Node)
+        {
+            for (int i = 0; i < node.Input.Count; i++)
+            {
+                if (node.Input[i] == from)
+                {
+                    node.Input[i] = to;
+                }
+            }
+            foreach (var nested in node.GetSubgraphs())
+            {
+                bool shadowed = nested.Input.Any(i => i.Name == from) || nested.Initializer.Any(i => i.Name == from) || nested.Node.Any(n => n.Output.Contains(from));
+                if (!shadowed)
+                {
+                    RenameReads(nested, from, to);
+                }
+            }
+        }
+        foreach (var info in graph.Output.Concat(graph.ValueInfo).Where(o => o.Name == from))
+        {
+            info.Name = to;
+        }
+    }
+
+    /// <summary>Names a body reads that are initializers of an enclosing graph.</summary>
+    private static HashSet<string> OuterConstants(ScopedGraph scope) =>
+        scope.IsMain
+            ? []
+            : [.. scope.Graph.Nodes.SelectMany(n => n.Input).Where(name => name.Length > 0 && scope.InitializerOwner(name) is { } owner && !ReferenceEquals(owner, scope.Graph))];
+
+    private static void WarnAboutRecurrentOps(IReadOnlyList<ScopedGraph> scopes, List<string> warnings)
+    {
+        foreach (var scope in scopes)
+        {
+            foreach (var node in scope.Graph.Nodes.Where(n => n.OpType is "LSTM" or "GRU" or "RNN"))
+            {
+                warnings.Add($"{node.OpType} '{node.Name}' in {scope.Location} stays float: QDQ has no recurrent form in ONNX Runtime (int8-dynamic quantizes LSTM)");
+            }
         }
     }
 }

@@ -32,7 +32,9 @@ public static class Int4WeightQuantizer
             quantized.InternalizeExternalData();
         }
         var graph = quantized.Graph;
-        var known = new HashSet<string>(graph.Nodes.Select(n => n.Name), StringComparer.Ordinal);
+        ScopedGraph.LocalizeInitializers(graph);
+        var scopes = ScopedGraph.All(graph);
+        var known = new HashSet<string>(scopes.SelectMany(g => g.Graph.Nodes).Select(n => n.Name), StringComparer.Ordinal);
         var unknown = options.ExcludedNodes.Where(n => !known.Contains(n)).ToList();
         if (unknown.Count > 0)
         {
@@ -43,49 +45,65 @@ public static class Int4WeightQuantizer
         var warnings = new List<string>();
         var layers = new List<LinearLayer>();
         var embeddings = new List<NodeProto>();
-        foreach (var node in graph.Nodes.ToList())
+        var layerScopes = new Dictionary<NodeProto, ScopedGraph>(ReferenceEqualityComparer.Instance);
+        foreach (var scope in scopes)
         {
-            if (options.ExcludedNodes.Contains(node.Name))
+            foreach (var node in scope.Graph.Nodes.ToList())
             {
-                floatNodes.Add(node.Name);
-                continue;
-            }
-            if (options.QuantizeEmbeddings && IsEmbedding(graph, node))
-            {
-                int width = (int)graph.FindInitializer(node.Input[0])!.Dims[1];
-                if (width % options.BlockSize == 0)
+                if (options.ExcludedNodes.Contains(node.Name))
                 {
-                    embeddings.Add(node);
+                    floatNodes.Add(node.Name);
+                    continue;
                 }
-                else
+                if (node.OpType is "LSTM" or "GRU" or "RNN" && node.Domain is "" or "ai.onnx")
                 {
                     floatNodes.Add(NameOf(node));
-                    warnings.Add($"kept {GraphNodes.Describe(node)} in float: its rows of {width} are no multiple of the block size {options.BlockSize}");
+                    warnings.Add($"kept {GraphNodes.Describe(node)} in float: ONNX Runtime has no 4-bit recurrent kernel{(node.OpType == "LSTM" ? " (int8-dynamic quantizes LSTM)" : "")}");
+                    continue;
                 }
-                continue;
-            }
-            var layer = LinearLayer.TryRead(graph, node, options.QuantizeGemm, out string? skipReason);
-            if (layer is not null)
-            {
-                layers.Add(layer);
-            }
-            else if (skipReason is not null)
-            {
-                floatNodes.Add(NameOf(node));
-                warnings.Add($"kept {GraphNodes.Describe(node)} in float: {skipReason}");
+                if (scope.IsMain && options.QuantizeEmbeddings && IsEmbedding(graph, node))
+                {
+                    int width = (int)graph.FindInitializer(node.Input[0])!.Dims[1];
+                    if (width % options.BlockSize == 0)
+                    {
+                        embeddings.Add(node);
+                    }
+                    else
+                    {
+                        floatNodes.Add(NameOf(node));
+                        warnings.Add($"kept {GraphNodes.Describe(node)} in float: its rows of {width} are no multiple of the block size {options.BlockSize}");
+                    }
+                    continue;
+                }
+                var layer = LinearLayer.TryRead(scope.Graph, node, options.QuantizeGemm, out string? skipReason, scope);
+                if (layer is not null)
+                {
+                    layers.Add(layer);
+                    layerScopes[node] = scope;
+                }
+                else if (skipReason is not null)
+                {
+                    floatNodes.Add(NameOf(node));
+                    warnings.Add($"kept {GraphNodes.Describe(node)} in float: {skipReason}");
+                }
             }
         }
-        foreach (var node in graph.Nodes.Where(n => n.GetSubgraphs().Any(ContainsMatMul)))
+        if (layers.Count + embeddings.Count == 0)
         {
-            floatNodes.Add(NameOf(node));
-            warnings.Add($"kept {GraphNodes.Describe(node)} in float: MatMul/Gemm inside control flow (its body) is not quantized");
+            throw new NothingToQuantizeException($"int4-weight: nothing to quantize: {QuantizationDiagnosis.Explain(model, options.QuantizeGemm ? ["MatMul", "Gemm"] : ["MatMul"], warnings)}");
+        }
+        var bodyLayers = layers.Where(l => !layerScopes[l.Node].IsMain).ToList();
+        if (options.Algorithm == Int4Algorithm.Gptq && bodyLayers.Count > 0)
+        {
+            // GPTQ needs each layer's inputs, which ONNX Runtime cannot hand out from inside a body.
+            warnings.Add($"{bodyLayers.Count} layer(s) inside If/Loop/Scan bodies use round-to-nearest: GPTQ statistics are collected in the main graph only");
         }
 
         Dictionary<string, HessianAccumulator>? hessians = null;
         if (options.Algorithm == Int4Algorithm.Gptq && layers.Count > 0)
         {
             var inputs = new Dictionary<string, int>(StringComparer.Ordinal);
-            foreach (var layer in layers)
+            foreach (var layer in layers.Except(bodyLayers))
             {
                 if (inputs.TryGetValue(layer.Input, out int k) && k != layer.K)
                 {
@@ -97,14 +115,16 @@ public static class Int4WeightQuantizer
         }
 
         var hessianMatrices = new Dictionary<string, double[]>(StringComparer.Ordinal);
-        var written = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        var written = new Dictionary<(GraphProto Graph, string Name), string[]>(ScopedGraph.GraphAndName);
         long floatBytes = 0, packedBytes = 0;
         foreach (var layer in layers)
         {
-            if (!written.TryGetValue(layer.WeightName, out var tensors))
+            var scope = layerScopes[layer.Node];
+            var owner = scope.InitializerOwner(layer.Node.Input[1]) ?? scope.Graph;
+            if (!written.TryGetValue((owner.Proto, layer.WeightName), out var tensors))
             {
                 Int4Blocks blocks;
-                if (hessians is not null)
+                if (hessians is not null && scope.IsMain)
                 {
                     if (!hessianMatrices.TryGetValue(layer.Input, out var hessian))
                     {
@@ -117,12 +137,12 @@ public static class Int4WeightQuantizer
                 {
                     blocks = RoundToNearest.Quantize(layer.Weight, layer.K, layer.N, options.BlockSize, options.Symmetric);
                 }
-                tensors = AddInitializers(graph, layer.Node.Input[1], blocks, options.Symmetric);
-                written[layer.WeightName] = tensors;
+                tensors = AddInitializers(owner, graph, layer.Node.Input[1], blocks, options.Symmetric);
+                written[(owner.Proto, layer.WeightName)] = tensors;
                 floatBytes += 4L * layer.K * layer.N;
                 packedBytes += blocks.Codes.Length / 2 + 4L * blocks.Scales.Length + (options.Symmetric ? 0 : (blocks.BlockCount + 1) / 2 * blocks.N);
             }
-            Replace(graph, layer, tensors, options);
+            Replace(scope.Graph, graph, layer, tensors, options);
         }
         var tables = new Dictionary<string, string[]>(StringComparer.Ordinal);
         foreach (var node in embeddings)
@@ -154,9 +174,13 @@ public static class Int4WeightQuantizer
         {
             quantized.SetOpset(MicrosoftDomain, Math.Max(1, quantized.OpsetFor(MicrosoftDomain) ?? 1));
         }
-        LinearLayer.RemoveUnusedConstants(graph);
-        graph.RemoveUnusedInitializers();
-        graph.SortTopologically();
+        foreach (var scope in ScopedGraph.All(graph).Reverse())
+        {
+            LinearLayer.RemoveUnusedConstants(scope.Graph);
+            scope.Graph.Invalidate();
+            scope.Graph.RemoveUnusedInitializers();
+            scope.Graph.SortTopologically();
+        }
         string algorithm = options.Algorithm == Int4Algorithm.Gptq
             ? $"GPTQ on {calibration!.Description}, dampening {options.GptqDampening}"
             : "round-to-nearest";
@@ -170,6 +194,7 @@ public static class Int4WeightQuantizer
         return new QuantizationResult(quantized, QuantizationMode.Int4Weight)
         {
             QuantizedNodes = layers.Count + embeddings.Count,
+            QuantizedInSubgraphs = bodyLayers.Count,
             FloatNodes = floatNodes,
             Warnings = warnings,
             Applied =
@@ -181,17 +206,18 @@ public static class Int4WeightQuantizer
         };
     }
 
-    private static string[] AddInitializers(OnnxGraph graph, string weightName, Int4Blocks blocks, bool symmetric)
+    /// <param name="names">The main graph, whose unique names are unique in every body too.</param>
+    private static string[] AddInitializers(OnnxGraph graph, OnnxGraph names, string weightName, Int4Blocks blocks, bool symmetric)
     {
-        string codes = graph.UniqueName($"{weightName}_int4");
-        string scales = graph.UniqueName($"{weightName}_scales");
+        string codes = names.UniqueName($"{weightName}_int4");
+        string scales = names.UniqueName($"{weightName}_scales");
         graph.AddInitializer(TensorData.Create(blocks.PackCodes(), blocks.N, blocks.BlockCount, blocks.BlockSize / 2).ToProto(codes));
         graph.AddInitializer(TensorData.Create(blocks.Scales, blocks.N, blocks.BlockCount).ToProto(scales));
         if (symmetric)
         {
             return [codes, scales];
         }
-        string zeroPoints = graph.UniqueName($"{weightName}_zero_points");
+        string zeroPoints = names.UniqueName($"{weightName}_zero_points");
         graph.AddInitializer(TensorData.Create(blocks.PackZeroPoints(), blocks.N, (blocks.BlockCount + 1) / 2).ToProto(zeroPoints));
         return [codes, scales, zeroPoints];
     }
@@ -199,7 +225,7 @@ public static class Int4WeightQuantizer
     private static string[] AddTableInitializers(OnnxGraph graph, string tableName, Int4Blocks blocks, bool symmetric)
     {
         // Same blocks as MatMulNBits, but GatherBlockQuantized wants the codes as [rows, K / 2].
-        var tensors = AddInitializers(graph, tableName, blocks, symmetric);
+        var tensors = AddInitializers(graph, graph, tableName, blocks, symmetric);
         graph.SetInitializer(tensors[0], TensorData.Create(blocks.PackCodes(), blocks.N, blocks.BlockCount * blocks.BlockSize / 2));
         return tensors;
     }
@@ -224,11 +250,11 @@ public static class Int4WeightQuantizer
         && graph.FindInitializer(node.Input[0]) is { } table
         && (OnnxDataType)table.DataType == OnnxDataType.Float && table.Dims.Count == 2 && table.Dims[0] > 1;
 
-    private static void Replace(OnnxGraph graph, LinearLayer layer, string[] tensors, Int4Options options)
+    private static void Replace(OnnxGraph graph, OnnxGraph names, LinearLayer layer, string[] tensors, Int4Options options)
     {
         string name = NameOf(layer.Node);
-        string output = layer.BiasTensor is null ? layer.Output : graph.UniqueName($"{name}_no_bias");
-        var matMul = GraphNodes.Create("MatMulNBits", [layer.Input, .. tensors], [output], graph.UniqueName($"{name}_MatMulNBits"), MicrosoftDomain);
+        string output = layer.BiasTensor is null ? layer.Output : names.UniqueName($"{name}_no_bias");
+        var matMul = GraphNodes.Create("MatMulNBits", [layer.Input, .. tensors], [output], names.UniqueName($"{name}_MatMulNBits"), MicrosoftDomain);
         matMul.SetInt("K", layer.K);
         matMul.SetInt("N", layer.N);
         matMul.SetInt("bits", 4);
@@ -242,12 +268,9 @@ public static class Int4WeightQuantizer
         graph.InsertNode(index, matMul);
         if (layer.BiasTensor is not null)
         {
-            graph.InsertNode(index + 1, GraphNodes.Create("Add", [output, layer.BiasTensor], [layer.Output], graph.UniqueName($"{name}_bias_Add")));
+            graph.InsertNode(index + 1, GraphNodes.Create("Add", [output, layer.BiasTensor], [layer.Output], names.UniqueName($"{name}_bias_Add")));
         }
     }
-
-    private static bool ContainsMatMul(GraphProto graph) =>
-        graph.Node.Any(n => n.OpType is "MatMul" or "Gemm" || n.GetSubgraphs().Any(ContainsMatMul));
 
     private static string NameOf(NodeProto node) => node.Name.Length > 0 ? node.Name : node.Output.FirstOrDefault(o => o.Length > 0) ?? node.OpType;
 }

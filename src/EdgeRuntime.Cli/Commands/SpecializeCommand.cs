@@ -1,0 +1,75 @@
+using System.CommandLine;
+using EdgeRuntime.Compression.Specialization;
+using EdgeRuntime.Evaluation.Reporting;
+using EdgeRuntime.Onnx;
+
+namespace EdgeRuntime.Cli.Commands;
+
+/// <summary>`edgert specialize`: fixes inputs a deployment never varies and folds the If branches they decide.</summary>
+internal static class SpecializeCommand
+{
+    public sealed record SpecializeReport(string Input, string Output, IReadOnlyList<string> FixedInputs, IReadOnlyList<string> InlinedIfs,
+        int FoldedNodes, int RemovedNodes, long InputBytes, long OutputBytes);
+
+    public static Command Create(CliContext context)
+    {
+        var model = new Argument<FileInfo>("model") { Description = "The .onnx model" };
+        var inputs = new Option<string[]>("--input")
+        {
+            Description = "NAME=VALUE: fix this input (e.g. sr=16000; several values comma-separated); repeatable",
+            Required = true,
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var output = new Option<FileInfo>("--output", "-o") { Description = "Where to write the specialised model", Required = true };
+        var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var command = new Command("specialize", "Fix inputs to constant values: If nodes they decide become the branch taken, constants fold, dead branches go");
+        command.Arguments.Add(model);
+        command.Options.Add(inputs);
+        command.Options.Add(output);
+        command.Options.Add(json);
+        command.SetAction(result =>
+        {
+            var source = result.GetValue(model)!;
+            if (!source.Exists)
+            {
+                throw new CliError($"model file '{source.FullName}' does not exist");
+            }
+            var values = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (string spec in result.GetValue(inputs) ?? [])
+            {
+                int equals = spec.IndexOf('=');
+                if (equals <= 0 || equals == spec.Length - 1)
+                {
+                    throw new CliError($"--input '{spec}': expected NAME=VALUE, e.g. sr=16000");
+                }
+                if (!values.TryAdd(spec[..equals], spec[(equals + 1)..]))
+                {
+                    throw new CliError($"--input: '{spec[..equals]}' is given twice");
+                }
+            }
+            var specialized = ModelSpecializer.Specialize(OnnxModel.Load(source.FullName), values);
+            if (specialized.InlinedIfs.Count == 0 && specialized.FoldedNodes == 0)
+            {
+                // The model would only lose the inputs: not a variant worth writing.
+                throw new CliError($"nothing to specialize: no If condition and no node depends on {string.Join(", ", values.Keys)} alone");
+            }
+            var destination = result.GetValue(output)!;
+            specialized.Model.Save(destination.FullName);
+            var report = new SpecializeReport(source.FullName, destination.FullName, [.. values.Select(p => $"{p.Key}={p.Value}")], specialized.InlinedIfs,
+                specialized.FoldedNodes, specialized.RemovedNodes, source.Length, new FileInfo(destination.FullName).Length);
+            if (result.GetValue(json))
+            {
+                context.Out.WriteLine(ReportJson.Serialize(report));
+                return 0;
+            }
+            context.Out.WriteLine($"wrote {destination.FullName}: {Formatting.Bytes(report.OutputBytes)} ({(double)report.OutputBytes / report.InputBytes:P1} of {Formatting.Bytes(report.InputBytes)}) for {string.Join(", ", report.FixedInputs)}");
+            foreach (string inlined in specialized.InlinedIfs)
+            {
+                context.Out.WriteLine($"  {inlined}");
+            }
+            context.Out.WriteLine($"  {specialized.FoldedNodes} node(s) folded to constants, {specialized.RemovedNodes} node(s) fewer in all (dead branches included)");
+            return 0;
+        });
+        return command;
+    }
+}
