@@ -91,6 +91,15 @@ internal static class PruneCommand
             {
                 throw new CliError($"--faster-margin {margin}: expected a fraction in [0, 1)");
             }
+            var searchTarget = new SearchTarget(result.GetValue(targetMacs), result.GetValue(targetLatency), result.GetValue(targetChannels), result.GetValue(latencyCache))
+            {
+                Candidates = result.GetValue(candidates),
+            };
+            if (methodName == "structured")
+            {
+                // Before the channel probe: a bad budget is reported at once.
+                CheckTarget(searchTarget, data);
+            }
             var timingShapes = methodName == "structured" ? TimingShapes(model, data) : new Dictionary<string, long[]>();
             var alignment = methodName == "structured" ? ChooseRoundTo(result.GetValue(roundTo), result.GetValue(latencyCache), log) : null;
             PruneResult pruned;
@@ -132,11 +141,7 @@ internal static class PruneCommand
                         ReestimateBatchNorm = result.GetValue(batchNorm),
                         Exclude = excluded,
                         RoundTo = alignment!.Multiple,
-                    }, data, new SearchTarget(result.GetValue(targetMacs), result.GetValue(targetLatency), result.GetValue(targetChannels), result.GetValue(latencyCache))
-                    {
-                        Candidates = result.GetValue(candidates),
-                        InputShapes = timingShapes,
-                    }, log),
+                    }, data, searchTarget with { InputShapes = timingShapes }, log),
                     _ => throw new CliError($"--method '{methodName}': expected magnitude, second-order, block or structured"),
                 };
             }
@@ -269,6 +274,22 @@ internal static class PruneCommand
 
         public int Count => (Macs is null ? 0 : 1) + (Latency is null ? 0 : 1) + (Channels is null ? 0 : 1);
         public string Option => Macs is not null ? "--target-macs" : Latency is not null ? "--target-latency" : "--target-channels";
+    }
+
+    private static void CheckTarget(SearchTarget target, Compression.Calibration.CalibrationData? data)
+    {
+        if (target.Count > 1)
+        {
+            throw new CliError("--target-macs, --target-latency and --target-channels: give one budget, not several");
+        }
+        if (target.Count == 1 && data is null)
+        {
+            throw new CliError($"{target.Option} measures each group's sensitivity: it needs --calib");
+        }
+        if (target.Latency is double latency && (double.IsNaN(latency) || latency <= 0 || latency >= 1))
+        {
+            throw new CliError($"--target-latency {latency}: expected a fraction of the unpruned model's latency in (0, 1)");
+        }
     }
 
     /// <summary>One ratio for every group, or per-group ratios searched to meet a MAC or latency budget.</summary>
