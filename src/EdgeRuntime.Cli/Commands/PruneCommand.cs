@@ -100,7 +100,7 @@ internal static class PruneCommand
                 // Before the channel probe: a bad budget is reported at once.
                 CheckTarget(searchTarget, data);
             }
-            var timingShapes = methodName == "structured" ? TimingShapes(model, data) : new Dictionary<string, long[]>();
+            var timingShapes = methodName == "structured" || data is not null ? TimingShapes(model, data) : new Dictionary<string, long[]>();
             var alignment = methodName == "structured" ? ChooseRoundTo(result.GetValue(roundTo), result.GetValue(latencyCache), log) : null;
             PruneResult pruned;
             try
@@ -214,11 +214,11 @@ internal static class PruneCommand
                 {
                     ChannelsKept = Math.Round(pruned.ChannelsKept, 4),
                     Applied = applied,
-                });
+                }, inputShapes: timingShapes);
             }
             long inBytes = source.Length, outBytes = new FileInfo(destination.FullName).Length;
             var report = new PruneReport(source.FullName, destination.FullName, methodName, fraction, inBytes, outBytes,
-                Macs(model), Macs(pruned.Model), Math.Round(pruned.Sparsity, 4), Math.Round(pruned.ChannelsKept, 4), pruned.Layers, applied, pruned.LeftAlone, warnings)
+                Macs(model, timingShapes), Macs(pruned.Model, timingShapes), Math.Round(pruned.Sparsity, 4), Math.Round(pruned.ChannelsKept, 4), pruned.Layers, applied, pruned.LeftAlone, warnings)
             {
                 RoundTo = alignment?.Multiple,
                 ParentMilliseconds = speed?.ParentMilliseconds,
@@ -255,11 +255,12 @@ internal static class PruneCommand
 
     private static int? DefaultLimit(string[]? specs) => specs is [var single] && Data.DatasetCatalog.IsKnown(single) ? 4096 : null;
 
-    private static long? Macs(OnnxModel model)
+    /// <summary>MACs at the shapes the model is timed at (a symbolic dimension must not count as 1).</summary>
+    private static long? Macs(OnnxModel model, IReadOnlyDictionary<string, long[]> shapes)
     {
         try
         {
-            return MacCounter.Count(model).TotalMacs;
+            return MacCounter.Count(model, shapes.Count > 0 ? shapes : null).TotalMacs;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -364,7 +365,7 @@ internal static class PruneCommand
         ?? Path.Combine(Path.GetDirectoryName(Compression.Zoo.ModelZoo.DefaultCacheDirectory(Environment.CurrentDirectory))!, "latency");
 
     /// <summary>The given multiple, or the one the channel probe measured on this device (cached next to the latency tables).</summary>
-    private static ChannelAlignment ChooseRoundTo(int? given, DirectoryInfo? latencyCache, Action<string>? log)
+    internal static ChannelAlignment ChooseRoundTo(int? given, DirectoryInfo? latencyCache, Action<string>? log)
     {
         ChannelAlignment alignment;
         if (given is int multiple)
