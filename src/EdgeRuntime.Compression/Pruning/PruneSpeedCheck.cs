@@ -5,11 +5,14 @@ using EdgeRuntime.Onnx;
 namespace EdgeRuntime.Compression.Pruning;
 
 /// <summary>
-/// A pruned model timed against its parent in one run (interleaved rounds, medians, the same input shapes
-/// and thread count): pruning exists to make a variant faster, so one that is not is refused.
+/// A pruned model timed against its parent in one run (interleaved rounds, the same input shapes and thread
+/// count): pruning exists to make a variant faster, so one that is not is refused. Other load on the machine
+/// only adds time, so the decision takes each model's fastest round (the median of the per-round ratios is
+/// printed too); a first verdict of "not faster" is measured once more, with twice the rounds, before it stands.
 /// </summary>
-/// <param name="Ratio">Median over rounds of the pruned model's latency divided by the parent's in the same round.</param>
-public sealed record PruneSpeedCheck(double ParentMilliseconds, double PrunedMilliseconds, double Ratio, double Margin, string Shapes, int Threads, string InstructionSets)
+/// <param name="Ratio">The pruned model's fastest round divided by the parent's.</param>
+/// <param name="MedianRatio">Median over rounds of the pruned model's time divided by the parent's in the same round.</param>
+public sealed record PruneSpeedCheck(double ParentMilliseconds, double PrunedMilliseconds, double Ratio, double MedianRatio, double Margin, string Shapes, int Threads, string InstructionSets)
 {
     /// <summary>The pruned model must run in at most 95% of its parent's time.</summary>
     public const double DefaultMargin = 0.05;
@@ -18,7 +21,7 @@ public sealed record PruneSpeedCheck(double ParentMilliseconds, double PrunedMil
 
     public string Describe() =>
         $"measured {PrunedMilliseconds:F3} ms pruned vs {ParentMilliseconds:F3} ms parent = {Ratio:F3}x "
-        + $"(needs <= {1 - Margin:F3}x; {Shapes}, {Threads} thread(s), {InstructionSets}, interleaved rounds, median)";
+        + $"(needs <= {1 - Margin:F3}x; fastest of interleaved rounds, median of per-round ratios {MedianRatio:F3}x; {Shapes}, {Threads} thread(s), {InstructionSets})";
 
     public static PruneSpeedCheck Measure(OnnxModel parent, OnnxModel pruned, IReadOnlyDictionary<string, long[]> shapes, double margin = DefaultMargin, LatencyTableOptions? options = null)
     {
@@ -29,10 +32,21 @@ public sealed record PruneSpeedCheck(double ParentMilliseconds, double PrunedMil
             throw new ArgumentException($"the speed margin must be a fraction in [0, 1), got {margin}");
         }
         options = (options ?? new LatencyTableOptions { Rounds = 9, MinRoundMilliseconds = 50 }) with { InputShapes = shapes };
+        var check = Once(parent, pruned, shapes, margin, options);
+        if (!check.Faster)
+        {
+            // A burst of load during one model's rounds must not decide: confirm with twice the rounds.
+            check = Once(parent, pruned, shapes, margin, options with { Rounds = options.Rounds * 2 });
+        }
+        return check;
+    }
+
+    private static PruneSpeedCheck Once(OnnxModel parent, OnnxModel pruned, IReadOnlyDictionary<string, long[]> shapes, double margin, LatencyTableOptions options)
+    {
         var measured = LatencyProbe.Compare([parent, pruned], options);
         var machine = MachineInfo.Current();
-        return new PruneSpeedCheck(measured[0].Milliseconds, measured[1].Milliseconds, measured[1].Fraction, margin, DescribeShapes(shapes),
-            machine.IntraOpThreads, string.Join(" ", machine.InstructionSets));
+        return new PruneSpeedCheck(measured[0].MinMilliseconds, measured[1].MinMilliseconds, measured[1].MinMilliseconds / measured[0].MinMilliseconds, measured[1].Fraction,
+            margin, DescribeShapes(shapes), machine.IntraOpThreads, string.Join(" ", machine.InstructionSets));
     }
 
     public static string DescribeShapes(IReadOnlyDictionary<string, long[]> shapes) =>
