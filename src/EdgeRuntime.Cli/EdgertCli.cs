@@ -22,6 +22,7 @@ public static class EdgertCli
         root.Subcommands.Add(DiffCommand.Create(context));
         root.Subcommands.Add(QuantizeCommand.Create(context));
         root.Subcommands.Add(PruneCommand.Create(context));
+        root.Subcommands.Add(BenchPruneCommand.Create(context));
         root.Subcommands.Add(SparsifyCommand.Create(context));
         root.Subcommands.Add(SimulateCommand.Create(context));
         root.Subcommands.Add(TelemetryCommand.Create(context));

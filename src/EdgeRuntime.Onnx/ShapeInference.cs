@@ -35,6 +35,8 @@ internal sealed class ShapeInference
 
     private readonly Dictionary<string, long[]> _shapes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long[]> _values = new(StringComparer.Ordinal);
+    // Small float tensors (Resize and Upsample scales).
+    private readonly Dictionary<string, float[]> _floatValues = new(StringComparer.Ordinal);
     private readonly long _opset;
 
     public ShapeInference(long opset)
@@ -112,6 +114,7 @@ internal sealed class ShapeInference
             "ConstantOfShape" => ConstantOfShape(node),
             "Slice" => Slice(node),
             "ArgMax" or "ArgMin" => ArgReduce(node),
+            "Resize" or "Upsample" => Resize(node),
             "DynamicQuantizeLinear" => DynamicQuantizeLinear(node),
             "LSTM" => Recurrent(node, 4),
             "GRU" => Recurrent(node, 3),
@@ -1104,9 +1107,51 @@ internal sealed class ShapeInference
     }
 
     /// <summary>Records the values of a small integer tensor, for later shape computations.</summary>
+    /// <summary>Resize (scales or sizes) and Upsample (scales): the output size of each axis, floor(input x scale) as ONNX specifies.</summary>
+    private long Resize(NodeProto node)
+    {
+        long[] x = InputShape(node, 0);
+        bool attributeScales = node.OpType == "Upsample" && node.HasAttribute("scales");
+        int scalesIndex = node.OpType == "Upsample" || node.Input.Count == 2 ? 1 : 2;
+        long[] output;
+        if (node.OpType == "Resize" && HasInput(node, 3))
+        {
+            output = InputValues(node, 3);
+        }
+        else
+        {
+            float[] scales = attributeScales ? node.GetFloats("scales")
+                : HasInput(node, scalesIndex) && _floatValues.TryGetValue(node.Input[scalesIndex], out var values) ? values
+                : throw new UnresolvedShapeException($"the scales of {node.OpType} are not a constant the counter can evaluate");
+            if (scales.Length != x.Length)
+            {
+                throw new UnresolvedShapeException($"{scales.Length} scales for an input of rank {x.Length}");
+            }
+            output = [.. x.Select((d, i) => (long)Math.Floor(d * (double)scales[i]))];
+        }
+        if (output.Length != x.Length)
+        {
+            throw new UnresolvedShapeException($"{node.OpType} output rank {output.Length} differs from the input's {x.Length}");
+        }
+        SetOutput(node, 0, output);
+        return 0;
+    }
+
     public void TrackTensorValues(string name, TensorProto tensor, string? externalDataDirectory)
     {
         var type = (OnnxDataType)tensor.DataType;
+        if (type == OnnxDataType.Float && tensor.Dims.Count <= 1 && (tensor.Dims.Count == 0 || tensor.Dims[0] <= 8))
+        {
+            try
+            {
+                _floatValues[name] = TensorData.FromProto(tensor, externalDataDirectory).ToFloatArray();
+            }
+            catch (Exception ex) when (ex is OnnxFormatException or NotSupportedException or IOException)
+            {
+                // Only a help for Resize shapes.
+            }
+            return;
+        }
         if (!OnnxDataTypes.IsInteger(type) && type != OnnxDataType.Bool)
         {
             return;

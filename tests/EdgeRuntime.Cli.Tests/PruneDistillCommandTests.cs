@@ -16,7 +16,7 @@ public sealed class PruneDistillCommandTests
         Assert.Equal(0, (await Cli.RunAsync("bundle", "create", bundle, "--model", model, "--name", "fashion")).ExitCode);
 
         var result = await Cli.RunAsync("prune", model, "--method", "structured", "--ratio", "0.5", "--calib", "fashion-mnist-train", "--calib-limit", "512",
-            "--distill-epochs", "2", "--distill-calib", "fashion-mnist-train", "--distill-limit", "384", "-o", temp.File("pruned.onnx"), "--add-to", bundle, "--id", "pruned50-distilled", "--json");
+            "--distill-epochs", "2", "--distill-calib", "fashion-mnist-train", "--distill-limit", "384", "--round-to", "8", "--allow-slower", "-o", temp.File("pruned.onnx"), "--add-to", bundle, "--id", "pruned50-distilled", "--json");
 
         Assert.True(result.ExitCode == 0, result.ToString());
         var applied = JsonNode.Parse(result.Output)!["applied"]!.AsArray().Select(a => (string)a!).ToList();

@@ -110,8 +110,9 @@ public sealed class PruneLatencyTableTests
         string calibration = Ort.SaveNpy(temp.File("x.npy"), Ort.RandomValues(64 * 3 * 64, seed: 3, 0, 1), 64, 3, 8, 8);
         string output = temp.File("fast.onnx");
 
+        // Groups of 8 channels: no rounding (it would leave them whole), and whether this tiny model gets faster is the benchmark's business.
         var (code, stdout, stderr) = await OpsetUpgradeCommandTests.RunAsync("prune", model, "--method", "structured", "--target-latency", "0.9",
-            "--calib", calibration, "--latency-cache", temp.File("latency"), "-o", output);
+            "--calib", calibration, "--latency-cache", temp.File("latency"), "--round-to", "1", "--allow-slower", "-o", output);
 
         Assert.True(code == 0, stderr);
         Assert.Matches(@"searched for 90 % of the latency on this device .*predicted -?[\d.]+ %, measured [\d.]+ %", stdout);

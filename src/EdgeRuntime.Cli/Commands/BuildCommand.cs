@@ -21,11 +21,13 @@ internal static class BuildCommand
         var distillEpochs = new Option<int>("--distill-epochs") { Description = "Also train each pruned variant to the reference by gradient distillation for this many passes (0: reconstruction only)" };
         var deviceClass = new Option<string>("--device-class") { Description = "Name the measured latency is recorded under", DefaultValueFactory = _ => "this-machine" };
         var keepAll = new Option<bool>("--keep-dominated") { Description = "Keep variants that another beats on quality, latency and size" };
+        var roundTo = new Option<int?>("--round-to") { Description = "Round the pruned rungs' kept channels to a multiple of this (1: no rounding; default: the multiple the channel probe measured on this device)" };
+        var fasterMargin = new Option<double>("--faster-margin") { Description = "Drop a pruned rung that does not run in at most (1 - this) times its parent's latency", DefaultValueFactory = _ => Compression.Pruning.PruneSpeedCheck.DefaultMargin };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
         var data = new DataOptions();
         var command = new Command("build", "Make the variant ladder (fp16, int8, structured-pruned levels, pruned+int8), evaluate and measure each, keep the Pareto front, plot it");
         command.Arguments.Add(model);
-        foreach (var option in new Option[] { output, calib, levels, pruneSamples, distillEpochs, deviceClass, keepAll, json })
+        foreach (var option in new Option[] { output, calib, levels, pruneSamples, distillEpochs, deviceClass, keepAll, roundTo, fasterMargin, json })
         {
             command.Options.Add(option);
         }
@@ -58,10 +60,16 @@ internal static class BuildCommand
             {
                 throw new CliError($"--distill-epochs {result.GetValue(distillEpochs)}: expected 0 (off) to 10000");
             }
+            if (result.GetValue(fasterMargin) is var margin && (double.IsNaN(margin) || margin < 0 || margin >= 1))
+            {
+                throw new CliError($"--faster-margin {margin}: expected a fraction in [0, 1)");
+            }
+            var alignment = PruneCommand.ChooseRoundTo(result.GetValue(roundTo), null, result.GetValue(json) ? null : line => context.Error.WriteLine(line));
             string bundle = result.GetValue(output)!;
             var report = LadderBuilder.Build(source.FullName, bundle, quantizeData, pruneData,
                 new QualityData(dataset, labelled, name) { Limit = result.GetValue(data.Limit) },
-                new LadderOptions { PruneRatios = ratios, PruneSamples = result.GetValue(pruneSamples), DistillEpochs = result.GetValue(distillEpochs), DeviceClass = result.GetValue(deviceClass)!, KeepDominated = result.GetValue(keepAll) },
+                new LadderOptions { PruneRatios = ratios, PruneSamples = result.GetValue(pruneSamples), DistillEpochs = result.GetValue(distillEpochs), DeviceClass = result.GetValue(deviceClass)!, KeepDominated = result.GetValue(keepAll),
+                    RoundTo = alignment.Multiple, FasterMargin = margin },
                 result.GetValue(json) ? null : line => context.Out.WriteLine(line));
             string plot = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(bundle))!, $"{Path.GetFileName(Path.GetFullPath(bundle))}-ladder.png");
             Plot(report, plot);

@@ -188,5 +188,9 @@ internal static class BundleCommands
                 bundle.Variants.FirstOrDefault(b => b.Id == v.Id)?.Problem);
         }
         table.WriteTo(output);
+        if (manifest.InputShapes is { Count: > 0 } shapes)
+        {
+            output.WriteLine($"MACs at the recorded calibration shape: {string.Join(", ", shapes.Select(p => $"{p.Key} {string.Join("x", p.Value)}"))}");
+        }
     }
 }

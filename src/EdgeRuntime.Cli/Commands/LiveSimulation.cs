@@ -27,7 +27,7 @@ internal static class LiveSimulation
         var monitor = DeviceMonitor.ForBoard(board, simulated.Root, new DeviceMonitorOptions { ReadI2c = false, RunBoardTools = false }, TimeProvider.System);
         using var runtime = ModelRuntime.Open(bundle);
         var reference = runtime.GetStatus().First(s => s.Id == bundle.Manifest.ReferenceVariant);
-        var inputs = Benchmarker.MakeInputs(runtime.Inputs, new BenchOptions());
+        var inputs = Benchmarker.MakeInputs(runtime.Inputs, new BenchOptions { RequireSizedDimensions = false });
         var watch = Stopwatch.StartNew();
         for (int i = 0; i < 200; i++)
         {

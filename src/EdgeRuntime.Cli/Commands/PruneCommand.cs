@@ -13,7 +13,14 @@ internal static class PruneCommand
 {
     public sealed record PruneReport(string Input, string Output, string Method, double Ratio, long InputBytes, long OutputBytes,
         long? InputMacs, long? OutputMacs, double Sparsity, double ChannelsKept, IReadOnlyList<LayerPruneReport> Layers,
-        IReadOnlyList<string> Applied, IReadOnlyList<string> LeftAlone, IReadOnlyList<string> Warnings);
+        IReadOnlyList<string> Applied, IReadOnlyList<string> LeftAlone, IReadOnlyList<string> Warnings)
+    {
+        public int? RoundTo { get; init; }
+        public double? ParentMilliseconds { get; init; }
+        public double? PrunedMilliseconds { get; init; }
+        public double? LatencyRatio { get; init; }
+        public long PeakRssBytes { get; init; }
+    }
 
     public static Command Create(CliContext context)
     {
@@ -43,10 +50,13 @@ internal static class PruneCommand
         var targetChannels = new Option<double?>("--target-channels") { Description = "Structured: search per-group ratios so the model keeps this fraction of its channels, removing them where the measured sensitivity is least" };
         var candidates = new Option<double[]>("--candidate-ratios") { Description = "Ratios each group may take in a search (default 0.25 0.5 0.75)", AllowMultipleArgumentsPerToken = true };
         var latencyCache = new Option<DirectoryInfo?>("--latency-cache") { Description = "Where latency lookup tables are kept, per device and model hash (default: .cache/latency under the repository or the current folder)" };
+        var roundTo = new Option<int?>("--round-to") { Description = "Structured: round each group's kept channels to a multiple of this (1: no rounding; default: the multiple a convolution probe measured fastest on this device, cached with the latency tables)" };
+        var fasterMargin = new Option<double>("--faster-margin") { Description = "Structured: the pruned model must run at most (1 - this) times its parent's latency, measured in the same run, or it is not written", DefaultValueFactory = _ => PruneSpeedCheck.DefaultMargin };
+        var allowSlower = new Option<bool>("--allow-slower") { Description = "Structured: write the pruned model even when it is not faster than its parent by --faster-margin" };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
         var command = new Command("prune", "Make a pruned variant of an fp32 model (unstructured or channel pruning, with reconstruction from calibration data)");
         command.Arguments.Add(input);
-        foreach (var option in new Option[] { method, ratio, output, calib, calibLimit, criterion, scope, noReconstruct, reconstruct, batchNorm, distillHead, temperature, distillEpochs, distillRate, distillTemperature, distillCalib, distillLimit, exclude, addTo, id, targetMacs, targetLatency, targetChannels, candidates, latencyCache, json })
+        foreach (var option in new Option[] { method, ratio, output, calib, calibLimit, criterion, scope, noReconstruct, reconstruct, batchNorm, distillHead, temperature, distillEpochs, distillRate, distillTemperature, distillCalib, distillLimit, exclude, addTo, id, targetMacs, targetLatency, targetChannels, candidates, latencyCache, roundTo, fasterMargin, allowSlower, json })
         {
             command.Options.Add(option);
         }
@@ -76,6 +86,22 @@ internal static class PruneCommand
                 : data;
             Action<string>? log = result.GetValue(json) ? null : line => context.Error.WriteLine(line);
             string[] excluded = result.GetValue(exclude) ?? [];
+            double margin = result.GetValue(fasterMargin);
+            if (double.IsNaN(margin) || margin < 0 || margin >= 1)
+            {
+                throw new CliError($"--faster-margin {margin}: expected a fraction in [0, 1)");
+            }
+            var searchTarget = new SearchTarget(result.GetValue(targetMacs), result.GetValue(targetLatency), result.GetValue(targetChannels), result.GetValue(latencyCache))
+            {
+                Candidates = result.GetValue(candidates),
+            };
+            if (methodName == "structured")
+            {
+                // Before the channel probe: a bad budget is reported at once.
+                CheckTarget(searchTarget, data);
+            }
+            var timingShapes = methodName == "structured" || data is not null ? TimingShapes(model, data) : new Dictionary<string, long[]>();
+            var alignment = methodName == "structured" ? ChooseRoundTo(result.GetValue(roundTo), result.GetValue(latencyCache), log) : null;
             PruneResult pruned;
             try
             {
@@ -114,7 +140,8 @@ internal static class PruneCommand
                         Reconstruct = !result.GetValue(noReconstruct),
                         ReestimateBatchNorm = result.GetValue(batchNorm),
                         Exclude = excluded,
-                    }, data, new SearchTarget(result.GetValue(targetMacs), result.GetValue(targetLatency), result.GetValue(targetChannels), result.GetValue(latencyCache)) { Candidates = result.GetValue(candidates) }, log),
+                        RoundTo = alignment!.Multiple,
+                    }, data, searchTarget with { InputShapes = timingShapes }, log),
                     _ => throw new CliError($"--method '{methodName}': expected magnitude, second-order, block or structured"),
                 };
             }
@@ -160,6 +187,22 @@ internal static class PruneCommand
                     warnings.Add($"gradient distillation not applied: {e.Message}");
                 }
             }
+            // Peak memory of the pruning itself, before the timing sessions open.
+            long peakRss = Evaluation.Benchmarking.PeakMemory.ReadPeakBytes();
+            PruneSpeedCheck? speed = null;
+            if (methodName == "structured")
+            {
+                applied.Insert(0, $"kept channels rounded to multiples of {alignment!.Multiple}: {alignment.Reason}");
+                log?.Invoke($"timing the pruned model against its parent at {PruneSpeedCheck.DescribeShapes(timingShapes)}, {Evaluation.Benchmarking.MachineInfo.Current()} ...");
+                speed = PruneSpeedCheck.Measure(model, pruned.Model, timingShapes, margin);
+                context.Error.WriteLine(speed.Describe());
+                if (!speed.Faster && !result.GetValue(allowSlower))
+                {
+                    throw new CliError($"not written: {speed.Describe()}. The pruned model is not faster than its parent by the margin of {margin:P0}; "
+                        + "round kept channels to the device's multiple (--round-to), prune more, or pass --allow-slower to write it anyway");
+                }
+                applied.Add(speed.Describe());
+            }
             pruned.Model.Save(destination.FullName);
             foreach (string warning in warnings)
             {
@@ -171,18 +214,26 @@ internal static class PruneCommand
                 {
                     ChannelsKept = Math.Round(pruned.ChannelsKept, 4),
                     Applied = applied,
-                });
+                }, inputShapes: timingShapes);
             }
             long inBytes = source.Length, outBytes = new FileInfo(destination.FullName).Length;
             var report = new PruneReport(source.FullName, destination.FullName, methodName, fraction, inBytes, outBytes,
-                Macs(model), Macs(pruned.Model), Math.Round(pruned.Sparsity, 4), Math.Round(pruned.ChannelsKept, 4), pruned.Layers, applied, pruned.LeftAlone, warnings);
+                Macs(model, timingShapes), Macs(pruned.Model, timingShapes), Math.Round(pruned.Sparsity, 4), Math.Round(pruned.ChannelsKept, 4), pruned.Layers, applied, pruned.LeftAlone, warnings)
+            {
+                RoundTo = alignment?.Multiple,
+                ParentMilliseconds = speed?.ParentMilliseconds,
+                PrunedMilliseconds = speed?.PrunedMilliseconds,
+                LatencyRatio = speed?.Ratio,
+                PeakRssBytes = peakRss,
+            };
             if (result.GetValue(json))
             {
                 context.Out.WriteLine(ReportJson.Serialize(report));
                 return 0;
             }
             context.Out.WriteLine($"wrote {destination.FullName}: {Formatting.Bytes(outBytes)} ({(double)outBytes / inBytes:P1} of {Formatting.Bytes(inBytes)}), "
-                + $"sparsity {report.Sparsity:P1}, channels kept {report.ChannelsKept:P1}, MACs {report.OutputMacs:N0} of {report.InputMacs:N0}");
+                + $"sparsity {report.Sparsity:P1}, channels kept {report.ChannelsKept:P1}, MACs {report.OutputMacs:N0} of {report.InputMacs:N0}"
+                + (report.PeakRssBytes > 0 ? $", peak RSS {Formatting.Bytes(report.PeakRssBytes)}" : ""));
             var table = new TextTable("layer", "op", "outputs", "columns", "sparsity");
             foreach (var layer in pruned.Layers)
             {
@@ -204,11 +255,12 @@ internal static class PruneCommand
 
     private static int? DefaultLimit(string[]? specs) => specs is [var single] && Data.DatasetCatalog.IsKnown(single) ? 4096 : null;
 
-    private static long? Macs(OnnxModel model)
+    /// <summary>MACs at the shapes the model is timed at (a symbolic dimension must not count as 1).</summary>
+    private static long? Macs(OnnxModel model, IReadOnlyDictionary<string, long[]> shapes)
     {
         try
         {
-            return MacCounter.Count(model).TotalMacs;
+            return MacCounter.Count(model, shapes.Count > 0 ? shapes : null).TotalMacs;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -219,9 +271,26 @@ internal static class PruneCommand
     private sealed record SearchTarget(double? Macs, double? Latency, double? Channels, DirectoryInfo? LatencyCache)
     {
         public double[]? Candidates { get; init; }
+        public IReadOnlyDictionary<string, long[]> InputShapes { get; init; } = new Dictionary<string, long[]>();
 
         public int Count => (Macs is null ? 0 : 1) + (Latency is null ? 0 : 1) + (Channels is null ? 0 : 1);
         public string Option => Macs is not null ? "--target-macs" : Latency is not null ? "--target-latency" : "--target-channels";
+    }
+
+    private static void CheckTarget(SearchTarget target, Compression.Calibration.CalibrationData? data)
+    {
+        if (target.Count > 1)
+        {
+            throw new CliError("--target-macs, --target-latency and --target-channels: give one budget, not several");
+        }
+        if (target.Count == 1 && data is null)
+        {
+            throw new CliError($"{target.Option} measures each group's sensitivity: it needs --calib");
+        }
+        if (target.Latency is double latency && (double.IsNaN(latency) || latency <= 0 || latency >= 1))
+        {
+            throw new CliError($"--target-latency {latency}: expected a fraction of the unpruned model's latency in (0, 1)");
+        }
     }
 
     /// <summary>One ratio for every group, or per-group ratios searched to meet a MAC or latency budget.</summary>
@@ -254,9 +323,8 @@ internal static class PruneCommand
             {
                 throw new CliError($"--target-latency {latency}: expected a fraction of the unpruned model's latency in (0, 1)");
             }
-            string cache = target.LatencyCache?.FullName
-                ?? Path.Combine(Path.GetDirectoryName(Zoo.ModelZoo.DefaultCacheDirectory(Environment.CurrentDirectory))!, "latency");
-            var table = PruneLatencyTable.LoadOrMeasure(model, search.Candidates, cache, log: log);
+            var table = PruneLatencyTable.LoadOrMeasure(model, search.Candidates, LatencyCacheDirectory(target.LatencyCache),
+                new LatencyTableOptions { RoundTo = options.RoundTo, InputShapes = target.InputShapes }, log);
             search = search with { LatencyTarget = latency, LatencyTable = table };
             log?.Invoke($"searching per-group ratios for {latency:P0} of the latency ({table.BaselineMilliseconds:F3} ms unpruned, batch {table.BatchSize}) ...");
         }
@@ -284,13 +352,51 @@ internal static class PruneCommand
         var result = StructuredPruner.Prune(model, options with { Ratio = 0, GroupRatios = found.GroupRatios }, data, log);
         if (target.Latency is double wanted)
         {
-            var measured = LatencyProbe.Compare([model, result.Model]);
+            var measured = LatencyProbe.Compare([model, result.Model], new LatencyTableOptions { InputShapes = target.InputShapes });
             string line = $"per-group ratios searched for {wanted:P0} of the latency on this device (measured latency table, sensitivity by perturbation, greedy): "
                 + $"predicted {found.PredictedLatency:P1}, measured {measured[1].Fraction:P1} ({measured[1].Milliseconds:F3} ms vs {measured[0].Milliseconds:F3} ms, interleaved rounds, median)";
             return result with { Applied = [line, .. result.Applied] };
         }
         string budget = target.Channels is double kept ? $"{kept:P1} of the channels kept" : $"{target.Macs:P0} of the MACs";
         return result with { Applied = [$"per-group ratios searched for {budget} (sensitivity by perturbation, greedy)", .. result.Applied] };
+    }
+
+    private static string LatencyCacheDirectory(DirectoryInfo? given) => given?.FullName
+        ?? Path.Combine(Path.GetDirectoryName(Zoo.ModelZoo.DefaultCacheDirectory(Environment.CurrentDirectory))!, "latency");
+
+    /// <summary>The given multiple, or the one the channel probe measured on this device (cached next to the latency tables).</summary>
+    internal static ChannelAlignment ChooseRoundTo(int? given, DirectoryInfo? latencyCache, Action<string>? log)
+    {
+        ChannelAlignment alignment;
+        if (given is int multiple)
+        {
+            if (multiple is < 1 or > 1024)
+            {
+                throw new CliError($"--round-to {multiple}: expected a channel multiple from 1 (no rounding) to 1024");
+            }
+            var machine = Evaluation.Benchmarking.MachineInfo.Current();
+            alignment = new ChannelAlignment(machine.ToString(), "", string.Join(" ", machine.InstructionSets), multiple,
+                multiple == 1 ? "rounding disabled by --round-to 1" : $"--round-to {multiple}", [], []);
+        }
+        else
+        {
+            alignment = ChannelAlignment.LoadOrMeasure(LatencyCacheDirectory(latencyCache), log: log);
+        }
+        log?.Invoke($"round-to {alignment.Multiple} ({alignment.InstructionSets}): {alignment.Reason}");
+        return alignment;
+    }
+
+    /// <summary>The shapes the pruned model is timed at: one calibration sample's, else the model's own fixed shapes.</summary>
+    private static Dictionary<string, long[]> TimingShapes(Onnx.OnnxModel model, Compression.Calibration.CalibrationData? data)
+    {
+        try
+        {
+            return PruneSpeedCheck.ShapesFor(model, data);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CliError(e.Message);
+        }
     }
 
     private static ImportanceCriterion ParseCriterion(string name) => name.ToLowerInvariant() switch

@@ -136,7 +136,7 @@ internal static class SimulateCommand
         {
             log?.WriteLine($"  {missing.Id} left out: {missing.Reason}");
         }
-        var inputs = Benchmarker.MakeInputs(runtime.Inputs, new BenchOptions());
+        var inputs = Benchmarker.MakeInputs(runtime.Inputs, new BenchOptions { RequireSizedDimensions = false });
         var samples = serving.ToDictionary(id => id, _ => new List<double>());
         foreach (string id in serving)
         {

@@ -22,6 +22,7 @@ internal static class SparsifyCommand
         var minSparsity = new Option<double>("--min-sparsity") { Description = "Layers with fewer zeros stay dense untimed", DefaultValueFactory = _ => 0.5 };
         var margin = new Option<double>("--margin") { Description = "Replace a layer only when dense time / sparse time reaches this", DefaultValueFactory = _ => 1.15 };
         var rounds = new Option<int>("--rounds") { Description = "Interleaved timing rounds per layer", DefaultValueFactory = _ => 7 };
+        var shapes = new Option<string[]>("--shape") { Description = "Input shape for symbolic dimensions besides the batch, e.g. --shape x=1x3x48x192 (repeatable)", AllowMultipleArgumentsPerToken = true };
         var runs = new Option<int>("--runs") { Description = "Timed runs per candidate per round", DefaultValueFactory = _ => 20 };
         var formats = new Option<string[]>("--formats") { Description = "Sparse forms to try: csr, blocks (1x8 blocks; MatMul and Gemm only)", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => ["csr", "blocks"] };
         var exclude = new Option<string[]>("--exclude") { Description = "Layer names or op types to leave dense (repeatable)", AllowMultipleArgumentsPerToken = true };
@@ -30,7 +31,7 @@ internal static class SparsifyCommand
         var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
         var command = new Command("sparsify", "Replace pruned MatMul, Gemm and 1x1 Conv layers by native sparse kernels where they are measured faster on this device");
         command.Arguments.Add(input);
-        foreach (var option in new Option[] { library, output, batch, threads, minSparsity, margin, rounds, runs, formats, exclude, addTo, id, json })
+        foreach (var option in new Option[] { library, output, batch, threads, minSparsity, margin, rounds, runs, shapes, formats, exclude, addTo, id, json })
         {
             command.Options.Add(option);
         }
@@ -57,6 +58,7 @@ internal static class SparsifyCommand
                 Rounds = result.GetValue(rounds),
                 RunsPerRound = result.GetValue(runs),
                 Exclude = result.GetValue(exclude) ?? [],
+                InputShapes = BenchCommand.ParseShapes(result.GetValue(shapes) ?? []),
                 Formats = [.. (result.GetValue(formats) ?? []).SelectMany(f => f.Split(',', StringSplitOptions.RemoveEmptyEntries)).Select(ParseFormat)],
             };
             Action<string>? log = result.GetValue(json) ? null : line => context.Error.WriteLine(line);

@@ -28,6 +28,10 @@ public sealed record LadderOptions
     public int BenchRuns { get; init; } = 300;
     /// <summary>Keep variants that are not on the quality–latency–size Pareto front.</summary>
     public bool KeepDominated { get; init; }
+    /// <summary>Kept channel counts of the pruned rungs are rounded to this multiple (see <see cref="StructuredPruneOptions.RoundTo"/>).</summary>
+    public int RoundTo { get; init; } = 1;
+    /// <summary>A pruned rung must run in at most (1 - this) times its parent's p50 latency, or it is dropped.</summary>
+    public double FasterMargin { get; init; } = PruneSpeedCheck.DefaultMargin;
 }
 
 /// <summary>One rung: what it is, what it keeps, what it costs, and whether it stays.</summary>
@@ -54,6 +58,8 @@ public static class LadderBuilder
             void Step(string what) => progress?.Invoke($"[{watch.Elapsed:mm\\:ss}] {what}");
             var reference = OnnxModel.Load(modelPath);
             var sources = new List<VariantSource> { new("fp32", modelPath) };
+            // Pruned rung -> the variant it was made from: pruning that does not make it faster is dropped.
+            var parents = new Dictionary<string, string>(StringComparer.Ordinal);
 
             // A rung the model cannot take (no MatMul for int8-dynamic, an old opset, ...) is skipped with the reason.
             void Try(string id, Action make)
@@ -96,7 +102,7 @@ public static class LadderBuilder
                 Step($"{id}: structured pruning with reconstruction");
                 Try(id, () =>
                 {
-                    var pruned = StructuredPruner.Prune(reference, new StructuredPruneOptions { Ratio = ratio }, pruneCalibration);
+                    var pruned = StructuredPruner.Prune(reference, new StructuredPruneOptions { Ratio = ratio, RoundTo = options.RoundTo }, pruneCalibration);
                     var applied = pruned.Applied.ToList();
                     if (options.DistillEpochs > 0)
                     {
@@ -112,6 +118,7 @@ public static class LadderBuilder
                     string path = Path.Combine(work, $"{id}.onnx");
                     pruned.Model.Save(path);
                     sources.Add(new VariantSource(id, path) { ChannelsKept = Math.Round(pruned.ChannelsKept, 4), Applied = applied });
+                    parents[id] = "fp32";
                     if (Math.Abs(ratio - 0.5) < 1e-9 || half is null)
                     {
                         half = path;
@@ -138,7 +145,7 @@ public static class LadderBuilder
 
             Step($"packing and evaluating {sources.Count} variants on {quality.Name}");
             var manifest = BundleBuilder.Create(bundleDirectory, Path.GetFileNameWithoutExtension(modelPath), sources, quality,
-                "Variant ladder made by edgert build");
+                "Variant ladder made by edgert build", PruneSpeedCheck.ShapesFor(reference, calibration));
             Step("measuring latency");
             var bench = Benchmarker.Run(ModelBundle.Open(bundleDirectory), new BenchOptions { Runs = options.BenchRuns, MaxDuration = TimeSpan.FromSeconds(10) });
             manifest = CostRecorder.Record(bundleDirectory, options.DeviceClass, bench);
@@ -146,7 +153,12 @@ public static class LadderBuilder
             var measured = bench.Variants.ToDictionary(v => v.Variant);
             var rungs = manifest.Variants.Select(v => new LadderRung(v.Id, v.Precision, v.Quality?.Value, v.SizeBytes, v.Macs,
                 measured[v.Id].Error is null ? measured[v.Id].P50Ms : double.PositiveInfinity, true, null)).ToList();
-            rungs = [.. rungs.Select(r => r.Id == "fp32" || options.KeepDominated ? r : WithDominance(r, rungs))];
+            rungs = [.. rungs.Select(r => parents.TryGetValue(r.Id, out string? parent) ? SlowerThanParent(r, rungs.Single(p => p.Id == parent), options.FasterMargin) : r)];
+            foreach (var slow in rungs.Where(r => !r.Kept))
+            {
+                Step($"{slow.Id} dropped: {slow.DroppedBecause}");
+            }
+            rungs = [.. rungs.Select(r => r.Id == "fp32" || options.KeepDominated || !r.Kept ? r : WithDominance(r, rungs))];
             var dropped = rungs.Where(r => !r.Kept).Select(r => r.Id).ToHashSet();
             if (dropped.Count > 0)
             {
@@ -171,6 +183,20 @@ public static class LadderBuilder
             {
             }
         }
+    }
+
+    /// <summary>A pruned rung that is not faster than the variant it was pruned from by the margin is dropped: the governor would step down into a slowdown.</summary>
+    private static LadderRung SlowerThanParent(LadderRung rung, LadderRung parent, double margin)
+    {
+        if (rung.LatencyP50Ms <= (1 - margin) * parent.LatencyP50Ms)
+        {
+            return rung;
+        }
+        return rung with
+        {
+            Kept = false,
+            DroppedBecause = $"slower than its parent {parent.Id}: p50 {rung.LatencyP50Ms:F4} ms vs {parent.LatencyP50Ms:F4} ms = {rung.LatencyP50Ms / parent.LatencyP50Ms:F3}x (needs <= {1 - margin:F3}x)",
+        };
     }
 
     /// <summary>A rung is dropped when another is at least as good in quality, latency and size, and better in one.</summary>

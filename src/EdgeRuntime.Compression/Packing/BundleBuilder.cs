@@ -13,7 +13,8 @@ public sealed record VariantSource(string Id, string ModelPath)
     public string? Precision { get; init; }
     /// <summary>Fraction of zero weights; null: read from the graph (which cannot see the zeros a sparse op's compressed weights left out).</summary>
     public double? Sparsity { get; init; }
-    public double ChannelsKept { get; init; } = 1.0;
+    /// <summary>Fraction of the reference's channels kept; null: read from the graphs against the reference variant's.</summary>
+    public double? ChannelsKept { get; init; }
     public IReadOnlyList<string> Applied { get; init; } = [];
     public IReadOnlyList<string> FloatNodes { get; init; } = [];
     /// <summary>Custom-op libraries (paths) the model needs: copied into the bundle and named in the manifest.</summary>
@@ -37,7 +38,9 @@ public static partial class BundleBuilder
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
     private static partial Regex VariantIdPattern();
 
-    public static BundleManifest Create(string directory, string name, IReadOnlyList<VariantSource> variants, QualityData? quality = null, string? description = null)
+    /// <param name="inputShapes">Input shapes (batch 1) the variants were calibrated at, recorded for models with symbolic dimensions.</param>
+    public static BundleManifest Create(string directory, string name, IReadOnlyList<VariantSource> variants, QualityData? quality = null, string? description = null,
+        IReadOnlyDictionary<string, long[]>? inputShapes = null)
     {
         if (variants.Count == 0)
         {
@@ -53,9 +56,11 @@ public static partial class BundleBuilder
         }
         Directory.CreateDirectory(directory);
         var (inputs, outputs) = ReadSignature(variants[0], variants[0].CustomOpLibraries);
-        var entries = variants.Select(v => Pack(directory, v, inputs, outputs)).ToList();
+        var shapes = RecordedShapes(inputs, inputShapes);
+        var entries = variants.Select(v => Pack(directory, v, inputs, outputs, shapes, variants[0].ModelPath)).ToList();
         var manifest = new BundleManifest
         {
+            InputShapes = shapes,
             Name = name,
             Description = description,
             CreatedUtc = DateTimeOffset.UtcNow,
@@ -70,7 +75,8 @@ public static partial class BundleBuilder
     }
 
     /// <summary>Adds one variant to an existing bundle (or replaces one of the same id when asked).</summary>
-    public static BundleManifest Add(string directory, VariantSource variant, QualityData? quality = null, bool replace = false)
+    public static BundleManifest Add(string directory, VariantSource variant, QualityData? quality = null, bool replace = false,
+        IReadOnlyDictionary<string, long[]>? inputShapes = null)
     {
         var bundle = ModelBundle.Open(directory, checkHashes: false);
         var manifest = bundle.Manifest;
@@ -82,9 +88,11 @@ public static partial class BundleBuilder
         {
             throw new ArgumentException($"'{variant.Id}' is the reference variant; make a new bundle to change the reference");
         }
-        var entry = Pack(directory, variant, manifest.Inputs, manifest.Outputs);
+        var shapes = manifest.InputShapes ?? RecordedShapes(manifest.Inputs, inputShapes);
+        var entry = Pack(directory, variant, manifest.Inputs, manifest.Outputs, shapes, bundle[manifest.ReferenceVariant].ModelPath);
         manifest = manifest with
         {
+            InputShapes = shapes,
             Variants = [.. manifest.Variants.Where(v => v.Id != variant.Id), entry],
         };
         manifest = WithQuality(directory, manifest, quality, [variant.Id]);
@@ -92,7 +100,29 @@ public static partial class BundleBuilder
         return manifest;
     }
 
-    private static VariantManifest Pack(string directory, VariantSource source, IReadOnlyList<Bundles.TensorSignature> inputs, IReadOnlyList<Bundles.TensorSignature> outputs)
+    /// <summary>The given shapes when some input has a symbolic dimension besides the batch (else nothing needs recording); checked against the signature.</summary>
+    private static Dictionary<string, long[]>? RecordedShapes(IReadOnlyList<Bundles.TensorSignature> inputs, IReadOnlyDictionary<string, long[]>? given)
+    {
+        if (given is null || given.Count == 0 || inputs.All(i => i.Shape.Skip(1).All(d => d.IsFixed)))
+        {
+            return null;
+        }
+        foreach (var input in inputs)
+        {
+            if (!given.TryGetValue(input.Name, out var shape))
+            {
+                return null;
+            }
+            if (shape.Length != input.Shape.Count || Enumerable.Range(1, shape.Length - 1).Any(i => input.Shape[i].Size is long fixedSize && shape[i] != fixedSize))
+            {
+                throw new ArgumentException($"input shape {string.Join("x", shape)} for '{input.Name}' does not fit its signature {input}");
+            }
+        }
+        return inputs.ToDictionary(i => i.Name, i => (long[])[1, .. given[i.Name].Skip(1)]);
+    }
+
+    private static VariantManifest Pack(string directory, VariantSource source, IReadOnlyList<Bundles.TensorSignature> inputs, IReadOnlyList<Bundles.TensorSignature> outputs,
+        IReadOnlyDictionary<string, long[]>? shapes, string referencePath)
     {
         if (!VariantIdPattern().IsMatch(source.Id))
         {
@@ -124,7 +154,8 @@ public static partial class BundleBuilder
         {
             throw new InvalidDataException($"variant '{source.Id}' ({source.ModelPath}) does not fit the bundle: {mismatch}");
         }
-        var facts = ModelFacts.Read(source.ModelPath);
+        var facts = ModelFacts.Read(source.ModelPath, shapes);
+        double channelsKept = source.ChannelsKept ?? (Path.GetFullPath(source.ModelPath) == Path.GetFullPath(referencePath) ? 1.0 : ModelFacts.ChannelsKept(source.ModelPath, referencePath) ?? 1.0);
         string file = $"{source.Id}.onnx";
         string target = Path.Combine(directory, file);
         if (!string.Equals(Path.GetFullPath(source.ModelPath), Path.GetFullPath(target), StringComparison.Ordinal))
@@ -139,7 +170,7 @@ public static partial class BundleBuilder
             SizeBytes = new FileInfo(target).Length,
             Precision = source.Precision ?? facts.Precision,
             Sparsity = Math.Round(source.Sparsity ?? facts.Sparsity, 6),
-            ChannelsKept = source.ChannelsKept,
+            ChannelsKept = Math.Round(channelsKept, 4),
             Macs = facts.Macs,
             Parameters = facts.Parameters,
             Applied = source.Applied,

@@ -10,14 +10,22 @@ public sealed record ModelFacts(long? Macs, bool MacsComplete, long Parameters, 
     private static readonly HashSet<string> DynamicQuantOps = ["DynamicQuantizeLinear", "MatMulInteger", "ConvInteger", "DynamicQuantizeMatMul"];
     private static readonly HashSet<string> WeightOnlyQuantOps = ["MatMulNBits", "GatherBlockQuantized"];
 
-    public static ModelFacts Read(string modelPath)
+    /// <param name="inputShapes">Sizes of the inputs' symbolic dimensions (the calibration shape); without them those count as 1 and a note says so.</param>
+    public static ModelFacts Read(string modelPath, IReadOnlyDictionary<string, long[]>? inputShapes = null)
     {
         var model = OnnxModel.Load(modelPath);
         var notes = new List<string>();
         GraphCost? cost = null;
+        var unsized = model.Graph.RuntimeInputs
+            .Where(i => inputShapes?.ContainsKey(i.Name) != true && i.GetShape() is { } shape && shape.Skip(1).Any(d => !d.IsKnown))
+            .Select(i => i.Name).ToList();
+        if (unsized.Count > 0)
+        {
+            notes.Add($"MACs counted with 1 for the symbolic dimensions of {string.Join(", ", unsized)} (no calibration shape recorded)");
+        }
         try
         {
-            cost = MacCounter.Count(model);
+            cost = MacCounter.Count(model, inputShapes);
             if (!cost.IsComplete)
             {
                 notes.Add($"MACs are a lower bound: {cost.Unresolved.Count} node(s) could not be sized");
@@ -27,7 +35,8 @@ public sealed record ModelFacts(long? Macs, bool MacsComplete, long Parameters, 
         {
             notes.Add($"MACs not counted: {e.Message}");
         }
-        return new ModelFacts(cost?.TotalMacs, cost?.IsComplete ?? false, cost?.ParameterCount ?? CountParameters(model.Graph),
+        // Weights held in Constant nodes (PaddlePaddle's exporter) are parameters too.
+        return new ModelFacts(cost?.TotalMacs, cost?.IsComplete ?? false, Math.Max(cost?.ParameterCount ?? 0, CountParameters(model.Graph)),
             WeightSparsity(model.Graph), GuessPrecision(model.Graph), notes);
     }
 
@@ -77,7 +86,35 @@ public sealed record ModelFacts(long? Macs, bool MacsComplete, long Parameters, 
         return halfBytes > floatBytes ? Precisions.Fp16 : Precisions.Fp32;
     }
 
-    private static long CountParameters(OnnxGraph graph) => graph.Initializers.Sum(Elements);
+    private static long CountParameters(OnnxGraph graph) =>
+        graph.Initializers.Sum(Elements) + graph.Nodes.Where(n => n.OpType == "Constant").Sum(n => n.GetTensor("value") is { } t && t.Dims.Count >= 1 ? Elements(t) : 0);
+
+    /// <summary>
+    /// Fraction of the reference's output channels (of Conv, Gemm and MatMul layers with constant weights,
+    /// matched by name) that the variant still has: what structured pruning kept, read from the graphs.
+    /// Null when no layer matches (another architecture, or weights the reader cannot see).
+    /// </summary>
+    public static double? ChannelsKept(string variantPath, string referencePath)
+    {
+        static Dictionary<string, long> Outputs(string path)
+        {
+            var model = OnnxModel.Load(path);
+            model.Graph.ConvertConstantNodes();
+            return Compression.Pruning.WeightLayer.FindAll(model.Graph).GroupBy(l => l.Name).ToDictionary(g => g.Key, g => (long)g.First().Outputs, StringComparer.Ordinal);
+        }
+        var reference = Outputs(referencePath);
+        var variant = Outputs(variantPath);
+        long before = 0, after = 0;
+        foreach (var (name, outputs) in reference)
+        {
+            if (variant.TryGetValue(name, out long kept))
+            {
+                before += outputs;
+                after += kept;
+            }
+        }
+        return before == 0 ? null : (double)after / before;
+    }
 
     private static long Elements(global::Onnx.TensorProto tensor) => tensor.Dims.Aggregate(1L, (a, b) => a * b);
 }

@@ -145,6 +145,10 @@ public sealed class ChannelDependencyGraph
                 case var op when SpatialPools.Contains(op) && first.Axis == 1 && first.Segments.All(s => s.Block == 1):
                     _spaces[node.Output[0]] = first;
                     return;
+                case "Resize" or "Upsample" when first.Axis == 1 && tracked.Count == 1 && node.Input[0] == tracked[0] && KeepsChannels(node):
+                    // Spatial resampling (an FPN's upsampling) moves no channel.
+                    _spaces[node.Output[0]] = first;
+                    return;
                 case var op when Elementwise.Contains(op):
                     VisitElementwise(node, tracked);
                     return;
@@ -318,6 +322,22 @@ public sealed class ChannelDependencyGraph
             }
             return weight.Dims[0] == group && weight.Dims[1] == 1
                 && _shapes.TryGetValue(node.Input[0], out var shape) && shape.Length == 4 && shape[1] == group;
+        }
+
+        /// <summary>Whether a Resize/Upsample scales by constant factors of 1 on the batch and channel axes (output sizes given as a tensor name the channel count: not analysed).</summary>
+        private bool KeepsChannels(NodeProto node)
+        {
+            int scalesIndex = node.OpType == "Upsample" || (node.OpType == "Resize" && node.Input.Count == 2) ? 1 : 2;
+            if (node.OpType == "Resize" && node.Input.Count > 3 && node.Input[3].Length > 0)
+            {
+                return false;
+            }
+            if (node.Input.Count <= scalesIndex || !_graph.IsInitializer(node.Input[scalesIndex]))
+            {
+                return false;
+            }
+            var scales = _graph.GetInitializerData(node.Input[scalesIndex]).ToFloatArray();
+            return scales.Length >= 2 && scales[0] == 1f && scales[1] == 1f;
         }
 
         private bool IsScalarConstant(string name) => _constants.TryGetValue(name, out var dims) && dims.Aggregate(1L, (a, b) => a * b) == 1;

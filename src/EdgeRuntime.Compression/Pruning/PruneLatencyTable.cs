@@ -20,12 +20,24 @@ public sealed record LatencyTableOptions
     /// <summary>More runs per round for fast models, so that each model's share of a round lasts about this long and timer and scheduler noise average out.</summary>
     public double MinRoundMilliseconds { get; init; } = 20;
     public int BatchSize { get; init; } = 1;
+    /// <summary>
+    /// Kept channel counts of the timed candidates are rounded to this multiple (<see cref="StructuredPruneOptions.RoundTo"/>),
+    /// so the table holds the counts the pruning will really produce.
+    /// </summary>
+    public int RoundTo { get; init; } = 1;
+    /// <summary>Shapes of inputs with symbolic dimensions (besides the batch), e.g. the calibration data's.</summary>
+    public IReadOnlyDictionary<string, long[]> InputShapes { get; init; } = new Dictionary<string, long[]>();
+
+    /// <summary>Part of the cache file name: what besides the model and device the figures depend on.</summary>
+    internal string Variant =>
+        (RoundTo > 1 ? $"-round{RoundTo}" : "")
+        + (InputShapes.Count == 0 ? "" : "-" + string.Join("_", InputShapes.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => string.Join("x", p.Value))));
 
     public void Validate()
     {
-        if (Rounds < 1 || RunsPerRound < 1 || BatchSize < 1 || MinRoundMilliseconds < 0 || double.IsNaN(MinRoundMilliseconds))
+        if (Rounds < 1 || RunsPerRound < 1 || BatchSize < 1 || RoundTo < 1 || MinRoundMilliseconds < 0 || double.IsNaN(MinRoundMilliseconds))
         {
-            throw new ArgumentException($"latency table: rounds ({Rounds}), runs per round ({RunsPerRound}) and batch size ({BatchSize}) must be at least 1");
+            throw new ArgumentException($"latency table: rounds ({Rounds}), runs per round ({RunsPerRound}), batch size ({BatchSize}) and channel multiple ({RoundTo}) must be at least 1");
         }
     }
 }
@@ -84,7 +96,7 @@ public sealed record PruneLatencyTable(
         {
             throw new NotSupportedException("the model has no channel group that can be pruned safely");
         }
-        var shapeOnly = new StructuredPruneOptions { Ratio = 0, Criterion = ImportanceCriterion.L1, Reconstruct = false, ReestimateBatchNorm = false };
+        var shapeOnly = new StructuredPruneOptions { Ratio = 0, Criterion = ImportanceCriterion.L1, Reconstruct = false, ReestimateBatchNorm = false, RoundTo = options.RoundTo };
         var candidates = new List<(string Group, double Ratio, OnnxModel Model)>();
         foreach (string group in groups)
         {
@@ -111,7 +123,7 @@ public sealed record PruneLatencyTable(
         ArgumentException.ThrowIfNullOrEmpty(cacheDirectory);
         options ??= new LatencyTableOptions();
         options.Validate();
-        string path = CachePath(model, cacheDirectory, options.BatchSize);
+        string path = CachePath(model, cacheDirectory, options.BatchSize, options.Variant);
         if (File.Exists(path))
         {
             var cached = Load(path);
@@ -130,8 +142,8 @@ public sealed record PruneLatencyTable(
     }
 
     /// <summary>Where the table of <paramref name="model"/> on this device lives: one folder per device, one file per model hash.</summary>
-    public static string CachePath(OnnxModel model, string cacheDirectory, int batchSize = 1) =>
-        Path.Combine(cacheDirectory, KeyOfDevice(MachineInfo.Current(), batchSize), $"{Sha256(model)}.json");
+    public static string CachePath(OnnxModel model, string cacheDirectory, int batchSize = 1, string variant = "") =>
+        Path.Combine(cacheDirectory, KeyOfDevice(MachineInfo.Current(), batchSize), $"{Sha256(model)}{variant}.json");
 
     public void Save(string path)
     {
@@ -163,7 +175,7 @@ public sealed record PruneLatencyTable(
     }
 
     /// <summary>The machine, runtime and thread count the figures depend on, as a short stable folder name.</summary>
-    private static string KeyOfDevice(MachineInfo machine, int batchSize)
+    internal static string KeyOfDevice(MachineInfo machine, int batchSize)
     {
         string identity = $"{machine.CpuModel}|{machine.Architecture}|{machine.LogicalCores}|{string.Join(",", machine.InstructionSets)}|{machine.OnnxRuntimeVersion}|{machine.IntraOpThreads}|batch{batchSize}";
         string slug = new([.. machine.CpuModel.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-')]);
@@ -185,7 +197,11 @@ public sealed record PruneLatencyTable(
 }
 
 /// <summary>Median latency of a model over interleaved rounds, and as a fraction of the first model's in the same rounds.</summary>
-public sealed record LatencyMeasurement(double Milliseconds, double Fraction);
+/// <param name="MinMilliseconds">The fastest round's mean: the least disturbed by other load on the machine.</param>
+public sealed record LatencyMeasurement(double Milliseconds, double Fraction)
+{
+    public double MinMilliseconds { get; init; }
+}
 
 /// <summary>Times several models against the first one in interleaved rounds, so machine load affects all alike.</summary>
 public static class LatencyProbe
@@ -203,7 +219,7 @@ public static class LatencyProbe
                 scratch.Add(ScratchRuntime.Open(model));
             }
             var runtimes = scratch.Select(s => s.Runtime).ToList();
-            var inputs = runtimes.Select(r => Benchmarker.MakeInputs(r.Inputs, new BenchOptions { BatchSize = options.BatchSize })).ToList();
+            var inputs = runtimes.Select(r => Benchmarker.MakeInputs(r.Inputs, new BenchOptions { BatchSize = options.BatchSize, InputShapes = options.InputShapes })).ToList();
             for (int i = 0; i < runtimes.Count; i++)
             {
                 for (int w = 0; w < 3; w++)
@@ -237,7 +253,10 @@ public static class LatencyProbe
             [
                 .. Enumerable.Range(0, runtimes.Count).Select(i => new LatencyMeasurement(
                     Median(Enumerable.Range(0, options.Rounds).Select(r => perRound[r, i])),
-                    Median(Enumerable.Range(0, options.Rounds).Select(r => perRound[r, i] / perRound[r, 0])))),
+                    Median(Enumerable.Range(0, options.Rounds).Select(r => perRound[r, i] / perRound[r, 0])))
+                {
+                    MinMilliseconds = Enumerable.Range(0, options.Rounds).Min(r => perRound[r, i]),
+                }),
             ];
         }
         finally

@@ -118,7 +118,7 @@ public static class PruneRatioSearch
         }
         else if (options.ChannelTarget is double channelTarget)
         {
-            saving = s => channelsOf[s.Group] - StructuredPruner.KeptChannels(channelsOf[s.Group], s.Ratio, pruning.MinChannels);
+            saving = s => channelsOf[s.Group] - StructuredPruner.KeptChannels(channelsOf[s.Group], s.Ratio, pruning.MinChannels, pruning.RoundTo);
             budget = (1 - channelTarget) * totalChannels;
         }
         else

@@ -53,6 +53,15 @@ public sealed record StructuredPruneOptions
     [Range(1, 1 << 20)]
     public int MinChannels { get; init; } = 1;
 
+    /// <summary>
+    /// Kept channel counts are rounded to a multiple of this per group (1: no rounding). Convolution and
+    /// matrix kernels work on channel blocks (8 or 16 floats on x86, 4-lane tiles on NEON); a count off
+    /// those multiples can run slower than the larger unpruned one. A group is never rounded to 0 nor above
+    /// its original count (a group smaller than the multiple is left as it is).
+    /// </summary>
+    [Range(1, 1024)]
+    public int RoundTo { get; init; } = 1;
+
     /// <summary>Producer layer names or op types whose groups are left alone.</summary>
     public IReadOnlyList<string> Exclude { get; init; } = [];
 

@@ -55,7 +55,7 @@ public static class StructuredPruner
                 warnings.Add($"group of {key} became unprunable after earlier edits: {group?.BlockedBecause ?? "not found"}; left alone");
                 continue;
             }
-            int keep = KeptChannels(group.Channels, ratio, options.MinChannels);
+            int keep = KeptChannels(group.Channels, ratio, options.MinChannels, options.RoundTo);
             if (keep == group.Channels)
             {
                 continue;
@@ -187,9 +187,32 @@ public static class StructuredPruner
         return seen;
     }
 
-    /// <summary>Channels a group of <paramref name="channels"/> keeps at <paramref name="ratio"/>.</summary>
-    internal static int KeptChannels(int channels, double ratio, int minChannels) =>
-        Math.Clamp(channels - (int)Math.Round(channels * ratio), Math.Min(minChannels, channels), channels);
+    /// <summary>
+    /// Channels a group of <paramref name="channels"/> keeps at <paramref name="ratio"/>: rounded to the nearest
+    /// multiple of <paramref name="roundTo"/> (ties up, so fewer are removed), at least one multiple and at
+    /// least <paramref name="minChannels"/>, never more than the group has; a group of fewer channels than
+    /// one multiple keeps them all (any smaller count would be just as unaligned and lose accuracy for nothing).
+    /// </summary>
+    public static int KeptChannels(int channels, double ratio, int minChannels, int roundTo = 1)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(roundTo, 1);
+        int keep = Math.Clamp(channels - (int)Math.Round(channels * ratio), Math.Min(minChannels, channels), channels);
+        if (roundTo == 1 || keep == channels)
+        {
+            return keep;
+        }
+        if (channels < roundTo)
+        {
+            return channels;
+        }
+        int rounded = (int)Math.Round(keep / (double)roundTo, MidpointRounding.AwayFromZero) * roundTo;
+        rounded = Math.Max(rounded, roundTo);
+        while (rounded < minChannels)
+        {
+            rounded += roundTo;
+        }
+        return Math.Min(rounded, channels);
+    }
 
     private static bool IsExcluded(ChannelGroup group, StructuredPruneOptions options) =>
         group.Producers.Any(p => options.Exclude.Contains(p.Name) || options.Exclude.Contains(p.OpType));

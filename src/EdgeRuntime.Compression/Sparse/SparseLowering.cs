@@ -24,7 +24,7 @@ public static class SparseLowering
         options.Validate();
         var lowered = model.Clone();
         var graph = lowered.Graph;
-        var shapes = InputShapes(lowered, options.Batch);
+        var shapes = InputShapes(lowered, options.Batch, options.InputShapes);
         var layers = WeightLayer.FindAll(graph);
         if (layers.Count == 0)
         {
@@ -144,17 +144,31 @@ public static class SparseLowering
         return null;
     }
 
-    /// <summary>Every tensor's shape with the graph inputs' free dimensions set: the leading one to the batch, others to 1.</summary>
-    private static IReadOnlyDictionary<string, long[]> InputShapes(OnnxModel model, int batch)
+    /// <summary>
+    /// Every tensor's shape with the graph inputs' free dimensions set: the leading one to the batch, others
+    /// from <paramref name="shapes"/>; a free dimension without a size is refused (timing at 1 would be meaningless).
+    /// </summary>
+    private static IReadOnlyDictionary<string, long[]> InputShapes(OnnxModel model, int batch, IReadOnlyDictionary<string, long[]> shapes)
     {
         var given = new Dictionary<string, long[]>(StringComparer.Ordinal);
+        var unsized = new List<string>();
         foreach (var input in model.Graph.RuntimeInputs)
         {
+            if (shapes.TryGetValue(input.Name, out var shape))
+            {
+                given[input.Name] = [batch, .. shape.Skip(1)];
+                continue;
+            }
             if (input.GetShape() is not { } declared)
             {
                 continue;
             }
-            given[input.Name] = [.. declared.Select((d, i) => d.Value ?? (i == 0 ? batch : 1))];
+            unsized.AddRange(declared.Select((d, i) => (d, i)).Skip(1).Where(p => p.d.Value is null).Select(p => $"{input.Name} axis {p.i} ('{p.d.Symbol ?? "?"}')"));
+            given[input.Name] = [.. declared.Select((d, i) => d.Value ?? batch)];
+        }
+        if (unsized.Count > 0)
+        {
+            throw new ArgumentException($"symbolic input dimension(s) {string.Join(", ", unsized)} have no size: give the shape the layers are timed at (--shape NAME=D0xD1x...)");
         }
         return MacCounter.Count(model, given).Shapes;
     }

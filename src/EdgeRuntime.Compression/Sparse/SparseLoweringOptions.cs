@@ -10,6 +10,9 @@ public sealed record SparseLoweringOptions
     [Required]
     public required string LibraryPath { get; init; }
 
+    /// <summary>Full shapes of inputs with symbolic dimensions besides the batch (their layers are timed at these sizes; without them such a model is refused).</summary>
+    public IReadOnlyDictionary<string, long[]> InputShapes { get; init; } = new Dictionary<string, long[]>();
+
     /// <summary>The batch size the variant serves: the leading dimension of every graph input when it is not fixed.</summary>
     [Range(1, 4096)]
     public int Batch { get; init; } = 1;

@@ -19,6 +19,12 @@ public sealed record BenchOptions
     public IReadOnlyList<string>? Variants { get; init; }
     /// <summary>Explicit shapes for inputs with symbolic dimensions other than the batch.</summary>
     public IReadOnlyDictionary<string, long[]> InputShapes { get; init; } = new Dictionary<string, long[]>();
+    /// <summary>
+    /// Refuse an input whose symbolic dimension (other than the batch) has no size in <see cref="InputShapes"/>,
+    /// instead of running it at 1 (an OCR model timed at 1x1 pixels measures nothing). Off only where inputs
+    /// merely need to be valid, not representative.
+    /// </summary>
+    public bool RequireSizedDimensions { get; init; } = true;
 }
 
 /// <summary>
@@ -38,6 +44,16 @@ public static class Benchmarker
         foreach (string id in ids)
         {
             _ = bundle[id];
+        }
+        // Shapes: given, else the ones the bundle recorded at calibration (batch from the options).
+        if (bundle.Manifest.InputShapes is { Count: > 0 } recorded)
+        {
+            var merged = recorded.ToDictionary(p => p.Key, p => (long[])[options.BatchSize, .. p.Value.Skip(1)]);
+            foreach (var (name, shape) in options.InputShapes)
+            {
+                merged[name] = shape;
+            }
+            options = options with { InputShapes = merged };
         }
         var machine = MachineInfo.Current();
         var started = DateTimeOffset.UtcNow;
@@ -79,7 +95,15 @@ public static class Benchmarker
             {
                 return Failed(id, precision, runtime.GetStatus().Single(s => s.Id == id).Reason ?? "unavailable");
             }
-            var inputs = MakeInputs(runtime.Inputs, options);
+            NamedTensor[] inputs;
+            try
+            {
+                inputs = MakeInputs(runtime.Inputs, options);
+            }
+            catch (ArgumentException e)
+            {
+                return Failed(id, precision, e.Message);
+            }
             shapes = string.Join("; ", inputs.Select(i => i.ToString()));
             try
             {
@@ -115,6 +139,18 @@ public static class Benchmarker
     public static NamedTensor[] MakeInputs(IReadOnlyList<TensorSignature> signatures, BenchOptions options)
     {
         var random = new Random(42);
+        if (options.RequireSizedDimensions)
+        {
+            var unsized = signatures.Where(s => !options.InputShapes.ContainsKey(s.Name))
+                .SelectMany(s => s.Shape.Select((d, axis) => (s.Name, d, axis)).Skip(1).Where(p => !p.d.IsFixed))
+                .Select(p => $"{p.Name} axis {p.axis} ('{p.d.Symbol ?? "?"}')")
+                .ToList();
+            if (unsized.Count > 0)
+            {
+                throw new ArgumentException($"symbolic input dimension(s) {string.Join(", ", unsized)} have no size: give the shape to time at (--shape NAME=D0xD1x...), "
+                    + "or record the calibration shape in the bundle (prune --add-to, build)");
+            }
+        }
         return
         [
             .. signatures.Select(signature =>

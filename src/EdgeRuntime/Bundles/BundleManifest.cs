@@ -21,6 +21,11 @@ public sealed record BundleManifest
     public required IReadOnlyList<TensorSignature> Inputs { get; init; }
     public required IReadOnlyList<TensorSignature> Outputs { get; init; }
     public required IReadOnlyList<VariantManifest> Variants { get; init; }
+    /// <summary>
+    /// Full input shapes (batch 1) the variants were calibrated at, when the inputs have symbolic dimensions
+    /// besides the batch: MACs are counted and benchmarks run at these sizes, never at a guessed 1.
+    /// </summary>
+    public IReadOnlyDictionary<string, long[]>? InputShapes { get; init; }
 
     public VariantManifest? FindVariant(string id) => Variants.FirstOrDefault(v => v.Id == id);
 }
