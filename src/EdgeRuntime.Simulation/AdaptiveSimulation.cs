@@ -227,9 +227,15 @@ public static class AdaptiveSimulation
                 }
             }
 
-            while (now < duration - 1e-9)
+            long stepIndex = 0;
+            while (now < duration - 1e-6)
             {
-                double end = Math.Min(now + dt, duration);
+                // From the step count, not by adding dt up: no drift, and no zero-length last step.
+                double end = Math.Min(++stepIndex * dt, duration);
+                if (duration - end < 1e-6)
+                {
+                    end = duration;
+                }
                 if (_timeline is not null)
                 {
                     int segment = _timeline.SegmentAt(now);

@@ -28,9 +28,10 @@ internal static class SimulateCommand
         var telemetry = new Option<string?>("--telemetry") { Description = "Directory for the adaptive run's device telemetry log" };
         var live = new Option<bool>("--live") { Description = "Real inferences in real time against the simulated board (use a short --duration, e.g. 60s)" };
         var scenario = new Option<string?>("--scenario") { Description = "A scenario file (devices/scenarios/README.md) or a folder of them: load, ambient, power, battery and fan over time" };
+        var fixtureCache = new Option<string?>("--fixture-cache") { Description = "Keep the embedded fixture's bundle in this folder and reuse it on later runs (built when missing)" };
         var measure = new Option<bool>("--measure") { Description = "Measure each variant on this machine (scaled by the board's speed) instead of taking recorded costs" };
         var command = new Command("simulate", "Run the adaptive governor against a simulated board in virtual time and compare it with every static variant");
-        foreach (var option in new Option[] { board, bundle, load, rate, duration, slo, ambient, battery, seed, output, json, telemetry, live, scenario, measure })
+        foreach (var option in new Option[] { board, bundle, load, rate, duration, slo, ambient, battery, seed, output, json, telemetry, live, scenario, measure, fixtureCache })
         {
             command.Options.Add(option);
         }
@@ -68,7 +69,7 @@ internal static class SimulateCommand
             }
             if (result.GetValue(scenario) is string scenarioPath)
             {
-                return RunScenarios(context, scenarioPath, result.GetValue(bundle), result.GetValue(output), result.GetValue(measure), result.GetValue(json));
+                return RunScenarios(context, scenarioPath, result.GetValue(bundle), result.GetValue(output), result.GetValue(measure), result.GetValue(json), result.GetValue(fixtureCache));
             }
             var report = Run(options, result.GetValue(bundle), result.GetValue(output), log, result.GetValue(measure));
             if (result.GetValue(telemetry) is string telemetryDirectory)
@@ -158,7 +159,7 @@ internal static class SimulateCommand
     }
 
     /// <summary>Every scenario of a file or folder against one bundle: a table and a summary line each.</summary>
-    private static int RunScenarios(CliContext context, string path, string? bundlePath, string? outputDirectory, bool measure, bool json)
+    private static int RunScenarios(CliContext context, string path, string? bundlePath, string? outputDirectory, bool measure, bool json, string? fixtureCache)
     {
         var catalog = BoardCatalog.BuiltIn();
         var files = Directory.Exists(path)
@@ -190,7 +191,16 @@ internal static class SimulateCommand
             if (bundlePath is null)
             {
                 log?.WriteLine("model: the embedded fixture (fashion-cnn, 1.2M MACs) and the variants made of it");
-                bundle = ModelBundle.Open(FixtureBundle.Build(Path.Combine(work, "fixture"), log).Directory);
+                string? cached = fixtureCache is null ? null : Path.Combine(fixtureCache, "bundle");
+                if (cached is not null && File.Exists(Path.Combine(cached, BundleManifest.FileName)))
+                {
+                    log?.WriteLine($"  reusing the fixture bundle in {cached}");
+                    bundle = ModelBundle.Open(cached);
+                }
+                else
+                {
+                    bundle = ModelBundle.Open(FixtureBundle.Build(fixtureCache ?? Path.Combine(work, "fixture"), log).Directory);
+                }
             }
             else
             {
