@@ -10,7 +10,7 @@ TEST_LOG := $(ARTIFACTS)/test.log
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: all build run demo test bench publish publish-arm64 test-arm64 native bench-sparse models deps fixture clean
+.PHONY: all build run scenarios demo test bench publish publish-arm64 test-arm64 native bench-sparse models deps fixture clean
 
 all: build
 
@@ -22,10 +22,14 @@ publish:
 	$(DOTNET) publish src/EdgeRuntime.Cli -c $(CONFIG) -o $(ARTIFACTS)/edgert
 
 # The main job on the embedded default: make the fixture model's variants, then run the adaptive
-# governor against a simulated Raspberry Pi 4 at 80% load for 30 simulated minutes, beside every
-# static variant, and print the comparison.
+# governor and every static variant through each scenario in devices/scenarios (load, heat, battery
+# and fan over time) on simulated boards, with the variants' recorded board costs, and print a table
+# and a summary line per scenario; traces and plots go to artifacts/simulation/<scenario>/.
 run: publish
-	$(EDGERT) simulate --board raspberry-pi-4 --load 0.8 --duration 30m --threads 1 --out $(ARTIFACTS)/simulation
+	$(EDGERT) simulate --scenario devices/scenarios --threads 1 --out $(ARTIFACTS)/simulation
+
+# The same scenarios (another name for the main job).
+scenarios: run
 
 # Serve a stream of requests through the runtime itself, switching variants as it goes.
 demo: publish
