@@ -351,6 +351,9 @@ public static class AdaptiveSimulation
                         current = _variants.ToList().FindIndex(v => v.Id == decision.Variant);
                         switches++;
                         _switches.Add(decision);
+                        // A switch is not free: the first run on the other session is cold (caches, lazy
+                        // initialisation); counted as one extra median inference of the new variant.
+                        free = Math.Max(free, now) + _variants[current].MeasuredP50Ms * _slowdown / 1000 * (maxMhz / _sim.CapMhz);
                     }
                     nextTick += tick;
                 }
