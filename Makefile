@@ -13,7 +13,7 @@ ARTIFACTS_LOG_MODELS := $(ARTIFACTS)/models-fetch.log
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: all build run demo test test-prereqs native-lib bench publish publish-arm64 test-arm64 native bench-sparse bench-prune models deps fixture clean
+.PHONY: all build run scenarios demo test test-prereqs native-lib bench publish publish-arm64 test-arm64 native bench-sparse bench-prune models deps fixture clean
 
 all: build
 
@@ -24,11 +24,17 @@ build:
 publish:
 	$(DOTNET) publish src/EdgeRuntime.Cli -c $(CONFIG) -o $(ARTIFACTS)/edgert
 
-# The main job on the embedded default: make the fixture model's variants, then run the adaptive
-# governor against a simulated Raspberry Pi 4 at 80% load for 30 simulated minutes, beside every
-# static variant, and print the comparison.
+# The main job: run the adaptive governor and every static variant through each scenario in
+# devices/scenarios (load, heat, battery and fan over time) on simulated boards, with the variants'
+# recorded board costs, and print a table and a summary line per scenario; traces and plots go to
+# artifacts/simulation/<scenario>/. The model is the embedded fixture (the first line says so);
+# EDGERT_SCENARIO_MODEL=ppocr-cls uses the PP-OCR classifier's variant ladder instead (fetched as
+# `make models` does, built once into .cache/ladder; falls back to the fixture, saying why).
 run: publish
-	$(EDGERT) simulate --board raspberry-pi-4 --load 0.8 --duration 30m --threads 1 --out $(ARTIFACTS)/simulation
+	@EDGERT=$(EDGERT) devices/scenarios/run.sh $(ARTIFACTS)/simulation --threads 1
+
+# The same scenarios (another name for the main job).
+scenarios: run
 
 # Serve a stream of requests through the runtime itself, switching variants as it goes.
 demo: publish

@@ -28,37 +28,55 @@ public static class AdaptiveSimulation
         {
             throw new ArgumentException($"board '{board.Id}' has no simulation parameters");
         }
+        if (options.Scenario is { } named && named.Board != board.Id)
+        {
+            throw new ArgumentException($"scenario '{named.Name}' is for board '{named.Board}', not '{board.Id}'");
+        }
         var ordered = variants.OrderByDescending(v => v.Quality).ToList();
-        double slowdown = options.BoardSlowdown ?? BoardSpeed.SlowdownFor(board.Id);
+        double slowdown = options.CostsAreBoardFigures ? 1 : options.BoardSlowdown ?? BoardSpeed.SlowdownFor(board.Id);
         var reference = ordered[0];
         double referenceMs = reference.MeasuredP50Ms * slowdown;
-        double rate = options.RatePerSecond ?? options.Load / (referenceMs / 1000);
-        double slo = options.SloP95Ms ?? SimulationOptions.DefaultSloFactor * referenceMs;
-        log?.Invoke($"{board.Id}: reference {reference.Id} takes {referenceMs:F3} ms at full clock ({slowdown}x this machine); {rate:F0} requests/s; SLO p95 {slo:F3} ms");
+        var timeline = options.Scenario is { } scenario ? new ScenarioTimeline(scenario) : null;
+        double duration = options.Scenario?.DurationSeconds ?? options.Duration.TotalSeconds;
+        int seed = options.Scenario?.Seed ?? options.Seed;
+        double constantRate = options.RatePerSecond ?? options.Load / (referenceMs / 1000);
+        Func<double, double> rateAt = timeline is null ? _ => constantRate : t => timeline.RateAt(t, referenceMs / 1000);
+        double meanRate = timeline is null ? constantRate : Enumerable.Range(0, (int)Math.Ceiling(duration)).Average(second => rateAt(second + 0.5));
+        double slo = options.Scenario?.SloP95Ms ?? options.SloP95Ms ?? SimulationOptions.DefaultSloFactor * referenceMs;
+        string scale = options.CostsAreBoardFigures ? "recorded board costs" : $"{slowdown}x this machine";
+        log?.Invoke(timeline is null
+            ? $"{board.Id}: reference {reference.Id} takes {referenceMs:F3} ms at full clock ({scale}); {constantRate:F0} requests/s; SLO p95 {slo:F3} ms"
+            : $"{board.Id}: scenario '{options.Scenario!.Name}' for {Scenario.Format(duration)}, seed {seed}; reference {reference.Id} takes {referenceMs:F3} ms at full clock ({scale}); mean {meanRate:F0} requests/s; SLO p95 {slo:F3} ms");
 
-        var outcomes = new List<PolicyOutcome>();
+        var policies = (options.StaticBaselines ? new[] { AdaptivePolicy }.Concat(ordered.Select(v => v.Id)) : [AdaptivePolicy]).ToList();
+        var runs = new PolicyRun[policies.Count];
+        var outcomes = new PolicyOutcome[policies.Count];
+        // Each policy has its own board, clock and random stream: running them side by side changes no figure.
+        Parallel.For(0, policies.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount) }, i =>
+        {
+            runs[i] = new PolicyRun(ordered, board, profile, options, slowdown, rateAt, duration, seed, slo, timeline, policies[i], Path.Combine(workDirectory, policies[i]));
+            outcomes[i] = runs[i].Execute();
+        });
         var traces = new Dictionary<string, IReadOnlyList<TracePoint>>();
         IReadOnlyList<GovernorDecision> switches = [];
         IReadOnlyList<ServiceWindow> serviceWindows = [];
-        var policies = options.StaticBaselines ? new[] { AdaptivePolicy }.Concat(ordered.Select(v => v.Id)) : [AdaptivePolicy];
-        foreach (string policy in policies)
+        for (int i = 0; i < policies.Count; i++)
         {
-            var run = new PolicyRun(ordered, board, profile, options, slowdown, rate, slo, policy, Path.Combine(workDirectory, policy));
-            var outcome = run.Execute();
-            outcomes.Add(outcome);
-            traces[policy] = run.Trace;
-            if (policy == AdaptivePolicy)
+            var outcome = outcomes[i];
+            traces[policies[i]] = runs[i].Trace;
+            if (policies[i] == AdaptivePolicy)
             {
-                switches = run.Switches;
-                serviceWindows = run.ServiceWindows;
+                switches = runs[i].Switches;
+                serviceWindows = runs[i].ServiceWindows;
             }
-            log?.Invoke($"  {policy}: SLO met in {outcome.SloAttainment:P1} of windows, quality {outcome.MeanQuality:P2}, max {outcome.MaxCelsius:F1} °C, throttled {outcome.SecondsThrottled:F0} s");
+            log?.Invoke($"  {outcome.Policy}: SLO met in {outcome.SloAttainment:P1} of windows, quality {outcome.MeanQuality:P2}, max {outcome.MaxCelsius:F1} °C, throttled {outcome.SecondsThrottled:F0} s");
         }
-        return new SimulationReport(board.Id, slowdown, rate, slo, options.Duration.TotalSeconds, ordered, outcomes)
+        return new SimulationReport(board.Id, slowdown, meanRate, slo, duration, ordered, outcomes)
         {
             Traces = traces,
             AdaptiveSwitches = switches,
             AdaptiveServiceWindows = serviceWindows,
+            Scenario = options.Scenario?.Name,
         };
     }
 
@@ -68,7 +86,9 @@ public static class AdaptiveSimulation
         private readonly BoardDescriptor _board;
         private readonly SimulationOptions _options;
         private readonly double _slowdown;
-        private readonly double _rate;
+        private readonly Func<double, double> _rateAt;
+        private readonly double _duration;
+        private readonly ScenarioTimeline? _timeline;
         private readonly double _slo;
         private readonly string _policy;
         private readonly VirtualTimeProvider _time = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
@@ -84,21 +104,23 @@ public static class AdaptiveSimulation
         private double _windowStart;
 
         public PolicyRun(IReadOnlyList<SimulatedVariant> variants, BoardDescriptor board, GovernorProfile profile, SimulationOptions options,
-            double slowdown, double rate, double slo, string policy, string directory)
+            double slowdown, Func<double, double> rateAt, double duration, int seed, double slo, ScenarioTimeline? timeline, string policy, string directory)
         {
             _variants = variants;
             _board = board;
             _options = options;
             _slowdown = slowdown;
-            _rate = rate;
+            _rateAt = rateAt;
+            _duration = duration;
+            _timeline = timeline;
             _slo = slo;
             _policy = policy;
-            _random = new Random(options.Seed);
+            _random = new Random(seed);
             if (Directory.Exists(directory))
             {
                 Directory.Delete(directory, recursive: true);
             }
-            _sim = new SimulatedBoard(board, directory, _time.Advance, options.AmbientCelsius, options.Seed) { WriteAfterEachStep = false };
+            _sim = new SimulatedBoard(board, directory, _time.Advance, options.AmbientCelsius, seed) { WriteAfterEachStep = false };
             _sim.ExternalPower = !options.OnBattery;
             _observed = variants.ToDictionary(v => v.Id, _ => new LatencyTracker(_time, capacity: 4096, window: TimeSpan.FromSeconds(10)));
             if (policy == AdaptivePolicy)
@@ -168,44 +190,91 @@ public static class AdaptiveSimulation
         public PolicyOutcome Execute()
         {
             double dt = _options.Step.TotalSeconds;
-            double duration = _options.Duration.TotalSeconds;
+            double duration = _duration;
             double tick = _governor is null ? double.PositiveInfinity : Math.Max(dt, 0.5);
             double maxMhz = _board.CpuFreq.StepsMhz[0];
+            double boardWatts = _board.Simulation!.BoardWatts;
+            double defaultAmbient = _sim.AmbientCelsius;
             int current = _policy == AdaptivePolicy ? 0 : _variants.ToList().FindIndex(v => v.Id == _policy);
             var pending = new Queue<double>();
             var histogram = new LatencyHistogram();
             var served = new long[_variants.Count];
-            double nextArrival = Exponential(), free = 0, now = 0, nextTick = tick, nextTrace = 0;
+            // Arrivals: a Poisson process whose rate may change each step; "mass" is the unit-rate time left to the next one.
+            double mass = UnitExponential(), free = 0, now = 0, nextTick = tick, nextTrace = 0;
             double energyJoules = 0, throttled = 0, maxCelsius = _sim.Celsius, qualitySum = 0, boardJoules = 0;
-            long requests = 0, completed = 0;
-            int switches = 0, windowsMet = 0, windows = 0;
+            double batteryJoules = 0, batterySeconds = 0, secondsOff = 0;
+            long requests = 0, completed = 0, dropped = 0;
+            int switches = 0, windowsMet = 0, windows = 0, appliedSegment = -1;
             long windowSecond = 0;
             var windowLatencies = new List<double>();
-            long arrivalsSinceTick = 0;
+            var secondsWithDrops = new HashSet<long>();
+            long arrivalsSinceTick = 0, arrivalsSinceTrace = 0;
+            bool observe = _policy == AdaptivePolicy;
 
             void CloseWindowsUntil(long second)
             {
                 while (windowSecond < second)
                 {
                     windows++;
-                    if (windowLatencies.Count == 0 ? pending.Count == 0 : Percentile(windowLatencies, 0.95) <= _slo)
+                    bool met = windowLatencies.Count == 0 ? pending.Count == 0 : Percentile(windowLatencies, 0.95) <= _slo;
+                    if (met && !secondsWithDrops.Remove(windowSecond))
                     {
                         windowsMet++;
                     }
+                    secondsWithDrops.Remove(windowSecond);
                     windowLatencies.Clear();
                     windowSecond++;
                 }
             }
 
-            while (now < duration - 1e-9)
+            long stepIndex = 0;
+            while (now < duration - 1e-6)
             {
-                double end = Math.Min(now + dt, duration);
-                while (nextArrival < end)
+                // From the step count, not by adding dt up: no drift, and no zero-length last step.
+                double end = Math.Min(++stepIndex * dt, duration);
+                if (duration - end < 1e-6)
                 {
-                    pending.Enqueue(nextArrival);
-                    nextArrival += Exponential();
+                    end = duration;
+                }
+                if (_timeline is not null)
+                {
+                    int segment = _timeline.SegmentAt(now);
+                    while (appliedSegment < segment)
+                    {
+                        ApplySegment(_timeline.Scenario.Segments[++appliedSegment]);
+                    }
+                    _sim.AmbientCelsius = _timeline.AmbientAt(now) ?? defaultAmbient;
+                }
+                bool off = _sim.BatteryEmpty;
+                if (off && pending.Count > 0)
+                {
+                    // The board died with requests waiting: they are lost.
+                    dropped += pending.Count;
+                    secondsWithDrops.Add((long)now);
+                    pending.Clear();
+                }
+                double rate = _rateAt(now);
+                double cursor = now;
+                while (rate > 0 && mass <= rate * (end - cursor))
+                {
+                    cursor += mass / rate;
+                    mass = UnitExponential();
                     requests++;
                     arrivalsSinceTick++;
+                    arrivalsSinceTrace++;
+                    if (off)
+                    {
+                        dropped++;
+                        secondsWithDrops.Add((long)cursor);
+                    }
+                    else
+                    {
+                        pending.Enqueue(cursor);
+                    }
+                }
+                if (rate > 0)
+                {
+                    mass -= rate * (end - cursor);
                 }
                 double busy = Math.Max(0, Math.Min(free, end) - now);
                 double frequencyFactor = maxMhz / _sim.CapMhz;
@@ -220,7 +289,7 @@ public static class AdaptiveSimulation
                     }
                     pending.Dequeue();
                     double service = ServiceSeconds(variant) * frequencyFactor;
-                    if (_policy == AdaptivePolicy)
+                    if (observe)
                     {
                         RecordService(variant.Id, service * 1000, (start - arrival) * 1000, _sim.CapMhz, _sim.Celsius);
                     }
@@ -237,18 +306,34 @@ public static class AdaptiveSimulation
                         served[current]++;
                         qualitySum += variant.Quality;
                     }
-                    _observed[variant.Id].Record(TimeSpan.FromMilliseconds(latencyMs));
+                    if (observe)
+                    {
+                        _observed[variant.Id].Record(TimeSpan.FromMilliseconds(latencyMs));
+                    }
                 }
-                double utilisation = Math.Clamp(busy / (end - now), 0, 1);
+                double utilisation = off ? 0 : Math.Clamp(busy / (end - now), 0, 1);
                 _sim.Step(TimeSpan.FromSeconds(end - now), utilisation);
-                energyJoules += _sim.CpuWatts * (end - now);
-                boardJoules += (_sim.CpuWatts + (_board.Simulation!.BoardWatts)) * (end - now);
+                if (off)
+                {
+                    secondsOff += end - now;
+                }
+                else
+                {
+                    energyJoules += _sim.CpuWatts * (end - now);
+                    boardJoules += (_sim.CpuWatts + boardWatts) * (end - now);
+                    if (!_sim.ExternalPower && _sim.BatteryPercent is not null)
+                    {
+                        batteryJoules += (_sim.CpuWatts + boardWatts) * (end - now);
+                        batterySeconds += end - now;
+                    }
+                }
                 if (_sim.CapMhz < maxMhz)
                 {
                     throttled += end - now;
                 }
                 maxCelsius = Math.Max(maxCelsius, _sim.Celsius);
                 now = end;
+                CloseWindowsUntil((long)Math.Floor(now + 1e-9));
 
                 if (now >= nextTick - 1e-9 && _governor is not null)
                 {
@@ -266,14 +351,25 @@ public static class AdaptiveSimulation
                         current = _variants.ToList().FindIndex(v => v.Id == decision.Variant);
                         switches++;
                         _switches.Add(decision);
+                        // A switch is not free: the first run on the other session is cold (caches, lazy
+                        // initialisation); counted as one extra median inference of the new variant.
+                        free = Math.Max(free, now) + _variants[current].MeasuredP50Ms * _slowdown / 1000 * (maxMhz / _sim.CapMhz);
                     }
                     nextTick += tick;
                 }
                 if (now >= nextTrace - 1e-9)
                 {
-                    _trace.Add(new TracePoint(now, _sim.Celsius, _sim.FrequencyMhz, utilisation, _variants[current].Id,
-                        windowLatencies.Count > 0 ? Percentile(windowLatencies, 0.95) : 0));
-                    if (_policy == AdaptivePolicy)
+                    double traceSeconds = nextTrace == 0 ? Math.Max(now, dt) : 5;
+                    _trace.Add(new TracePoint(now, _sim.Celsius, off ? 0 : _sim.FrequencyMhz, utilisation, off ? "off" : _variants[current].Id,
+                        windowLatencies.Count > 0 ? Percentile(windowLatencies, 0.95) : 0)
+                    {
+                        RatePerSecond = arrivalsSinceTrace / traceSeconds,
+                        AmbientCelsius = _sim.AmbientCelsius,
+                        BatteryPercent = _sim.BatteryPercent,
+                        ExternalPower = _sim.ExternalPower,
+                    });
+                    arrivalsSinceTrace = 0;
+                    if (observe)
                     {
                         CloseServiceWindow(now);
                     }
@@ -281,8 +377,13 @@ public static class AdaptiveSimulation
                 }
             }
             CloseWindowsUntil((long)Math.Floor(duration));
-            double averageBoardWatts = boardJoules / duration;
-            double? batteryHours = _board.Simulation!.Battery is { } battery ? battery.CapacityWattHours / averageBoardWatts : null;
+            double? batteryHours = null;
+            if (_board.Simulation!.Battery is { } battery)
+            {
+                // Hours a full battery lasts at this policy's draw: over the time on battery when there was some.
+                double watts = batterySeconds > 0 ? batteryJoules / batterySeconds : boardJoules / Math.Max(1e-9, duration - secondsOff);
+                batteryHours = watts > 0 ? battery.CapacityWattHours / watts : null;
+            }
             return new PolicyOutcome(
                 _policy, requests, completed,
                 windows == 0 ? 1 : (double)windowsMet / windows,
@@ -292,10 +393,30 @@ public static class AdaptiveSimulation
                 completed == 0 ? double.NaN : energyJoules * 1000 / completed,
                 batteryHours,
                 switches,
-                _variants.Select((v, i) => (v.Id, Share: completed == 0 ? 0 : (double)served[i] / completed)).ToDictionary(p => p.Id, p => p.Share));
+                _variants.Select((v, i) => (v.Id, Share: completed == 0 ? 0 : (double)served[i] / completed)).ToDictionary(p => p.Id, p => p.Share))
+            {
+                Dropped = dropped,
+                SecondsOff = secondsOff,
+            };
         }
 
-        private double Exponential() => -Math.Log(1 - _random.NextDouble()) / _rate;
+        private void ApplySegment(ScenarioSegment segment)
+        {
+            if (segment.ExternalPower is bool external)
+            {
+                _sim.ExternalPower = external;
+            }
+            if (segment.BatteryPercent is double percent)
+            {
+                _sim.SetBatteryPercent(percent);
+            }
+            if (segment.FanFailed is bool failed)
+            {
+                _sim.FanFailed = failed;
+            }
+        }
+
+        private double UnitExponential() => -Math.Log(1 - _random.NextDouble());
 
         /// <summary>Service time on the board at full clock: lognormal with the measured median and p95, times the board's true cost factor.</summary>
         private double ServiceSeconds(SimulatedVariant variant)

@@ -29,6 +29,13 @@ public sealed record SimulationOptions
     /// 1 where not listed. The governor is not told: it learns true costs only through a profile (fleet fitting).
     /// </summary>
     public IReadOnlyDictionary<string, double> TrueCostFactors { get; init; } = new Dictionary<string, double>();
+    /// <summary>
+    /// A time-varying run: its segments set load or rate, ambient, power, battery and fan over time; its duration,
+    /// seed and SLO (when given) replace <see cref="Duration"/>, <see cref="Seed"/> and <see cref="SloP95Ms"/>.
+    /// </summary>
+    public Scenario? Scenario { get; init; }
+    /// <summary>Service times are board figures (recorded costs) already: no slowdown is applied.</summary>
+    public bool CostsAreBoardFigures { get; init; }
 
     /// <summary>At 80% load an M/M/1 queue's p95 response is about 15 service times; 10 leaves room only for a lighter variant.</summary>
     public const double DefaultSloFactor = 10;
@@ -74,7 +81,13 @@ public sealed record PolicyOutcome(
     double EnergyPerInferenceMillijoules,
     double? BatteryHoursAtThisLoad,
     int Switches,
-    IReadOnlyDictionary<string, double> ShareByVariant);
+    IReadOnlyDictionary<string, double> ShareByVariant)
+{
+    /// <summary>Requests that arrived while the board was off (battery empty): never served.</summary>
+    public long Dropped { get; init; }
+    /// <summary>Seconds the board was off.</summary>
+    public double SecondsOff { get; init; }
+}
 
 /// <summary>
 /// What one variant did over one trace window of the adaptive run: service time (the variant's own run time) apart
@@ -94,7 +107,14 @@ public sealed record ServiceWindow(
     double Celsius);
 
 /// <summary>A sample of the board and the policy's choice, for plots.</summary>
-public sealed record TracePoint(double Seconds, double Celsius, double FrequencyMhz, double Utilisation, string Variant, double WindowP95Ms);
+public sealed record TracePoint(double Seconds, double Celsius, double FrequencyMhz, double Utilisation, string Variant, double WindowP95Ms)
+{
+    /// <summary>Arrival rate over the trace window (requests/s).</summary>
+    public double RatePerSecond { get; init; }
+    public double AmbientCelsius { get; init; }
+    public double? BatteryPercent { get; init; }
+    public bool ExternalPower { get; init; } = true;
+}
 
 public sealed record SimulationReport(
     string Board,
@@ -109,4 +129,8 @@ public sealed record SimulationReport(
     public IReadOnlyList<GovernorDecision> AdaptiveSwitches { get; init; } = [];
     /// <summary>Per trace window and variant, the adaptive run's service and response times (its telemetry).</summary>
     public IReadOnlyList<ServiceWindow> AdaptiveServiceWindows { get; init; } = [];
+    /// <summary>The scenario's name, when the run followed one.</summary>
+    public string? Scenario { get; init; }
+    /// <summary>Where each variant's service time came from (manifest, profile, board cost model, measured here).</summary>
+    public IReadOnlyDictionary<string, string> CostSources { get; init; } = new Dictionary<string, string>();
 }

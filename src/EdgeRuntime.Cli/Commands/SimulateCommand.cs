@@ -27,8 +27,11 @@ internal static class SimulateCommand
         var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
         var telemetry = new Option<string?>("--telemetry") { Description = "Directory for the adaptive run's device telemetry log" };
         var live = new Option<bool>("--live") { Description = "Real inferences in real time against the simulated board (use a short --duration, e.g. 60s)" };
+        var scenario = new Option<string?>("--scenario") { Description = "A scenario file (devices/scenarios/README.md) or a folder of them: load, ambient, power, battery and fan over time" };
+        var fixtureCache = new Option<string?>("--fixture-cache") { Description = "Keep the embedded fixture's bundle in this folder and reuse it on later runs (built when missing)" };
+        var measure = new Option<bool>("--measure") { Description = "Measure each variant on this machine (scaled by the board's speed) instead of taking recorded costs" };
         var command = new Command("simulate", "Run the adaptive governor against a simulated board in virtual time and compare it with every static variant");
-        foreach (var option in new Option[] { board, bundle, load, rate, duration, slo, ambient, battery, seed, output, json, telemetry, live })
+        foreach (var option in new Option[] { board, bundle, load, rate, duration, slo, ambient, battery, seed, output, json, telemetry, live, scenario, measure, fixtureCache })
         {
             command.Options.Add(option);
         }
@@ -64,7 +67,11 @@ internal static class SimulateCommand
                 }
                 return liveReport.Failed == 0 ? 0 : 1;
             }
-            var report = Run(options, result.GetValue(bundle), result.GetValue(output), log);
+            if (result.GetValue(scenario) is string scenarioPath)
+            {
+                return RunScenarios(context, scenarioPath, result.GetValue(bundle), result.GetValue(output), result.GetValue(measure), result.GetValue(json), result.GetValue(fixtureCache));
+            }
+            var report = Run(options, result.GetValue(bundle), result.GetValue(output), log, result.GetValue(measure));
             if (result.GetValue(telemetry) is string telemetryDirectory)
             {
                 long written = TelemetryCommand.WriteSimulation(report, telemetryDirectory);
@@ -83,7 +90,7 @@ internal static class SimulateCommand
         return command;
     }
 
-    public static SimulationReport Run(SimulationOptions options, string? bundlePath, string? outputDirectory, TextWriter? log)
+    public static SimulationReport Run(SimulationOptions options, string? bundlePath, string? outputDirectory, TextWriter? log, bool measure = true)
     {
         var catalog = BoardCatalog.BuiltIn();
         if (!catalog.TryGet(options.Board, out var descriptor))
@@ -100,10 +107,10 @@ internal static class SimulateCommand
             ModelBundle bundle = bundlePath is null
                 ? ModelBundle.Open(FixtureBundle.Build(Path.Combine(work, "fixture"), log).Directory)
                 : ModelBundle.OpenPath(bundlePath);
-            log?.WriteLine($"measuring each variant of '{bundle.Name}' on this machine (batch 1, interleaved rounds) ...");
-            var variants = MeasureInterleaved(bundle, log);
             var profile = ProfileCatalog.BuiltIn(descriptor.Id);
-            var report = AdaptiveSimulation.Run(variants, descriptor, profile, options, Path.Combine(work, "boards"), log is null ? null : line => log.WriteLine(line));
+            var (variants, sources) = VariantCosts(bundle, descriptor, profile, measure, log);
+            options = options with { CostsAreBoardFigures = !measure };
+            var report = AdaptiveSimulation.Run(variants, descriptor, profile, options, Path.Combine(work, "boards"), log is null ? null : line => log.WriteLine(line)) with { CostSources = sources };
             if (outputDirectory is not null)
             {
                 WriteTraces(report, outputDirectory);
@@ -122,6 +129,155 @@ internal static class SimulateCommand
             {
             }
         }
+    }
+
+    /// <summary>Recorded costs (manifest, profile, board model) or, with <paramref name="measure"/>, this machine's timings.</summary>
+    internal static (List<SimulatedVariant> Variants, Dictionary<string, string> Sources) VariantCosts(
+        ModelBundle bundle, BoardDescriptor board, GovernorProfile profile, bool measure, TextWriter? log)
+    {
+        if (measure)
+        {
+            log?.WriteLine($"measuring each variant of '{bundle.Name}' on this machine (batch 1, interleaved rounds) ...");
+            var measured = MeasureInterleaved(bundle, log);
+            return (measured, measured.ToDictionary(v => v.Id, _ => $"measured here x{BoardSpeed.SlowdownFor(board.Id)}"));
+        }
+        using var runtime = Inference.ModelRuntime.Open(bundle);
+        var serving = runtime.GetStatus().Where(s => s.State != Inference.VariantState.Unavailable).Select(s => s.Id).ToList();
+        try
+        {
+            var (variants, sources) = RecordedCosts.Resolve(bundle.Manifest, board, profile, serving);
+            foreach (var v in variants)
+            {
+                log?.WriteLine($"  {v.Id}: p50 {v.MeasuredP50Ms:F3} ms, p95 {v.MeasuredP95Ms:F3} ms on {board.Id} ({sources[v.Id]}), quality {v.Quality:P2}");
+            }
+            return (variants, sources);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CliError(e.Message);
+        }
+    }
+
+    /// <summary>Every scenario of a file or folder against one bundle: a table and a summary line each.</summary>
+    private static int RunScenarios(CliContext context, string path, string? bundlePath, string? outputDirectory, bool measure, bool json, string? fixtureCache)
+    {
+        var catalog = BoardCatalog.BuiltIn();
+        var files = Directory.Exists(path)
+            ? Directory.EnumerateFiles(path, "*.json").Where(f => !f.EndsWith(".schema.json", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList()
+            : File.Exists(path) ? [path] : throw new CliError($"scenario '{path}' is neither a file nor a folder");
+        if (files.Count == 0)
+        {
+            throw new CliError($"no scenario files (*.json) in {path}");
+        }
+        var scenarios = new List<Scenario>();
+        foreach (string file in files)
+        {
+            try
+            {
+                scenarios.Add(Scenario.Load(file, catalog));
+            }
+            catch (ScenarioException e)
+            {
+                throw new CliError(e.Message);
+            }
+        }
+        TextWriter? log = json ? null : context.Out;
+        string work = Path.Combine(Path.GetTempPath(), "edgeruntime-simulate", Guid.NewGuid().ToString("N"));
+        var results = new List<object>();
+        var summaries = new List<string>();
+        try
+        {
+            ModelBundle bundle;
+            if (bundlePath is null)
+            {
+                log?.WriteLine("model: the embedded fixture (fashion-cnn, 1.2M MACs) and the variants made of it");
+                string? cached = fixtureCache is null ? null : Path.Combine(fixtureCache, "bundle");
+                if (cached is not null && File.Exists(Path.Combine(cached, BundleManifest.FileName)))
+                {
+                    log?.WriteLine($"  reusing the fixture bundle in {cached}");
+                    bundle = ModelBundle.Open(cached);
+                }
+                else
+                {
+                    bundle = ModelBundle.Open(FixtureBundle.Build(fixtureCache ?? Path.Combine(work, "fixture"), log).Directory);
+                }
+            }
+            else
+            {
+                bundle = ModelBundle.OpenPath(bundlePath);
+                log?.WriteLine($"model: bundle '{bundle.Name}' ({bundle.Manifest.Variants.Count} variants)");
+            }
+            var costsByBoard = new Dictionary<string, (List<SimulatedVariant>, Dictionary<string, string>)>();
+            foreach (var scenario in scenarios)
+            {
+                var descriptor = catalog.Get(scenario.Board);
+                var profile = ProfileCatalog.BuiltIn(descriptor.Id);
+                if (!costsByBoard.TryGetValue(descriptor.Id, out var costs))
+                {
+                    log?.WriteLine($"costs on {descriptor.Id}:");
+                    costsByBoard[descriptor.Id] = costs = VariantCosts(bundle, descriptor, profile, measure, log);
+                }
+                var options = new SimulationOptions { Board = descriptor.Id, Scenario = scenario, CostsAreBoardFigures = !measure };
+                log?.WriteLine();
+                var report = AdaptiveSimulation.Run(costs.Item1, descriptor, profile, options, Path.Combine(work, "boards", scenario.Name)) with { CostSources = costs.Item2 };
+                var verdict = ScenarioVerdict.Of(report);
+                if (outputDirectory is not null)
+                {
+                    string directory = Path.Combine(outputDirectory, scenario.Name);
+                    WriteTraces(report, directory);
+                    SimulationPlots.Write(report, directory);
+                }
+                if (!json)
+                {
+                    PrintScenario(context.Out, report, verdict, scenario);
+                }
+                summaries.Add(verdict.Summary(scenario.Name));
+                results.Add(new { Scenario = scenario.Name, Report = report with { Traces = new Dictionary<string, IReadOnlyList<TracePoint>>() }, Verdict = verdict, GainInSpans = verdict.GainInSpans });
+            }
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(work, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+        if (json)
+        {
+            context.Out.WriteLine(ReportJson.Serialize(results));
+        }
+        else
+        {
+            context.Out.WriteLine();
+            foreach (string line in summaries)
+            {
+                context.Out.WriteLine(line);
+            }
+            if (outputDirectory is not null)
+            {
+                context.Out.WriteLine($"traces and plots per scenario written to {outputDirectory}");
+            }
+        }
+        return 0;
+    }
+
+    private static void PrintScenario(TextWriter output, SimulationReport report, ScenarioVerdict verdict, Scenario scenario)
+    {
+        output.WriteLine($"== {scenario.Name} on {report.Board}: {Scenario.Format(report.DurationSeconds)}, seed {scenario.Seed}, mean {report.RatePerSecond:F0} requests/s, SLO p95 {report.SloP95Ms:F3} ms{(scenario.Description is { } d ? " — " + d : "")}");
+        var table = new TextTable("policy", "SLO met", "mean quality", "throttled s", "mJ/inference", "battery h", "switches", "max °C", "off s", "");
+        foreach (var outcome in report.Outcomes)
+        {
+            string mark = outcome.Policy == AdaptiveSimulation.AdaptivePolicy ? ""
+                : outcome.Policy == verdict.BestStaticKeepingSlo?.Policy ? "best static >= 99%"
+                : outcome.SloAttainment >= ScenarioVerdict.KeepsSlo ? ">= 99%" : "";
+            table.Add(outcome.Policy, Formatting.Percent(outcome.SloAttainment), Formatting.Percent(outcome.MeanQuality), Math.Round(outcome.SecondsThrottled),
+                Math.Round(outcome.EnergyPerInferenceMillijoules, 3), outcome.BatteryHoursAtThisLoad is double h ? Math.Round(h, 2) : null, outcome.Switches,
+                Math.Round(outcome.MaxCelsius, 1), Math.Round(outcome.SecondsOff), mark);
+        }
+        table.WriteTo(output);
     }
 
     /// <summary>
@@ -221,11 +377,11 @@ internal static class SimulateCommand
         foreach (var (policy, trace) in report.Traces)
         {
             using var writer = new StreamWriter(Path.Combine(directory, $"trace-{policy}.csv"));
-            writer.WriteLine("seconds,celsius,frequency_mhz,utilisation,variant,window_p95_ms");
+            writer.WriteLine("seconds,celsius,frequency_mhz,utilisation,variant,window_p95_ms,rate_per_second,ambient_celsius,battery_percent,external_power");
             foreach (var point in trace)
             {
                 writer.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{point.Seconds:F1},{point.Celsius:F2},{point.FrequencyMhz:F0},{point.Utilisation:F3},{point.Variant},{point.WindowP95Ms:F4}"));
+                    $"{point.Seconds:F1},{point.Celsius:F2},{point.FrequencyMhz:F0},{point.Utilisation:F3},{point.Variant},{point.WindowP95Ms:F4},{point.RatePerSecond:F1},{point.AmbientCelsius:F1},{point.BatteryPercent:F2},{(point.ExternalPower ? 1 : 0)}"));
             }
         }
     }

@@ -24,12 +24,37 @@ internal static class SimulationPlots
         }
         string reference = report.Variants[0].Id;
         string[] policies = [AdaptiveSimulation.AdaptivePolicy, reference];
-        var variantRank = report.Variants.Select((v, i) => (v.Id, i)).ToDictionary(p => p.Id, p => (double)p.i);
         var written = new List<string>();
+        written.Add(Line(report, [AdaptiveSimulation.AdaptivePolicy], directory, "load", "requests/s (5-s mean)", p => p.RatePerSecond));
         written.Add(Line(report, policies, directory, "temperature", "°C", p => p.Celsius));
         written.Add(Line(report, policies, directory, "frequency", "MHz", p => p.FrequencyMhz));
-        written.Add(Line(report, policies, directory, "variant", $"variant (0 = {reference} … {report.Variants.Count - 1} = {report.Variants[^1].Id})", p => variantRank[p.Variant]));
+        if (report.Traces.Values.SelectMany(t => t).Any(p => p.BatteryPercent is not null))
+        {
+            written.Add(Line(report, policies, directory, "battery", "charge %", p => p.BatteryPercent ?? double.NaN));
+        }
+        written.Add(Variants(report, directory));
         return written;
+    }
+
+    /// <summary>The variant adaptive served over time, as steps on a named axis (most accurate at the top).</summary>
+    private static string Variants(SimulationReport report, string directory)
+    {
+        var names = report.Variants.Select(v => v.Id).Reverse().Prepend("off").ToList();
+        var rank = names.Select((n, i) => (n, i)).ToDictionary(p => p.n, p => (double)p.i);
+        var plot = new Plot();
+        var trace = report.Traces[AdaptiveSimulation.AdaptivePolicy];
+        var scatter = plot.Add.Scatter(trace.Select(p => p.Seconds / 60).ToArray(), trace.Select(p => rank.GetValueOrDefault(p.Variant)).ToArray());
+        scatter.ConnectStyle = ConnectStyle.StepHorizontal;
+        scatter.MarkerSize = 0;
+        scatter.LineWidth = 2;
+        scatter.LegendText = AdaptiveSimulation.AdaptivePolicy;
+        plot.Axes.Left.SetTicks([.. names.Select((_, i) => (double)i)], [.. names]);
+        plot.Axes.SetLimitsY(-0.5, names.Count - 0.5);
+        plot.Title($"{report.Scenario ?? report.Board}: variant served");
+        plot.XLabel("minutes");
+        string path = Path.Combine(directory, "variant.png");
+        plot.SavePng(path, 1000, 360);
+        return path;
     }
 
     private static string Line(SimulationReport report, string[] policies, string directory, string name, string unit, Func<TracePoint, double> value)
@@ -43,7 +68,7 @@ internal static class SimulationPlots
             scatter.MarkerSize = 0;
             scatter.LineWidth = 2;
         }
-        plot.Title($"{report.Board}: {name} at {report.RatePerSecond:F0} requests/s");
+        plot.Title(report.Scenario is { } scenario ? $"{scenario} on {report.Board}: {name}" : $"{report.Board}: {name} at {report.RatePerSecond:F0} requests/s");
         plot.XLabel("minutes");
         plot.YLabel(unit);
         plot.ShowLegend();

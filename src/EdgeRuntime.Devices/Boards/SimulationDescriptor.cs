@@ -29,6 +29,11 @@ public sealed record SimulationDescriptor
     /// <summary>Peak-to-peak noise added to written temperatures, as real sensors show (seeded, so runs repeat).</summary>
     public double SensorNoiseCelsius { get; init; } = 0.2;
     public long MemoryTotalBytes { get; init; } = 4L << 30;
+    /// <summary>
+    /// What a model costs on this board's CPU when no one has measured it there: fp32 throughput and each precision's
+    /// cost relative to fp32, from published benchmarks cited in the board's README (not this machine's figures).
+    /// </summary>
+    public InferenceCostModel? Costs { get; init; }
 
     internal void Validate(BoardDescriptor board, Action<string> fail)
     {
@@ -52,6 +57,11 @@ public sealed record SimulationDescriptor
         if (Battery is { } battery && (battery.CapacityWattHours <= 0 || battery.ChargeWatts < 0 || battery.InitialPercent is < 0 or > 100))
         {
             fail("simulation.battery needs positive capacity_watt_hours, charge_watts >= 0 and initial_percent in 0..100");
+        }
+        if (Costs is { } costs && (!(costs.Fp32Gmacs > 0) || costs.OverheadMs < 0 || costs.P95OverP50 < 1
+            || costs.Relative.Any(p => !(p.Value > 0)) || !costs.Relative.ContainsKey("fp32")))
+        {
+            fail("simulation.costs needs fp32_gmacs > 0, overhead_ms >= 0, p95_over_p50 >= 1 and positive relative costs including fp32");
         }
         if (Zones.Count == 0)
         {
@@ -84,3 +94,23 @@ public sealed record BatteryDescriptor
 }
 
 public sealed record SimulatedZone(string Type, double OffsetCelsius);
+
+/// <summary>
+/// A variant's latency on a board from its multiply-accumulates and precision:
+/// overhead_ms + MACs / (fp32_gmacs · 10⁶) × relative[precision] milliseconds, one thread, full clock.
+/// </summary>
+public sealed record InferenceCostModel
+{
+    /// <summary>Effective fp32 multiply-accumulates per second on one core at full clock, in billions.</summary>
+    public double Fp32Gmacs { get; init; } = 1;
+    /// <summary>Fixed cost of one inference (runtime dispatch, small ops) in ms.</summary>
+    public double OverheadMs { get; init; } = 0.05;
+    /// <summary>p95 over median of the service time.</summary>
+    public double P95OverP50 { get; init; } = 1.1;
+    /// <summary>Cost of a MAC in each precision relative to fp32 (fp32 = 1); unlisted precisions cost as fp32.</summary>
+    public IReadOnlyDictionary<string, double> Relative { get; init; } = new Dictionary<string, double> { ["fp32"] = 1 };
+    /// <summary>Where the figures come from.</summary>
+    public string Source { get; init; } = "";
+
+    public double MedianMs(long macs, string precision) => OverheadMs + macs / (Fp32Gmacs * 1e6) * Relative.GetValueOrDefault(precision, 1);
+}

@@ -69,7 +69,38 @@ public sealed class SimulatedBoard
 
     public TimeSpan Elapsed { get; private set; }
 
-    public double AmbientCelsius { get; }
+    /// <summary>Air temperature around the board; a scenario may change it as the run goes.</summary>
+    public double AmbientCelsius
+    {
+        get => _ambient;
+        set
+        {
+            if (double.IsNaN(value) || value is < -40 or > 70)
+            {
+                throw new ArgumentOutOfRangeException(nameof(value), value, "ambient temperature must be within -40..70 °C");
+            }
+            _ambient = value;
+        }
+    }
+
+    private double _ambient;
+
+    /// <summary>A failed fan moves no air: the firmware still drives it, but it adds no conductance.</summary>
+    public bool FanFailed { get; set; }
+
+    /// <summary>Sets the battery's charge (a scenario that starts a battery period at a given charge).</summary>
+    public void SetBatteryPercent(double percent)
+    {
+        var battery = _model.Battery ?? throw new InvalidOperationException($"board {Board.Id} has no battery in its simulation model");
+        if (double.IsNaN(percent) || percent is < 0 or > 100)
+        {
+            throw new ArgumentOutOfRangeException(nameof(percent), percent, "battery charge must be within 0..100 %");
+        }
+        _energyWattHours = battery.CapacityWattHours * percent / 100;
+    }
+
+    /// <summary>On battery with nothing left: the board is off.</summary>
+    public bool BatteryEmpty => _model.Battery is not null && !ExternalPower && _energyWattHours <= 0;
 
     /// <summary>The die temperature of the model (written to the zones with sensor noise).</summary>
     public double Celsius { get; private set; }
@@ -166,7 +197,7 @@ public sealed class SimulatedBoard
     private void Advance(double seconds, double cpuWatts)
     {
         CpuWatts = cpuWatts;
-        double conductance = 1 / _model.ThermalResistance + (_fan is null ? 0 : _model.FanConductance * FanLevel / _fan.MaxLevel);
+        double conductance = 1 / _model.ThermalResistance + (_fan is null || FanFailed ? 0 : _model.FanConductance * FanLevel / _fan.MaxLevel);
         double equilibrium = AmbientCelsius + cpuWatts / conductance;
         // Exact solution of C dT/dt = P - G (T - Ta) for constant P, so the result does not depend on step size.
         Celsius = equilibrium + (Celsius - equilibrium) * Math.Exp(-seconds * conductance / _model.ThermalCapacitance);

@@ -19,6 +19,14 @@ public sealed class Governor
     private readonly Queue<(DateTimeOffset At, double Celsius)> _readings = new();
     private double _trend;
     private bool _started;
+    private readonly Queue<(DateTimeOffset At, double Rate)> _tickRates = new();
+    private readonly Queue<(DateTimeOffset At, double Rate)> _smoothedRates = new();
+    private double _dwellBackoff;
+    private DateTimeOffset _lastUp = DateTimeOffset.MinValue;
+    private DateTimeOffset _lastReversal = DateTimeOffset.MinValue;
+
+    /// <summary>Window over which tick rates are averaged before the peak is kept: shorter is noise, longer hides bursts.</summary>
+    public static readonly TimeSpan RateSmoothing = TimeSpan.FromSeconds(2);
 
     /// <param name="variants">The variants that can serve, most accurate first.</param>
     public Governor(IReadOnlyList<VariantOption> variants, ProfileStore profiles, TimeProvider time, string? initial = null)
@@ -77,7 +85,7 @@ public sealed class Governor
         }
         double frequencyFactor = FrequencyFactor(input.Device);
         double? slo = input.Hints.SloP95Ms ?? policy.SloP95Ms ?? DefaultSlo();
-        double rate = Math.Max(0, input.ArrivalRatePerSecond);
+        double rate = PlanningRate(Math.Max(0, input.ArrivalRatePerSecond), now, policy);
 
         // Steady-state temperature now: a first-order system heading for T + τ·dT/dt.
         double currentUtilisation = Utilisation(_current, rate, frequencyFactor, input);
@@ -98,6 +106,7 @@ public sealed class Governor
         }
         if (target != _current)
         {
+            UpdateDwell(target < _current, now, policy);
             _current = target;
             _lastSwitch = now;
         }
@@ -175,9 +184,10 @@ public sealed class Governor
                 return (_current, DecisionReason.SensorsUnknown, "temperature unknown or stale: not moving to a heavier variant");
             }
             double dwell = (now - _lastSwitch).TotalSeconds;
-            if (dwell < policy.DwellUpSeconds)
+            double needed = EffectiveDwellSeconds(policy, now);
+            if (dwell < needed)
             {
-                return (_current, DecisionReason.DwellHold, $"{_variants[best].Id} would fit; {dwell:F1} s of {policy.DwellUpSeconds:F0} s dwell passed");
+                return (_current, DecisionReason.DwellHold, $"{_variants[best].Id} would fit; {dwell:F1} s of {needed:F0} s dwell passed");
             }
             // Move up one step at a time, so each step is measured before the next.
             int up = _current - 1;
@@ -370,6 +380,57 @@ public sealed class Governor
             variance += dt * dt;
         }
         _trend = variance > 0 ? covariance / variance : 0;
+    }
+
+    /// <summary>The arrival rate to size for: this tick's, or the recent peak of 2-s means when the profile keeps a memory.</summary>
+    private double PlanningRate(double rate, DateTimeOffset now, GovernorPolicy policy)
+    {
+        if (policy.RateMemorySeconds <= 0)
+        {
+            return rate;
+        }
+        _tickRates.Enqueue((now, rate));
+        while (_tickRates.Count > 0 && now - _tickRates.Peek().At >= RateSmoothing)
+        {
+            _tickRates.Dequeue();
+        }
+        _smoothedRates.Enqueue((now, _tickRates.Average(r => r.Rate)));
+        var memory = TimeSpan.FromSeconds(policy.RateMemorySeconds);
+        while (_smoothedRates.Count > 0 && now - _smoothedRates.Peek().At > memory)
+        {
+            _smoothedRates.Dequeue();
+        }
+        return Math.Max(rate, _smoothedRates.Max(r => r.Rate));
+    }
+
+    /// <summary>Seconds since the last switch before a move up: the profile's dwell, doubled for each recent move up that had to be undone.</summary>
+    public double EffectiveDwellSeconds(GovernorPolicy policy, DateTimeOffset now)
+    {
+        if (policy.MaxDwellUpSeconds is not double max)
+        {
+            return policy.DwellUpSeconds;
+        }
+        if ((now - _lastReversal).TotalSeconds > max)
+        {
+            _dwellBackoff = 0;
+        }
+        return Math.Min(Math.Max(policy.DwellUpSeconds, _dwellBackoff), Math.Max(max, policy.DwellUpSeconds));
+    }
+
+    private void UpdateDwell(bool up, DateTimeOffset now, GovernorPolicy policy)
+    {
+        if (up)
+        {
+            _lastUp = now;
+            return;
+        }
+        double dwell = EffectiveDwellSeconds(policy, now);
+        if (policy.MaxDwellUpSeconds is double max && (now - _lastUp).TotalSeconds < 2 * dwell)
+        {
+            // The last move up did not hold: wait longer before the next one.
+            _dwellBackoff = Math.Min(2 * dwell, max);
+            _lastReversal = now;
+        }
     }
 
     private int IndexOf(string variant)

@@ -42,6 +42,16 @@ public sealed record GovernorPolicy
     public double TickSeconds { get; init; } = 0.5;
     /// <summary>Time since the last switch before switching to a heavier variant.</summary>
     public double DwellUpSeconds { get; init; } = 10;
+    /// <summary>
+    /// Plan for the highest arrival rate (2-s mean) seen within this many seconds, not only the last tick's: bursts
+    /// that recur (a camera seeing motion) are served by a variant that fits them before they arrive. 0: the last tick's rate.
+    /// </summary>
+    public double RateMemorySeconds { get; init; }
+    /// <summary>
+    /// When a move up is undone by a move down within twice the dwell time, the dwell doubles, up to this; it returns to
+    /// <see cref="DwellUpSeconds"/> after this long without such a reversal. Null: the dwell never grows.
+    /// </summary>
+    public double? MaxDwellUpSeconds { get; init; }
     /// <summary>A heavier variant must be predicted to use at most this share of the SLO.</summary>
     public double UpLatencyMargin { get; init; } = 0.7;
     /// <summary>Highest utilisation a variant may be predicted to need (queues grow without bound near 1).</summary>

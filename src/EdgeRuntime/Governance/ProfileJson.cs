@@ -85,6 +85,8 @@ public static class ProfileJson
         Check(policy.SloP95Ms is null or > 0, "policy.slo_p95_ms must be positive");
         Check(policy.TickSeconds is > 0 and <= 60, "policy.tick_seconds must be in (0, 60]");
         Check(policy.DwellUpSeconds >= 0, "policy.dwell_up_seconds must not be negative");
+        Check(policy.RateMemorySeconds is >= 0 and <= 3600, "policy.rate_memory_seconds must be within 0..3600");
+        Check(policy.MaxDwellUpSeconds is null || policy.MaxDwellUpSeconds >= policy.DwellUpSeconds, "policy.max_dwell_up_seconds must be at least dwell_up_seconds");
         Check(policy.UpLatencyMargin is > 0 and <= 1, "policy.up_latency_margin must be in (0, 1]");
         Check(policy.MaxUtilisation is > 0 and < 1, "policy.max_utilisation must be in (0, 1)");
         Check(policy.ThermalMarginCelsius >= 0, "policy.thermal_margin_celsius must not be negative");

@@ -114,6 +114,113 @@ public sealed class GovernorTests
         Assert.True(firstSwitch.PredictedCelsius < 75, $"chose a variant predicted to settle at {firstSwitch.PredictedCelsius} °C");
     }
 
+    private static GovernorProfile ShippedLikeProfile() => Profile() with
+    {
+        Policy = new GovernorPolicy { DwellUpSeconds = 10, MaxDwellUpSeconds = 160, RateMemorySeconds = 90, SloP95Ms = 100 },
+    };
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Under_a_rising_ramp_of_load_and_heat_it_never_moves_to_a_heavier_variant(bool withMemory)
+    {
+        var time = new FakeTimeProvider();
+        var governor = NewGovernor(time, withMemory ? ShippedLikeProfile() : Profile());
+        int previous = 0;
+        // Ten minutes of 0.5 s ticks: load from 20 to 140 requests/s and temperature from 40 to 74 °C, both linear.
+        for (int i = 0; i <= 1200; i++)
+        {
+            double f = i / 1200.0;
+            var decision = governor.Decide(new GovernorInput { Device = Snapshot(40 + 34 * f, time: time), ArrivalRatePerSecond = 20 + 120 * f });
+            int index = Array.FindIndex(Variants, v => v.Id == decision.Variant);
+            Assert.True(index >= previous, $"at tick {i} moved from {Variants[previous].Id} up to {decision.Variant} ({decision.Reason}: {decision.Detail})");
+            previous = index;
+            time.Advance(TimeSpan.FromSeconds(0.5));
+        }
+        Assert.Equal(2, previous);
+    }
+
+    [Fact]
+    public void Under_a_falling_ramp_it_climbs_one_step_at_a_time_and_only_after_the_dwell()
+    {
+        var time = new FakeTimeProvider();
+        var governor = NewGovernor(time, ShippedLikeProfile(), initial: "pruned");
+        DateTimeOffset last = time.GetUtcNow();
+        int previous = 2, ups = 0;
+        // Load falls from 140 to 20 requests/s over ten minutes, then holds for five.
+        for (int i = 0; i <= 1800; i++)
+        {
+            double rate = 140 - 120 * Math.Min(1, i / 1200.0);
+            var decision = governor.Decide(new GovernorInput { Device = Snapshot(50, time: time), ArrivalRatePerSecond = rate });
+            int index = Array.FindIndex(Variants, v => v.Id == decision.Variant);
+            if (decision.Switched)
+            {
+                Assert.True(index == previous - 1, $"from {Variants[previous].Id} to {decision.Variant} at tick {i}");
+                Assert.True((decision.At - last).TotalSeconds >= 10, $"moved up {(decision.At - last).TotalSeconds} s after the last switch");
+                Assert.Equal(DecisionReason.Headroom, decision.Reason);
+                last = decision.At;
+                ups++;
+            }
+            previous = index;
+            time.Advance(TimeSpan.FromSeconds(0.5));
+        }
+        Assert.Equal(2, ups);
+        Assert.Equal(0, previous);
+    }
+
+    [Fact]
+    public void A_recent_burst_keeps_it_on_the_variant_that_fits_the_burst()
+    {
+        var time = new FakeTimeProvider();
+        var governor = NewGovernor(time, ShippedLikeProfile());
+        // 20 requests/s fits fp32 (10 ms); a 4-s burst at 160/s needs pruned (3 ms).
+        string Tick(double rate)
+        {
+            var d = governor.Decide(new GovernorInput { Device = Snapshot(50, time: time), ArrivalRatePerSecond = rate });
+            time.Advance(TimeSpan.FromSeconds(0.5));
+            return d.Variant;
+        }
+        Assert.Equal("fp32", Tick(20));
+        for (int i = 0; i < 8; i++)
+        {
+            Tick(160);
+        }
+        Assert.Equal("pruned", Tick(160));
+        // 60 s later the burst is still within the 90-s memory: no climb although the dwell has long passed.
+        for (int i = 0; i < 120; i++)
+        {
+            Assert.Equal("pruned", Tick(20));
+        }
+        // Once it has left the memory, it climbs back.
+        var seen = new HashSet<string>();
+        for (int i = 0; i < 200; i++)
+        {
+            seen.Add(Tick(20));
+        }
+        Assert.Contains("fp32", seen);
+    }
+
+    [Fact]
+    public void A_move_up_that_is_undone_doubles_the_dwell_before_the_next()
+    {
+        var time = new FakeTimeProvider();
+        var profile = ShippedLikeProfile() with { Policy = ShippedLikeProfile().Policy with { RateMemorySeconds = 0 } };
+        var governor = NewGovernor(time, profile, initial: "int8");
+        governor.Follow("int8");
+        Assert.Equal(10, governor.EffectiveDwellSeconds(profile.Policy, time.GetUtcNow()));
+        time.Advance(TimeSpan.FromSeconds(10));
+        Assert.Equal("fp32", governor.Decide(new GovernorInput { Device = Snapshot(50, time: time), ArrivalRatePerSecond = 20 }).Variant);
+        time.Advance(TimeSpan.FromSeconds(3));
+        // The load comes back at once: fp32 no longer fits, and the move up counts as undone.
+        Assert.Equal("int8", governor.Decide(new GovernorInput { Device = Snapshot(50, time: time), ArrivalRatePerSecond = 120 }).Variant);
+        Assert.Equal(20, governor.EffectiveDwellSeconds(profile.Policy, time.GetUtcNow()));
+        time.Advance(TimeSpan.FromSeconds(12));
+        var held = governor.Decide(new GovernorInput { Device = Snapshot(50, time: time), ArrivalRatePerSecond = 20 });
+        Assert.Equal(DecisionReason.DwellHold, held.Reason);
+        time.Advance(TimeSpan.FromSeconds(9));
+        Assert.Equal("fp32", governor.Decide(new GovernorInput { Device = Snapshot(50, time: time), ArrivalRatePerSecond = 20 }).Variant);
+    }
+
     [Fact]
     public void Hotter_never_picks_a_heavier_variant()
     {

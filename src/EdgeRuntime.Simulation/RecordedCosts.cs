@@ -1,0 +1,63 @@
+using EdgeRuntime.Bundles;
+using EdgeRuntime.Devices.Boards;
+using EdgeRuntime.Governance;
+
+namespace EdgeRuntime.Simulation;
+
+/// <summary>
+/// Each variant's latency on the simulated board from figures written down, never from a fresh measurement, so the
+/// same scenario and seed give the same outcome on any machine: first the bundle manifest's costs recorded for the
+/// board (<c>edgert bench --record BOARD</c>), then the board profile's per-variant cost table, then the board's
+/// cost model (the variant's MACs and precision at the board's published throughput).
+/// </summary>
+public static class RecordedCosts
+{
+    public const string FromManifest = "bundle manifest";
+    public const string FromProfile = "profile";
+    public const string FromBoardModel = "board cost model";
+
+    /// <returns>Variants in board milliseconds at full clock, and per variant where its figure came from.</returns>
+    public static (List<SimulatedVariant> Variants, Dictionary<string, string> Sources) Resolve(
+        BundleManifest manifest, BoardDescriptor board, GovernorProfile profile, IEnumerable<string>? onlyVariants = null)
+    {
+        var wanted = onlyVariants?.ToHashSet(StringComparer.Ordinal);
+        var variants = new List<SimulatedVariant>();
+        var sources = new Dictionary<string, string>(StringComparer.Ordinal);
+        var missing = new List<string>();
+        foreach (var variant in manifest.Variants)
+        {
+            if (wanted is not null && !wanted.Contains(variant.Id))
+            {
+                continue;
+            }
+            double quality = AdaptiveController.QualityOf(variant);
+            if (variant.Costs.TryGetValue(board.Id, out var recorded) && recorded.LatencyP50Ms > 0)
+            {
+                variants.Add(new SimulatedVariant(variant.Id, quality, recorded.LatencyP50Ms, Math.Max(recorded.LatencyP95Ms, recorded.LatencyP50Ms)));
+                sources[variant.Id] = FromManifest;
+            }
+            else if (profile.Variants.TryGetValue(variant.Id, out var listed) && listed.LatencyP50Ms > 0)
+            {
+                variants.Add(new SimulatedVariant(variant.Id, quality, listed.LatencyP50Ms, Math.Max(listed.LatencyP95Ms, listed.LatencyP50Ms)));
+                sources[variant.Id] = FromProfile;
+            }
+            else if (board.Simulation?.Costs is { } model && variant.Macs is long macs && macs > 0)
+            {
+                double median = model.MedianMs(macs, variant.Precision);
+                variants.Add(new SimulatedVariant(variant.Id, quality, median, median * model.P95OverP50));
+                sources[variant.Id] = FromBoardModel;
+            }
+            else
+            {
+                missing.Add(variant.Id);
+            }
+        }
+        if (missing.Count > 0)
+        {
+            throw new ArgumentException(
+                $"no recorded cost on '{board.Id}' for {string.Join(", ", missing)}: record them (edgert bench BUNDLE --record {board.Id}), list them in the " +
+                $"profile's variants table, give the board a simulation.costs model (needs the variants' MAC counts in the manifest), or measure here with --measure");
+        }
+        return (variants, sources);
+    }
+}
