@@ -402,6 +402,30 @@ public sealed class ControlFlowModelsTests
         Assert.Contains("expected NAME=VALUE", badError);
     }
 
+    [Fact]
+    public async Task ALadderBuiltForAFixedSampleRateIsMadeFromThatBranchAndRecordsIt()
+    {
+        using var directory = new TempDirectory();
+        string audio = WriteNpy(directory, "audio.npy", Audio(16, 9), 16, 1, 512);
+        string bundle = directory.File("vad16");
+        var (code, text, error) = await RunAsync("build", ModelPath("vad_if.onnx"), "--fix-input", "sr=16000", "--calib", $"audio={audio}",
+            "--data", audio, "--prune", "0.5", "--prune-samples", "16", "--round-to", "1", "-o", bundle);
+        Assert.True(code == 0, $"{text}\n{error}");
+        Assert.Contains("specialised for sr=16000", text);
+
+        var manifest = EdgeRuntime.Bundles.ModelBundle.Open(bundle).Manifest;
+        Assert.Equal("16000", manifest.FixedInputs!["sr"]);
+        Assert.Equal(["audio"], manifest.Inputs.Select(i => i.Name));
+        var reference = OnnxModel.Load(Path.Combine(bundle, manifest.FindVariant(manifest.ReferenceVariant)!.File));
+        Assert.DoesNotContain(reference.Graph.Nodes, n => n.OpType == "If");
+        Assert.True(manifest.Variants.Count > 1, text);
+
+        var (refused, _, refusal) = await RunAsync("build", ModelPath("loop_matmul.onnx"), "--fix-input", "steps=3", "--calib", $"audio={audio}",
+            "--data", audio, "-o", directory.File("loop"));
+        Assert.Equal(1, refused);
+        Assert.Contains("nothing to specialize", refusal);
+    }
+
     // ---- state input with the batch on axis 1 ----
 
     [Fact]

@@ -23,11 +23,16 @@ internal static class BuildCommand
         var keepAll = new Option<bool>("--keep-dominated") { Description = "Keep variants that another beats on quality, latency and size" };
         var roundTo = new Option<int?>("--round-to") { Description = "Round the pruned rungs' kept channels to a multiple of this (1: no rounding; default: the multiple the channel probe measured on this device)" };
         var fasterMargin = new Option<double>("--faster-margin") { Description = "Drop a pruned rung that does not run in at most (1 - this) times its parent's latency", DefaultValueFactory = _ => Compression.Pruning.PruneSpeedCheck.DefaultMargin };
+        var fixInputs = new Option<string[]>("--fix-input")
+        {
+            Description = "Specialise the model for a deployment that fixes this input first, e.g. --fix-input sr=16000 (repeatable): the ladder is made from the branch it will run, and the manifest records the value",
+            AllowMultipleArgumentsPerToken = true,
+        };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
         var data = new DataOptions();
         var command = new Command("build", "Make the variant ladder (fp16, int8, structured-pruned levels, pruned+int8), evaluate and measure each, keep the Pareto front, plot it");
         command.Arguments.Add(model);
-        foreach (var option in new Option[] { output, calib, levels, pruneSamples, distillEpochs, deviceClass, keepAll, roundTo, fasterMargin, json })
+        foreach (var option in new Option[] { output, calib, levels, pruneSamples, distillEpochs, deviceClass, keepAll, roundTo, fasterMargin, fixInputs, json })
         {
             command.Options.Add(option);
         }
@@ -39,9 +44,13 @@ internal static class BuildCommand
             {
                 throw new CliError($"model file '{source.FullName}' does not exist");
             }
+            var fixedInputs = SpecializeCommand.ParseFixedInputs(result.GetValue(fixInputs) ?? [], "--fix-input");
+            using var specialized = fixedInputs.Count == 0 ? null : new TemporaryDirectory("edgert-build-");
+            string modelPath = specialized is null ? source.FullName
+                : LadderBuilder.Specialize(source.FullName, fixedInputs, specialized.Path, result.GetValue(json) ? null : line => context.Out.WriteLine(line));
             var specs = result.GetValue(calib) ?? [];
-            var quantizeData = QuantizeCommand.LoadCalibration(source.FullName, specs, 500) ?? throw new CliError("--calib is required");
-            var pruneData = QuantizeCommand.LoadCalibration(source.FullName, specs, result.GetValue(pruneSamples))!;
+            var quantizeData = QuantizeCommand.LoadCalibration(modelPath, specs, 500) ?? throw new CliError("--calib is required");
+            var pruneData = QuantizeCommand.LoadCalibration(modelPath, specs, result.GetValue(pruneSamples))!;
             var (dataset, labelled, name) = data.Load(result);
             double[] ratios;
             try
@@ -66,10 +75,10 @@ internal static class BuildCommand
             }
             var alignment = PruneCommand.ChooseRoundTo(result.GetValue(roundTo), null, result.GetValue(json) ? null : line => context.Error.WriteLine(line));
             string bundle = result.GetValue(output)!;
-            var report = LadderBuilder.Build(source.FullName, bundle, quantizeData, pruneData,
+            var report = LadderBuilder.Build(modelPath, bundle, quantizeData, pruneData,
                 new QualityData(dataset, labelled, name) { Limit = result.GetValue(data.Limit) },
                 new LadderOptions { PruneRatios = ratios, PruneSamples = result.GetValue(pruneSamples), DistillEpochs = result.GetValue(distillEpochs), DeviceClass = result.GetValue(deviceClass)!, KeepDominated = result.GetValue(keepAll),
-                    RoundTo = alignment.Multiple, FasterMargin = margin },
+                    RoundTo = alignment.Multiple, FasterMargin = margin, FixedInputs = fixedInputs.Count > 0 ? fixedInputs : null },
                 result.GetValue(json) ? null : line => context.Out.WriteLine(line));
             string plot = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(bundle))!, $"{Path.GetFileName(Path.GetFullPath(bundle))}-ladder.png");
             Plot(report, plot);

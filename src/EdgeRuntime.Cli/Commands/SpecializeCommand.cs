@@ -34,19 +34,7 @@ internal static class SpecializeCommand
             {
                 throw new CliError($"model file '{source.FullName}' does not exist");
             }
-            var values = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (string spec in result.GetValue(inputs) ?? [])
-            {
-                int equals = spec.IndexOf('=');
-                if (equals <= 0 || equals == spec.Length - 1)
-                {
-                    throw new CliError($"--input '{spec}': expected NAME=VALUE, e.g. sr=16000");
-                }
-                if (!values.TryAdd(spec[..equals], spec[(equals + 1)..]))
-                {
-                    throw new CliError($"--input: '{spec[..equals]}' is given twice");
-                }
-            }
+            var values = ParseFixedInputs(result.GetValue(inputs) ?? [], "--input");
             var specialized = ModelSpecializer.Specialize(OnnxModel.Load(source.FullName), values);
             if (specialized.InlinedIfs.Count == 0 && specialized.FoldedNodes == 0)
             {
@@ -71,5 +59,24 @@ internal static class SpecializeCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>NAME=VALUE pairs of inputs to fix, as given to <paramref name="option"/>.</summary>
+    internal static Dictionary<string, string> ParseFixedInputs(IEnumerable<string> specs, string option)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (string spec in specs)
+        {
+            int equals = spec.IndexOf('=');
+            if (equals <= 0 || equals == spec.Length - 1)
+            {
+                throw new CliError($"{option} '{spec}': expected NAME=VALUE, e.g. sr=16000");
+            }
+            if (!values.TryAdd(spec[..equals], spec[(equals + 1)..]))
+            {
+                throw new CliError($"{option}: '{spec[..equals]}' is given twice");
+            }
+        }
+        return values;
     }
 }

@@ -32,6 +32,8 @@ public sealed record LadderOptions
     public int RoundTo { get; init; } = 1;
     /// <summary>A pruned rung must run in at most (1 - this) times its parent's p50 latency, or it is dropped.</summary>
     public double FasterMargin { get; init; } = PruneSpeedCheck.DefaultMargin;
+    /// <summary>Inputs the model was specialised for (see <see cref="LadderBuilder.Specialize"/>), recorded in the manifest.</summary>
+    public IReadOnlyDictionary<string, string>? FixedInputs { get; init; }
 }
 
 /// <summary>One rung: what it is, what it keeps, what it costs, and whether it stays.</summary>
@@ -46,6 +48,25 @@ public sealed record LadderReport(string Bundle, string Metric, IReadOnlyList<La
 /// </summary>
 public static class LadderBuilder
 {
+    /// <summary>
+    /// For a deployment that fixes some inputs (a sample rate, a mode flag): the model specialised to them, written into
+    /// <paramref name="directory"/> under the model's own file name, so the ladder is made from the branch it will run.
+    /// </summary>
+    /// <exception cref="NotSupportedException">Fixing these inputs decides no If and folds no node.</exception>
+    public static string Specialize(string modelPath, IReadOnlyDictionary<string, string> fixedInputs, string directory, Action<string>? progress = null)
+    {
+        var result = Specialization.ModelSpecializer.Specialize(OnnxModel.Load(modelPath), fixedInputs);
+        if (result.InlinedIfs.Count == 0 && result.FoldedNodes == 0)
+        {
+            throw new NotSupportedException($"nothing to specialize: no If condition and no node depends on {string.Join(", ", fixedInputs.Keys)} alone");
+        }
+        string path = Path.Combine(directory, Path.GetFileName(modelPath));
+        result.Model.Save(path);
+        progress?.Invoke($"specialised for {string.Join(", ", fixedInputs.Select(p => $"{p.Key}={p.Value}"))}: {result.InlinedIfs.Count} If node(s) inlined, " +
+            $"{result.FoldedNodes} folded, {result.RemovedNodes} fewer in all");
+        return path;
+    }
+
     public static LadderReport Build(string modelPath, string bundleDirectory, CalibrationData calibration, CalibrationData pruneCalibration,
         QualityData quality, LadderOptions? options = null, Action<string>? progress = null)
     {
@@ -145,7 +166,7 @@ public static class LadderBuilder
 
             Step($"packing and evaluating {sources.Count} variants on {quality.Name}");
             var manifest = BundleBuilder.Create(bundleDirectory, Path.GetFileNameWithoutExtension(modelPath), sources, quality,
-                "Variant ladder made by edgert build", PruneSpeedCheck.ShapesFor(reference, calibration));
+                "Variant ladder made by edgert build", PruneSpeedCheck.ShapesFor(reference, calibration), options.FixedInputs);
             Step("measuring latency");
             var bench = Benchmarker.Run(ModelBundle.Open(bundleDirectory), new BenchOptions { Runs = options.BenchRuns, MaxDuration = TimeSpan.FromSeconds(10) });
             manifest = CostRecorder.Record(bundleDirectory, options.DeviceClass, bench);

@@ -39,8 +39,9 @@ public static partial class BundleBuilder
     private static partial Regex VariantIdPattern();
 
     /// <param name="inputShapes">Input shapes (batch 1) the variants were calibrated at, recorded for models with symbolic dimensions.</param>
+    /// <param name="fixedInputs">Inputs the model was specialised for (name to value), recorded so a deployment knows what its variants serve.</param>
     public static BundleManifest Create(string directory, string name, IReadOnlyList<VariantSource> variants, QualityData? quality = null, string? description = null,
-        IReadOnlyDictionary<string, long[]>? inputShapes = null)
+        IReadOnlyDictionary<string, long[]>? inputShapes = null, IReadOnlyDictionary<string, string>? fixedInputs = null)
     {
         if (variants.Count == 0)
         {
@@ -61,6 +62,7 @@ public static partial class BundleBuilder
         var manifest = new BundleManifest
         {
             InputShapes = shapes,
+            FixedInputs = fixedInputs is { Count: > 0 } ? fixedInputs : null,
             Name = name,
             Description = description,
             CreatedUtc = DateTimeOffset.UtcNow,

@@ -26,6 +26,11 @@ public sealed record BundleManifest
     /// besides the batch: MACs are counted and benchmarks run at these sizes, never at a guessed 1.
     /// </summary>
     public IReadOnlyDictionary<string, long[]>? InputShapes { get; init; }
+    /// <summary>
+    /// Inputs the model was specialised for before its variants were made (input name to value, as given to
+    /// `edgert specialize` or `edgert build --fix-input`): the variants no longer take these inputs and serve only these values.
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? FixedInputs { get; init; }
 
     public VariantManifest? FindVariant(string id) => Variants.FirstOrDefault(v => v.Id == id);
 }
