@@ -162,23 +162,28 @@ public static class ModelSpecializer
             {
                 continue;
             }
-            var results = Evaluate(graph, model, node);
-            if (results is null)
+            if (TryFold(graph, model, node, name => graph.FindInitializer(name), MaxFoldedElements))
             {
-                continue;
+                folded++;
             }
-            graph.RemoveNode(node);
-            foreach (var tensor in results)
-            {
-                graph.AddInitializer(tensor);
-            }
-            folded++;
         }
         return folded;
     }
 
-    private static List<TensorProto>? Evaluate(OnnxGraph graph, OnnxModel model, NodeProto node) =>
-        Evaluate(model, node, name => graph.FindInitializer(name), MaxFoldedElements);
+    /// <summary>Replaces a node whose inputs are all constants by its outputs as initializers, when <see cref="Evaluate"/> can run it.</summary>
+    internal static bool TryFold(OnnxGraph graph, OnnxModel model, NodeProto node, Func<string, TensorProto?> constant, long maxElements)
+    {
+        if (Evaluate(model, node, constant, maxElements) is not { } results)
+        {
+            return false;
+        }
+        graph.RemoveNode(node);
+        foreach (var tensor in results)
+        {
+            graph.AddInitializer(tensor);
+        }
+        return true;
+    }
 
     /// <summary>Runs one node whose inputs are all constants in ONNX Runtime; null when it cannot run alone or its outputs are too large or not tensors.</summary>
     internal static List<TensorProto>? Evaluate(OnnxModel model, NodeProto node, Func<string, TensorProto?> constant, long maxElements)

@@ -39,17 +39,10 @@ public static class WeightFolding
                 {
                     continue;
                 }
-                var results = ModelSpecializer.Evaluate(model, node, name => Constant(scope, name), MaxElements);
-                if (results is null)
+                if (ModelSpecializer.TryFold(graph, model, node, name => Constant(scope, name), MaxElements))
                 {
-                    continue;
+                    folded++;
                 }
-                graph.RemoveNode(node);
-                foreach (var tensor in results)
-                {
-                    graph.AddInitializer(tensor);
-                }
-                folded++;
             }
             graph.RemoveUnusedInitializers();
         }
