@@ -113,7 +113,7 @@ public sealed class EdgertdServer : IAsyncDisposable
                 _uplink = await DaemonUplink.StartAsync(_options, governance, _telemetry?.Log, _time, _loggers, cancellationToken).ConfigureAwait(false);
             }
             var scheduler = new InferenceScheduler(_options.ResolvedWorkers, _options.QueueCapacity, _time, _loggers.CreateLogger<InferenceScheduler>());
-            _context = new ServerContext(_options, new ModelRegistry(hosts), scheduler, events, governance, _time, _loggers);
+            _context = new ServerContext(_options, new ModelRegistry(hosts), scheduler, events, governance, _time, _loggers) { Telemetry = _telemetry?.Log };
             _peerShares = new PeerShares(_options.MaxConnectionsPerUser, _options.MaxConnectionsPerProcess);
             ListenOnUnixSocket();
             if (_options.TcpPort is int port)

@@ -26,6 +26,8 @@ internal sealed class ServerContext(ServerOptions options, ModelRegistry registr
     public TimeProvider Time { get; } = time;
     public ILoggerFactory Loggers { get; } = loggers;
     public long StartedAt { get; } = time.GetTimestamp();
+    /// <summary>The device telemetry log, when the daemon keeps one.</summary>
+    public EdgeRuntime.Telemetry.TelemetryLog? Telemetry { get; init; }
     public int Connections => Volatile.Read(ref _connections);
     public bool Draining => _draining;
 
