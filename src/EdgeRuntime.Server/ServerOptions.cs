@@ -42,6 +42,12 @@ public sealed class ServerOptions : IValidatableObject
     /// Null: the parent directory of the served bundles (their common ancestor).</summary>
     public string? BundleRoot { get; set; }
 
+    /// <summary>Models (by bundle name; "*" for all) whose inputs may hold NaN or ±Inf. Others refuse such inputs
+    /// with InvalidInput naming the input and the first bad index, unless the request sets allow_non_finite.</summary>
+    public List<string> AllowNonFiniteInputs { get; set; } = [];
+
+    public bool AllowsNonFinite(string model) => AllowNonFiniteInputs.Contains("*") || AllowNonFiniteInputs.Contains(model);
+
     /// <summary>Inference workers; null for one per processor.</summary>
     [Range(1, 256)]
     public int? Workers { get; set; }

@@ -323,6 +323,10 @@ internal sealed class AppConnection : IJobResponder
         Operations.CheckInfer(request);
         var model = _server.Registry.Resolve(request.Model);
         var inputs = WireTensors.ToInputs(request.Inputs!);
+        if (!request.AllowNonFinite && !_server.Options.AllowsNonFinite(model.Name))
+        {
+            WireTensors.RejectNonFinite(inputs, model.Name);
+        }
         if (_jobs.Count >= _server.Options.MaxPendingPerConnection)
         {
             throw new ProtocolException(ErrorCode.Overloaded, $"this connection already has {_jobs.Count} requests waiting or running (at most {_server.Options.MaxPendingPerConnection})");
