@@ -64,6 +64,10 @@ public sealed class EdgertdServer : IAsyncDisposable
     /// <summary>Builds the device monitor instead of the board's sysfs sources (fault injection in tests).</summary>
     internal Func<BoardDescriptor, SysfsRoot, IDeviceMonitor>? MonitorFactory { get; init; }
 
+    /// <summary>Creates telemetry segment files instead of the file system (a full disk in tests), and how long the
+    /// log waits after a failed write before trying the disk again.</summary>
+    internal (Func<string, Stream> CreateSegment, TimeSpan RetryInterval)? TelemetryStorage { get; init; }
+
     internal GovernorLoop Governance => Context.Governance;
 
     /// <summary>The telemetry log, when TelemetryDirectory is set.</summary>
@@ -106,7 +110,7 @@ public sealed class EdgertdServer : IAsyncDisposable
             governance.Start();
             if (_options.TelemetryDirectory is not null)
             {
-                _telemetry = DaemonTelemetry.Start(_options, governance, hosts, events, _time, _loggers);
+                _telemetry = DaemonTelemetry.Start(_options, governance, hosts, events, _time, _loggers, TelemetryStorage);
             }
             if (_options.MqttBroker is not null)
             {

@@ -47,14 +47,20 @@ internal sealed class DaemonTelemetry : IAsyncDisposable
 
     public TelemetryLog Log { get; }
 
-    public static DaemonTelemetry Start(ServerOptions options, GovernorLoop governance, IReadOnlyList<ModelHost> models, EventHub events, TimeProvider time, ILoggerFactory loggers)
+    public static DaemonTelemetry Start(ServerOptions options, GovernorLoop governance, IReadOnlyList<ModelHost> models, EventHub events, TimeProvider time, ILoggerFactory loggers,
+        (Func<string, Stream> CreateSegment, TimeSpan RetryInterval)? storage = null)
     {
-        var log = TelemetryLog.Open(new TelemetryLogOptions
+        var logOptions = new TelemetryLogOptions
         {
             Directory = Path.GetFullPath(options.TelemetryDirectory!),
             DeviceId = options.ResolvedDeviceId,
             DeviceClass = governance.Board.Id,
-        }, time, loggers.CreateLogger<TelemetryLog>());
+        };
+        if (storage is { } custom)
+        {
+            logOptions = logOptions with { RetryInterval = custom.RetryInterval };
+        }
+        var log = TelemetryLog.Open(logOptions, time, loggers.CreateLogger<TelemetryLog>(), storage?.CreateSegment);
         var logger = loggers.CreateLogger<DaemonTelemetry>();
         logger.LogInformation("Telemetry log in {Directory} as device {Device} ({Class}), samples every {Interval} s",
             log.Options.Directory, log.Options.DeviceId, log.Options.DeviceClass, options.TelemetryIntervalSeconds);
