@@ -320,11 +320,17 @@ public sealed class HostileInputTests
             Assert.Equal("degraded", after.State);
             Assert.Equal(414, after.LostRecords);
             Assert.Null(after.FailingSinceUnixMs);
+            // The next interval puts the loss into the log itself, which is what the uplink sends to the fleet.
+            server.Telemetry!.Sample();
+            Assert.True(await telemetry.FlushAsync());
         }
         await server.DisposeAsync();
         // No empty segment per failed batch.
         Assert.All(SegmentFiles.List(log), s => Assert.True(new FileInfo(s.Path).Length > 0, $"{s.Path} is empty"));
-        var report = TelemetryLogReader.ReadDirectory(log);
+        var records = new List<TelemetryRecord>();
+        var report = TelemetryLogReader.ReadDirectory(log, records.Add);
+        Assert.Contains(records, r => r.Sensor is { Name: "telemetry/lost_records", Value: 414 });
+        Assert.Contains(records, r => r.Error is { Source: "telemetry" } e && e.Message.Contains("414 record(s) lost"));
         Assert.False(report.Clean);
         Assert.Equal(414, report.MissingRecords);
         Assert.Equal(new SequenceRange(11, 424), Assert.Single(report.MissingRanges));
