@@ -219,9 +219,17 @@ public sealed class HostileInputTests
             Assert.Contains("outside the bundle root", refused.Message);
             var escape = await Assert.ThrowsAsync<EdgertException>(() => client.ReloadAsync("../../" + Path.GetFileName(outside)));
             Assert.Contains("outside the bundle root", escape.Message);
+            // A directory link inside the root that leads out of it, with the bundle below it.
+            Directory.CreateSymbolicLink(directory["link"], Path.GetDirectoryName(outside)!);
+            var linked = await Assert.ThrowsAsync<EdgertException>(() => client.ReloadAsync(Path.Combine(directory["link"], Path.GetFileName(outside))));
+            Assert.Contains("outside the bundle root", linked.Message);
         }
         finally
         {
+            if (new DirectoryInfo(directory["link"]).LinkTarget is not null)
+            {
+                Directory.Delete(directory["link"]); // the link only, never what it points at
+            }
             Directory.Delete(outside, recursive: true);
         }
         // A sibling inside the root whose manifest is secret text: refused without quoting it.

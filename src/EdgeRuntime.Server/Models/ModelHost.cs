@@ -404,29 +404,15 @@ internal sealed class ModelHost : IDisposable
 
     /// <summary>
     /// The full path of a reload target, which must lie under the bundle root (configured, or the parent of the
-    /// served bundles) after following a symbolic link at its end; relative paths are taken from the root.
+    /// served bundles) both as written and with every symbolic link resolved; relative paths are taken from the root.
     /// </summary>
     private string ConfinedToBundleRoot(string path)
     {
         string root = _options.ResolvedBundleRoot;
         string target = System.IO.Path.GetFullPath(path, root);
-        string real = target;
-        try
-        {
-            if (new DirectoryInfo(target).ResolveLinkTarget(returnFinalTarget: true) is { } link)
-            {
-                real = link.FullName;
-            }
-            else if (new FileInfo(target).ResolveLinkTarget(returnFinalTarget: true) is { } fileLink)
-            {
-                real = fileLink.FullName;
-            }
-        }
-        catch (IOException)
-        {
-            // A broken link: ModelRuntime.Open reports it missing.
-        }
-        if (!ServerOptions.IsUnder(target, root) || !ServerOptions.IsUnder(real, root))
+        string realRoot = RealPath.Of(root) ?? root;
+        string real = RealPath.Of(target) ?? target;
+        if (!ServerOptions.IsUnder(target, root) || !ServerOptions.IsUnder(real, realRoot))
         {
             throw new RefusedException(Refusal.ReloadFailed, $"'{path}' is outside the bundle root '{root}'; '{Name}' keeps serving");
         }
