@@ -210,6 +210,11 @@ public sealed class Governor
             return (up, reasonIfMoving == DecisionReason.Headroom ? DecisionReason.Headroom : reasonIfMoving,
                 $"{_variants[up].Id} predicted p95 {evaluations[up].PredictedP95Ms:F2} ms (SLO {slo:F2}), steady {evaluations[up].SteadyCelsius:F1} °C");
         }
+        if (_battery.Unknown && current.Fits)
+        {
+            // Holding is right, but "Steady" would hide that the battery reading is gone.
+            return (_current, DecisionReason.SensorsUnknown, $"{_battery.Why}: {_variants[_current].Id} stays");
+        }
         return (_current, current.Fits ? DecisionReason.Steady : reasonIfMoving, current.Fits ? "within every limit" : current.Explanation);
     }
 
