@@ -92,6 +92,19 @@ internal sealed class ClientConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>Waits (briefly) for the read loop to finish and returns what ended it, e.g. the daemon's error frame.</summary>
+    public async Task<Exception?> ReasonForClosingAsync(TimeSpan wait)
+    {
+        try
+        {
+            await _readLoop.WaitAsync(wait).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+        }
+        return Volatile.Read(ref _failure);
+    }
+
     /// <summary>Closes the connection and fails everything waiting on it.</summary>
     public void Fail(Exception reason)
     {

@@ -59,6 +59,7 @@ public sealed class EdgertClient : IAsyncDisposable
             DeadlineMs = options.Deadline is TimeSpan deadline ? (uint)Math.Clamp(Math.Ceiling(deadline.TotalMilliseconds), 1, uint.MaxValue) : 0,
             MinQuality = options.MinQuality,
             Priority = (int)options.Priority,
+            AllowNonFinite = options.AllowNonFinite,
         };
         var response = await CallAsync<InferRequest, InferResponse>(MessageType.Infer, request, cancellationToken).ConfigureAwait(false);
         return new InferResult(response.Model, response.Variant, response.Outputs,
@@ -149,6 +150,12 @@ public sealed class EdgertClient : IAsyncDisposable
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
         {
             connection.Pending.TryRemove(id, out _);
+            // The daemon may have said why it closed (Overloaded at its connection cap) just before the write failed:
+            // that reason, not the broken pipe it caused, is the answer.
+            if (await connection.ReasonForClosingAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false) is EdgertException reason and not EdgertConnectionException)
+            {
+                throw new EdgertException(reason.Code, reason.Message, e);
+            }
             connection.Fail(new EdgertConnectionException($"the connection to the daemon dropped: {e.Message}", e));
             throw new EdgertConnectionException($"sending to the daemon at {_options.Endpoint} failed: {e.Message}", e);
         }

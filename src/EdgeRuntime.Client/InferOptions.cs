@@ -20,4 +20,7 @@ public sealed record InferOptions
     public double? MinQuality { get; init; }
 
     public InferPriority Priority { get; init; } = InferPriority.Normal;
+
+    /// <summary>Let NaN and ±Inf in float inputs through to the model (the daemon refuses them by default).</summary>
+    public bool AllowNonFinite { get; init; }
 }

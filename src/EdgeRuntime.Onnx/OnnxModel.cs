@@ -121,6 +121,10 @@ public sealed class OnnxModel
         }
     }
 
+    /// <summary>The files (paths relative to the model, as written in the graph) that hold external tensor data.</summary>
+    public IReadOnlyList<string> ExternalDataFiles => [.. AllTensors(Proto.Graph).Where(ExternalTensorData.IsExternal)
+        .SelectMany(t => t.ExternalData.Where(e => e.Key == "location").Select(e => e.Value)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+
     /// <summary>True when some tensor keeps its bytes in a file next to the model.</summary>
     public bool HasExternalData => AllTensors(Proto.Graph).Any(ExternalTensorData.IsExternal);
 

@@ -33,4 +33,6 @@ public enum ErrorCode
     /// <summary>The variant failed while running; the message says how.</summary>
     InferenceFailed = 18,
     Internal = 19,
+    /// <summary>The client did not finish its hello, a frame header or a frame body in time, or stayed idle too long; the connection is closed.</summary>
+    TimedOut = 20,
 }

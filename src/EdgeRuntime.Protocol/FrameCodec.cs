@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Globalization;
 using System.Runtime.InteropServices;
 using MessagePack;
 
@@ -87,8 +88,59 @@ public static class FrameCodec
         }
         catch (MessagePackSerializationException e)
         {
-            throw new ProtocolException(ErrorCode.InvalidRequest, $"{envelope.Type} body: {Innermost(e)}", e) { RequestId = envelope.RequestId };
+            string problem = Innermost(e) is OverflowException ? OutOfRange<T>(envelope.Body) : Innermost(e).Message;
+            throw new ProtocolException(ErrorCode.InvalidRequest, $"{envelope.Type} body: {problem}", e) { RequestId = envelope.RequestId };
         }
+    }
+
+    /// <summary>Names the field whose integer does not fit its type (the serializer only says "overflow").</summary>
+    private static string OutOfRange<T>(ReadOnlyMemory<byte> body)
+    {
+        const string Unnamed = "a number is out of range for its field";
+        try
+        {
+            var fields = typeof(T).GetProperties()
+                .Select(p => (Key: p.GetCustomAttributes(typeof(KeyAttribute), false).OfType<KeyAttribute>().FirstOrDefault()?.StringKey, Type: Nullable.GetUnderlyingType(p.PropertyType) ?? p.PropertyType))
+                .Where(f => f.Key is not null)
+                .ToDictionary(f => f.Key!, f => f.Type, StringComparer.Ordinal);
+            var reader = new MessagePackReader(body);
+            if (reader.NextMessagePackType != MessagePackType.Map)
+            {
+                return Unnamed;
+            }
+            int count = reader.ReadMapHeader();
+            for (int i = 0; i < count; i++)
+            {
+                string? key = reader.ReadString();
+                if (key is not null && reader.NextMessagePackType == MessagePackType.Integer && fields.TryGetValue(key, out var type))
+                {
+                    string value = reader.NextCode == MessagePackCode.UInt64 ? reader.ReadUInt64().ToString(CultureInfo.InvariantCulture) : reader.ReadInt64().ToString(CultureInfo.InvariantCulture);
+                    var (min, max) = Type.GetTypeCode(type) switch
+                    {
+                        TypeCode.Byte => ("0", byte.MaxValue.ToString(CultureInfo.InvariantCulture)),
+                        TypeCode.UInt16 => ("0", ushort.MaxValue.ToString(CultureInfo.InvariantCulture)),
+                        TypeCode.UInt32 => ("0", uint.MaxValue.ToString(CultureInfo.InvariantCulture)),
+                        TypeCode.UInt64 => ("0", ulong.MaxValue.ToString(CultureInfo.InvariantCulture)),
+                        TypeCode.Int16 => (short.MinValue.ToString(CultureInfo.InvariantCulture), short.MaxValue.ToString(CultureInfo.InvariantCulture)),
+                        TypeCode.Int32 => (int.MinValue.ToString(CultureInfo.InvariantCulture), int.MaxValue.ToString(CultureInfo.InvariantCulture)),
+                        TypeCode.Int64 => (long.MinValue.ToString(CultureInfo.InvariantCulture), long.MaxValue.ToString(CultureInfo.InvariantCulture)),
+                        _ => ("", ""),
+                    };
+                    if (min.Length > 0 && (value.StartsWith('-') ? min == "0" || value.Length > min.Length || (value.Length == min.Length && string.CompareOrdinal(value, min) > 0)
+                                                                 : value.Length > max.Length || (value.Length == max.Length && string.CompareOrdinal(value, max) > 0)))
+                    {
+                        return $"'{key}' is {value}, outside {min} to {max}";
+                    }
+                    continue;
+                }
+                reader.Skip();
+            }
+        }
+        catch (Exception e) when (e is MessagePackSerializationException or OverflowException or EndOfStreamException or InvalidOperationException)
+        {
+            // The field could not be found; the general message stands.
+        }
+        return Unnamed;
     }
 
     /// <summary>Appends one whole frame (prefix included) to <paramref name="output"/>.</summary>
@@ -111,12 +163,12 @@ public static class FrameCodec
         return length;
     }
 
-    private static string Innermost(Exception e)
+    private static Exception Innermost(Exception e)
     {
         while (e.InnerException is not null)
         {
             e = e.InnerException;
         }
-        return e.Message;
+        return e;
     }
 }

@@ -51,17 +51,26 @@ public sealed class FrameReader(Stream stream, FrameLimits limits, bool pooled =
 
     /// <summary>Blocking form of <see cref="ReadAsync"/>, for a thread dedicated to one connection: the kernel wakes
     /// it directly when bytes arrive, which saves the hand-off from the socket event loop to the thread pool.</summary>
-    public Frame? Read()
+    /// <param name="entering">Told when the read waits for a frame, is inside its length prefix, and is inside its
+    /// payload, so the caller can give each phase its own deadline (a client that stops half-way cannot hold a reader).</param>
+    public Frame? Read(Action<FrameReadPhase>? entering = null)
     {
-        int got = stream.ReadAtLeast(_prefix, _prefix.Length, throwOnEndOfStream: false);
+        entering?.Invoke(FrameReadPhase.WaitingForFrame);
+        int got = stream.Read(_prefix);
         if (got == 0)
         {
             return null;
         }
         if (got < _prefix.Length)
         {
-            throw new EndOfStreamException("the stream ended inside a frame's length prefix");
+            entering?.Invoke(FrameReadPhase.Header);
+            got += stream.ReadAtLeast(_prefix.AsSpan(got), _prefix.Length - got, throwOnEndOfStream: false);
+            if (got < _prefix.Length)
+            {
+                throw new EndOfStreamException("the stream ended inside a frame's length prefix");
+            }
         }
+        entering?.Invoke(FrameReadPhase.Body);
         uint length = BinaryPrimitives.ReadUInt32BigEndian(_prefix);
         if (length == 0)
         {
@@ -123,4 +132,12 @@ public sealed class FrameReader(Stream stream, FrameLimits limits, bool pooled =
             ArrayPool<byte>.Shared.Return(scratch);
         }
     }
+}
+
+/// <summary>Where a blocking <see cref="FrameReader.Read"/> is: between frames, inside a length prefix, inside a payload.</summary>
+public enum FrameReadPhase
+{
+    WaitingForFrame,
+    Header,
+    Body,
 }

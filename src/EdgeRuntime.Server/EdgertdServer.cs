@@ -36,6 +36,8 @@ public sealed class EdgertdServer : IAsyncDisposable
     private DaemonTelemetry? _telemetry;
     private DaemonUplink? _uplink;
     private long _nextConnectionId;
+    private long _lastRefusalLog;
+    private PeerShares _peerShares = null!;
     private int _state;
 
     public EdgertdServer(ServerOptions options, TimeProvider? time = null, ILoggerFactory? loggers = null)
@@ -61,6 +63,10 @@ public sealed class EdgertdServer : IAsyncDisposable
 
     /// <summary>Builds the device monitor instead of the board's sysfs sources (fault injection in tests).</summary>
     internal Func<BoardDescriptor, SysfsRoot, IDeviceMonitor>? MonitorFactory { get; init; }
+
+    /// <summary>Creates telemetry segment files instead of the file system (a full disk in tests), and how long the
+    /// log waits after a failed write before trying the disk again.</summary>
+    internal (Func<string, Stream> CreateSegment, TimeSpan RetryInterval)? TelemetryStorage { get; init; }
 
     internal GovernorLoop Governance => Context.Governance;
 
@@ -104,14 +110,15 @@ public sealed class EdgertdServer : IAsyncDisposable
             governance.Start();
             if (_options.TelemetryDirectory is not null)
             {
-                _telemetry = DaemonTelemetry.Start(_options, governance, hosts, events, _time, _loggers);
+                _telemetry = DaemonTelemetry.Start(_options, governance, hosts, events, _time, _loggers, TelemetryStorage);
             }
             if (_options.MqttBroker is not null)
             {
                 _uplink = await DaemonUplink.StartAsync(_options, governance, _telemetry?.Log, _time, _loggers, cancellationToken).ConfigureAwait(false);
             }
             var scheduler = new InferenceScheduler(_options.ResolvedWorkers, _options.QueueCapacity, _time, _loggers.CreateLogger<InferenceScheduler>());
-            _context = new ServerContext(_options, new ModelRegistry(hosts), scheduler, events, governance, _time, _loggers);
+            _context = new ServerContext(_options, new ModelRegistry(hosts), scheduler, events, governance, _time, _loggers) { Telemetry = _telemetry?.Log };
+            _peerShares = new PeerShares(_options.MaxConnectionsPerUser, _options.MaxConnectionsPerProcess);
             ListenOnUnixSocket();
             if (_options.TcpPort is int port)
             {
@@ -142,10 +149,23 @@ public sealed class EdgertdServer : IAsyncDisposable
     private void ListenOnUnixSocket()
     {
         string path = SocketPath;
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        if (Directory.Exists(path))
+        {
+            throw new IOException($"socket path '{path}' is a directory; give the path of the socket file to create (for example '{Path.Combine(path, ServerOptions.DefaultSocketName)}')");
+        }
+        string? parent = Path.GetDirectoryName(path);
+        if (parent is not null && File.Exists(parent))
+        {
+            throw new IOException($"cannot create socket '{path}': '{parent}' is a file, not a directory");
+        }
+        Directory.CreateDirectory(parent!);
         if (File.Exists(path))
         {
-            // A socket file left by a crash is removed; one with a live daemon behind it is not.
+            // Only a socket file left by a crash is removed; a live daemon's socket, or any other file, is not.
+            if (!OperatingSystem.IsWindows() && !UnixSocketPermissions.IsSocketFile(path))
+            {
+                throw new IOException($"socket path '{path}' exists and is not a socket; the daemon will not replace it (remove it or choose another --socket)");
+            }
             using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             try
             {
@@ -159,7 +179,14 @@ public sealed class EdgertdServer : IAsyncDisposable
         }
         var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         _listeners.Add(listener);
-        listener.Bind(new UnixDomainSocketEndPoint(path));
+        try
+        {
+            listener.Bind(new UnixDomainSocketEndPoint(path));
+        }
+        catch (SocketException e)
+        {
+            throw new IOException($"cannot listen on socket '{path}': {e.Message}", e);
+        }
         listener.Listen(512);
         if (!OperatingSystem.IsWindows())
         {
@@ -214,8 +241,15 @@ public sealed class EdgertdServer : IAsyncDisposable
             if (context.ConnectionOpened() > _options.MaxConnections)
             {
                 context.ConnectionClosed();
-                _logger.LogWarning("Refused a connection: {Count} already open", _options.MaxConnections);
-                _ = AppConnection.RefuseAsync(socket, $"the daemon already serves {_options.MaxConnections} connections");
+                Refuse(socket, $"the daemon already serves {_options.MaxConnections} connections");
+                continue;
+            }
+            // Each user and each process gets a share of the slots, so one app cannot lock the others out.
+            var peer = requiresToken ? null : PeerCredentials.Of(socket);
+            if (peer is { } credentials && _peerShares.TryTake(credentials) is string tooMany)
+            {
+                context.ConnectionClosed();
+                Refuse(socket, tooMany);
                 continue;
             }
             long id = Interlocked.Increment(ref _nextConnectionId);
@@ -232,6 +266,10 @@ public sealed class EdgertdServer : IAsyncDisposable
                 }
                 finally
                 {
+                    if (peer is { } credentials)
+                    {
+                        _peerShares.Release(credentials);
+                    }
                     context.ConnectionClosed();
                     _connections.TryRemove(id, out _);
                     finished.SetResult();
@@ -243,6 +281,20 @@ public sealed class EdgertdServer : IAsyncDisposable
             };
             thread.Start();
         }
+    }
+
+    private void Refuse(Socket socket, string reason)
+    {
+        Context.ConnectionRefused();
+        // Once a second at most: a flood of refusals must not flood the log as well.
+        long now = _time.GetTimestamp();
+        long last = Interlocked.Read(ref _lastRefusalLog);
+        if (last == 0 || _time.GetElapsedTime(last, now) >= TimeSpan.FromSeconds(1))
+        {
+            Interlocked.Exchange(ref _lastRefusalLog, now);
+            _logger.LogWarning("Refused a connection: {Reason} ({Total} refused since the start)", reason, Context.Refused);
+        }
+        _ = AppConnection.RefuseAsync(socket, reason);
     }
 
     /// <summary>

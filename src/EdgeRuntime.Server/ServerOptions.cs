@@ -38,8 +38,15 @@ public sealed class ServerOptions : IValidatableObject
     /// <summary>Bundle directories (or single .onnx files) to serve; relative paths are under <see cref="BundleRoot"/>.</summary>
     public List<string> Bundles { get; set; } = [];
 
-    /// <summary>Where bundles live. When set, reloads may only open bundles under it.</summary>
+    /// <summary>Where bundles live: relative bundle paths are under it, and reloads may only open bundles under it.
+    /// Null: the parent directory of the served bundles (their common ancestor).</summary>
     public string? BundleRoot { get; set; }
+
+    /// <summary>Models (by bundle name; "*" for all) whose inputs may hold NaN or ±Inf. Others refuse such inputs
+    /// with InvalidInput naming the input and the first bad index, unless the request sets allow_non_finite.</summary>
+    public List<string> AllowNonFiniteInputs { get; set; } = [];
+
+    public bool AllowsNonFinite(string model) => AllowNonFiniteInputs.Contains("*") || AllowNonFiniteInputs.Contains(model);
 
     /// <summary>Inference workers; null for one per processor.</summary>
     [Range(1, 256)]
@@ -56,6 +63,27 @@ public sealed class ServerOptions : IValidatableObject
 
     [Range(1, 100_000)]
     public int MaxConnections { get; set; } = 128;
+
+    /// <summary>Connections one user (the peer's uid, from the kernel) may hold on the Unix socket, so one app cannot take every slot.</summary>
+    [Range(1, 100_000)]
+    public int MaxConnectionsPerUser { get; set; } = 64;
+
+    /// <summary>Connections one process (the peer's pid) may hold on the Unix socket; below the per-user share so
+    /// another process of the same user (edgert status) still gets in.</summary>
+    [Range(1, 100_000)]
+    public int MaxConnectionsPerProcess { get; set; } = 32;
+
+    /// <summary>A new connection must send its first complete frame within this time, or it is closed.</summary>
+    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>A connection with nothing in flight and no subscription that sends no frame for this long is closed.</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>A frame's 4-byte length prefix, once started, must be complete within this time.</summary>
+    public TimeSpan HeaderTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>A frame's payload, once its prefix is read, must be complete within this time (slow clients are cut off).</summary>
+    public TimeSpan BodyTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     [Range(64, 1 << 30)]
     public int MaxFrameBytes { get; set; } = FrameLimits.DefaultMaxFrameBytes;
@@ -134,6 +162,40 @@ public sealed class ServerOptions : IValidatableObject
     public string ResolveBundlePath(string path) =>
         Path.GetFullPath(BundleRoot is null ? path : Path.Combine(BundleRoot, path));
 
+    /// <summary>The directory reloads are confined to: <see cref="BundleRoot"/>, or the deepest directory that holds every served bundle.</summary>
+    public string ResolvedBundleRoot
+    {
+        get
+        {
+            if (BundleRoot is not null)
+            {
+                return Path.TrimEndingDirectorySeparator(Path.GetFullPath(BundleRoot));
+            }
+            var parents = Bundles.Select(b => Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(ResolveBundlePath(b))) ?? "/").ToList();
+            string common = parents.Count == 0 ? Path.GetFullPath(".") : parents[0];
+            foreach (string parent in parents.Skip(1))
+            {
+                while (!IsUnder(parent, common))
+                {
+                    common = Path.GetDirectoryName(common) ?? "/";
+                }
+            }
+            return common;
+        }
+    }
+
+    /// <summary>Whether <paramref name="path"/> is <paramref name="root"/> or inside it (full paths, no ".." left).</summary>
+    public static bool IsUnder(string path, string root)
+    {
+        string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
+        string top = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root));
+        if (top == "/" || full == top)
+        {
+            return true;
+        }
+        return full.StartsWith(top + Path.DirectorySeparatorChar, StringComparison.Ordinal);
+    }
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (Bundles.Count == 0)
@@ -158,6 +220,27 @@ public sealed class ServerOptions : IValidatableObject
         if (DrainTimeout < TimeSpan.Zero || DrainTimeout > TimeSpan.FromMinutes(10))
         {
             yield return new ValidationResult("DrainTimeout must be between 0 and 10 minutes", [nameof(DrainTimeout)]);
+        }
+        foreach (var (name, value, max) in new[]
+        {
+            (nameof(HandshakeTimeout), HandshakeTimeout, TimeSpan.FromHours(1)),
+            (nameof(IdleTimeout), IdleTimeout, TimeSpan.FromDays(7)),
+            (nameof(HeaderTimeout), HeaderTimeout, TimeSpan.FromHours(1)),
+            (nameof(BodyTimeout), BodyTimeout, TimeSpan.FromHours(1)),
+        })
+        {
+            if (value <= TimeSpan.Zero || value > max)
+            {
+                yield return new ValidationResult($"{name} must be positive and at most {max.TotalSeconds:0} s, got {value.TotalSeconds} s", [name]);
+            }
+        }
+        if (MaxConnectionsPerProcess > MaxConnectionsPerUser)
+        {
+            yield return new ValidationResult($"MaxConnectionsPerProcess ({MaxConnectionsPerProcess}) must not exceed MaxConnectionsPerUser ({MaxConnectionsPerUser})", [nameof(MaxConnectionsPerProcess)]);
+        }
+        if (BundleRoot is not null && string.IsNullOrWhiteSpace(BundleRoot))
+        {
+            yield return new ValidationResult("BundleRoot is empty; leave it out for the parent directory of the bundles", [nameof(BundleRoot)]);
         }
         if (StallLimit <= TimeSpan.Zero)
         {

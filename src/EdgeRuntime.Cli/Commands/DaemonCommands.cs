@@ -11,6 +11,7 @@ internal static class DaemonCommands
         StatusCommand.Create(context),
         TopCommand.Create(context),
         BenchServerCommand.Create(context),
+        BenchHostileCommand.Create(context),
         BenchProtocolCommand.Create(context),
     ];
 }

@@ -28,13 +28,15 @@ internal static class ServeCommand
         var noGovernor = new Option<bool>("--no-governor") { Description = "Report sensors but never switch variants on the device's account" };
         var telemetry = new Option<string?>("--telemetry") { Description = "Write the device telemetry log (inference summaries, switches, sensors, errors) to this directory" };
         var deviceId = new Option<string?>("--device-id") { Description = "This device's id in telemetry and on MQTT (default: the host name)" };
+        var bundleRoot = new Option<string?>("--bundle-root") { Description = "Reloads may only open bundles under this directory (default: the parent of the served bundles)" };
+        var allowNonFinite = new Option<string[]>("--allow-non-finite") { Description = "Models (or *) whose inputs may hold NaN or Inf; others refuse them", AllowMultipleArgumentsPerToken = true };
         var mqtt = new MqttCliOptions("", required: false);
         mqtt.Endpoint.Description = "MQTT broker as HOST:PORT: upload the telemetry log and take fitted profiles for this board";
         mqtt.ClientId.DefaultValueFactory = null;
         mqtt.ClientId.Description = "MQTT client id (default: edgertd-<device id>)";
         var command = new Command("serve", "Run the edgertd daemon in the foreground: serve bundles over a Unix socket (and optionally loopback TCP)");
         command.Arguments.Add(bundles);
-        foreach (var option in new Option[] { socket, group, tcp, token, workers, queue, board, sysfsRoot, profile, noGovernor, telemetry, deviceId, verbose })
+        foreach (var option in new Option[] { socket, group, tcp, token, workers, queue, board, sysfsRoot, profile, noGovernor, telemetry, deviceId, bundleRoot, allowNonFinite, verbose })
         {
             command.Options.Add(option);
         }
@@ -44,6 +46,8 @@ internal static class ServeCommand
             var options = new ServerOptions
             {
                 Bundles = [.. result.GetValue(bundles)!.Select(Path.GetFullPath)],
+                BundleRoot = result.GetValue(bundleRoot) is string root ? Path.GetFullPath(root) : null,
+                AllowNonFiniteInputs = [.. result.GetValue(allowNonFinite) ?? []],
                 SocketGroup = result.GetValue(group),
                 TcpPort = result.GetValue(tcp),
                 TcpToken = result.GetValue(token) ?? Environment.GetEnvironmentVariable(DaemonConnection.TokenVariable),

@@ -36,7 +36,11 @@ internal static class StatusCommand
     {
         var s = status.Server;
         output.WriteLine($"edgertd {s.Version}, up {TimeSpan.FromMilliseconds(s.UptimeMs):d\\.hh\\:mm\\:ss}, {(s.Healthy ? "healthy" : "UNHEALTHY")}{(s.Draining ? ", draining" : "")}");
-        output.WriteLine($"connections {s.Connections}, workers {s.Workers}, queue {s.QueueDepth}/{s.QueueCapacity}, in flight {s.InFlight}");
+        output.WriteLine($"connections {s.Connections} (refused {s.ConnectionsRefused}, timed out {s.ConnectionsTimedOut}), workers {s.Workers}, queue {s.QueueDepth}/{s.QueueCapacity}, in flight {s.InFlight}");
+        if (status.Telemetry is { } telemetry)
+        {
+            output.WriteLine(DescribeTelemetry(telemetry));
+        }
         output.WriteLine($"requests: completed {s.Completed}, failed {s.Failed}, overloaded {s.Overloaded}, expired {s.Expired}, cancelled {s.Cancelled}");
         if (status.Governor is { } governor)
         {
@@ -65,7 +69,7 @@ internal static class StatusCommand
             var table = new TextTable("  variant", "state", "requests", "failures", "p50 ms", "p95 ms", "p99 ms");
             foreach (var v in model.Variants)
             {
-                table.Add((v.Current ? "* " : "  ") + v.Id, v.State, v.Count, v.Failures, v.P50Ms, v.P95Ms, v.P99Ms);
+                table.Add((v.Current ? "* " : "  ") + v.Id, v.UnavailableReason is string why ? $"{v.State}: {why}" : v.State, v.Count, v.Failures, v.P50Ms, v.P95Ms, v.P99Ms);
             }
             table.WriteTo(output);
         }
@@ -77,6 +81,11 @@ internal static class StatusCommand
             (status.Throttle.Length > 0 ? $", throttle: {string.Join(" ", status.Throttle)}" : "") +
             (status.PowerMode is string mode ? $", power mode: {mode}" : ""));
     }
+
+    /// <summary>One line: the telemetry log's state and what it lost.</summary>
+    public static string DescribeTelemetry(TelemetryStatus t) =>
+        $"telemetry: {t.State}, {t.LostRecords} record(s) lost, {t.WriteErrors} write error(s)" +
+        (t.FailingSinceUnixMs is long since ? $"; WRITES FAILING since {DateTimeOffset.FromUnixTimeMilliseconds(since):HH:mm:ss}: {t.LastError}" : "");
 
     /// <summary>One line: board, profile in force, whether the governor switches, and how its ticks fare.</summary>
     public static string DescribeGovernor(GovernorStatus g) =>

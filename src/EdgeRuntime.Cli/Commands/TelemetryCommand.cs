@@ -16,7 +16,8 @@ namespace EdgeRuntime.Cli.Commands;
 internal static class TelemetryCommand
 {
     public sealed record VerifyReport(string Directory, int Segments, long Records, long TotalBytes, long BytesLost, long CorruptBytes,
-        long TornTailBytes, int CorruptBlocks, long UndecodableRecords, long? FirstSequence, long? LastSequence, bool Clean);
+        long TornTailBytes, int CorruptBlocks, long UndecodableRecords, long? FirstSequence, long? LastSequence, bool Clean,
+        long MissingRecords = 0, string[]? MissingRanges = null, long DroppedRecords = 0);
 
     public static Command Create(CliContext context)
     {
@@ -227,7 +228,8 @@ internal static class TelemetryCommand
     }
 
     private static VerifyReport ToReport(string directory, TelemetryReadReport r) => new(directory, r.Segments, r.Records, r.TotalBytes, r.BytesLost,
-        r.CorruptBytes, r.TornTailBytes, r.CorruptBlocks, r.UndecodableRecords, r.FirstSequence, r.LastSequence, r.Clean);
+        r.CorruptBytes, r.TornTailBytes, r.CorruptBlocks, r.UndecodableRecords, r.FirstSequence, r.LastSequence, r.Clean,
+        r.MissingRecords, [.. r.MissingRanges.Select(m => m.ToString())], r.DroppedRecords);
 
     private static void Print(TextWriter output, VerifyReport report)
     {
@@ -236,6 +238,8 @@ internal static class TelemetryCommand
         output.WriteLine($"  bytes lost       {report.BytesLost} (corrupt {report.CorruptBytes}, torn tail {report.TornTailBytes})");
         output.WriteLine($"  corrupt blocks   {report.CorruptBlocks}");
         output.WriteLine($"  undecodable      {report.UndecodableRecords}");
+        output.WriteLine($"  records missing  {report.MissingRecords}{(report.MissingRecords > 0 ? $" (sequence {string.Join(", ", report.MissingRanges!.Take(10))}{(report.MissingRanges!.Length > 10 ? ", ..." : "")}: lost by the writer, e.g. a full disk)" : "")}");
+        output.WriteLine($"  dropped (queue)  {report.DroppedRecords}");
         output.WriteLine(report.Clean ? "  clean" : "  damaged: the records above were recovered, the bytes lost were not");
     }
 }

@@ -98,6 +98,10 @@ internal static class TopCommand
         output.WriteLine($"edgertd {s.Version}  up {TimeSpan.FromMilliseconds(s.UptimeMs):d\\.hh\\:mm\\:ss}  {(s.Healthy ? "healthy" : "UNHEALTHY")}{(s.Draining ? "  draining" : "")}");
         output.WriteLine($"conns {s.Connections}  workers {s.Workers}  queue {s.QueueDepth}/{s.QueueCapacity}  running {s.InFlight}  " +
             $"req/s {(throughput is double t ? t.ToString("0.#", CultureInfo.InvariantCulture) : "-")}  done {s.Completed}  failed {s.Failed}  overloaded {s.Overloaded}  expired {s.Expired}  cancelled {s.Cancelled}");
+        if (status.Telemetry is { } telemetry)
+        {
+            output.WriteLine(StatusCommand.DescribeTelemetry(telemetry));
+        }
         if (status.Governor is { } governor)
         {
             output.WriteLine(StatusCommand.DescribeGovernor(governor) +

@@ -164,10 +164,12 @@ public static partial class BundleBuilder
         {
             AtomicFile.Copy(source.ModelPath, target);
         }
+        var externalData = CopyExternalData(directory, source);
         return new VariantManifest
         {
             Id = source.Id,
             File = file,
+            ExternalData = externalData,
             Sha256 = ModelBundle.ComputeSha256(target),
             SizeBytes = new FileInfo(target).Length,
             Precision = source.Precision ?? facts.Precision,
@@ -179,6 +181,43 @@ public static partial class BundleBuilder
             FloatNodes = source.FloatNodes,
             CustomOpLibraries = libraries,
         };
+    }
+
+    /// <summary>
+    /// Copies the files a model keeps external tensor data in next to its copy in the bundle (same relative paths,
+    /// which the graph names) and records each with its hash, so the bundle is whole and verifiable.
+    /// </summary>
+    private static List<ExternalDataFile> CopyExternalData(string directory, VariantSource source)
+    {
+        var files = Onnx.OnnxModel.Load(source.ModelPath).ExternalDataFiles;
+        var entries = new List<ExternalDataFile>();
+        string sourceDirectory = Path.GetDirectoryName(Path.GetFullPath(source.ModelPath))!;
+        foreach (string location in files)
+        {
+            string relative = location.Replace('\\', '/');
+            if (Path.IsPathRooted(relative) || relative.Split('/').Any(part => part is ".." or ""))
+            {
+                throw new InvalidDataException($"variant '{source.Id}': external data location '{location}' must be a relative path inside the model's directory");
+            }
+            string from = Path.Combine(sourceDirectory, relative);
+            if (!File.Exists(from))
+            {
+                throw new FileNotFoundException($"variant '{source.Id}': external data file '{from}' named by the model does not exist", from);
+            }
+            string to = Path.Combine(directory, relative);
+            string hash = ModelBundle.ComputeSha256(from);
+            if (!string.Equals(Path.GetFullPath(from), Path.GetFullPath(to), StringComparison.Ordinal))
+            {
+                if (File.Exists(to) && !string.Equals(ModelBundle.ComputeSha256(to), hash, StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new IOException($"variant '{source.Id}': external data file '{relative}' differs from the file of that name already in the bundle (another variant's); give the data files distinct names");
+                }
+                Directory.CreateDirectory(Path.GetDirectoryName(to)!);
+                AtomicFile.Copy(from, to);
+            }
+            entries.Add(new ExternalDataFile { File = relative, Sha256 = hash, SizeBytes = new FileInfo(to).Length });
+        }
+        return entries;
     }
 
     private static (IReadOnlyList<Bundles.TensorSignature> Inputs, IReadOnlyList<Bundles.TensorSignature> Outputs) ReadSignature(VariantSource source, IReadOnlyList<string> libraries)

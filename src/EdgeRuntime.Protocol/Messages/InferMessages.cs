@@ -14,6 +14,8 @@ public sealed class InferRequest
     [Key("min_quality")] public double? MinQuality { get; set; }
     /// <summary>0 low, 1 normal, 2 high: under load, lower priorities are refused first.</summary>
     [Key("priority")] public int Priority { get; set; } = 1;
+    /// <summary>Pass NaN and ±Inf in float inputs to the model; by default such inputs are refused (InvalidInput).</summary>
+    [Key("allow_non_finite")] public bool AllowNonFinite { get; set; }
 }
 
 [MessagePackObject]

@@ -26,6 +26,22 @@ public sealed class StatusResponse
     [Key("sampled_at_unix_ms")] public long? SampledAtUnixMs { get; set; }
     /// <summary>The board, the profile in force and the health of the governor's tick; absent when the daemon runs none.</summary>
     [Key("governor")] public GovernorStatus? Governor { get; set; }
+    /// <summary>The device telemetry log's health and what it lost; absent when the daemon keeps no log.</summary>
+    [Key("telemetry")] public TelemetryStatus? Telemetry { get; set; }
+}
+
+[MessagePackObject]
+public sealed class TelemetryStatus
+{
+    /// <summary>"ok"; "degraded" when records were lost (the count survives restarts) or writes fail now.</summary>
+    [Key("state")] public string State { get; set; } = "";
+    /// <summary>Records lost since the log was created: failed writes plus records dropped on a full queue.</summary>
+    [Key("lost_records")] public long LostRecords { get; set; }
+    [Key("write_errors")] public long WriteErrors { get; set; }
+    /// <summary>Since when writes fail (disk full or gone); absent while they succeed.</summary>
+    [Key("failing_since_unix_ms")] public long? FailingSinceUnixMs { get; set; }
+    [Key("last_error")] public string? LastError { get; set; }
+    [Key("last_sequence")] public long LastSequence { get; set; }
 }
 
 [MessagePackObject]
@@ -69,6 +85,10 @@ public sealed class ServerStatus
     [Key("cancelled")] public long Cancelled { get; set; }
     [Key("healthy")] public bool Healthy { get; set; }
     [Key("draining")] public bool Draining { get; set; }
+    /// <summary>Connections closed because the client was idle or too slow (handshake, header or body timeout).</summary>
+    [Key("connections_timed_out")] public long ConnectionsTimedOut { get; set; }
+    /// <summary>Connections refused at accept: the daemon full, or the peer's user or process at its share.</summary>
+    [Key("connections_refused")] public long ConnectionsRefused { get; set; }
 }
 
 [MessagePackObject]
@@ -118,4 +138,6 @@ public sealed class VariantLatency
     [Key("p95_ms")] public double? P95Ms { get; set; }
     [Key("p99_ms")] public double? P99Ms { get; set; }
     [Key("ewma_ms")] public double? EwmaMs { get; set; }
+    /// <summary>Why the variant cannot serve, when its state is "unavailable".</summary>
+    [Key("unavailable_reason")] public string? UnavailableReason { get; set; }
 }

@@ -19,7 +19,7 @@ internal sealed class AppConnection : IJobResponder
 {
     private readonly ServerContext _server;
     private readonly Socket _socket;
-    private readonly NetworkStream _stream;
+    private readonly DeadlineSocketStream _stream;
     private readonly FrameReader _reader;
     private readonly FrameWriter _writer;
     private readonly ILogger _logger;
@@ -29,12 +29,16 @@ internal sealed class AppConnection : IJobResponder
     private readonly TaskCompletionSource _repliesDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _authenticated;
     private int _outstanding;
+    private bool _greeted;
+    private long _acceptedAt;
+    private FrameReadPhase _phase;
 
     public AppConnection(ServerContext server, Socket socket, bool requiresToken, long id)
     {
         _server = server;
         _socket = socket;
-        _stream = new NetworkStream(socket, ownsSocket: true);
+        _stream = new DeadlineSocketStream(socket, server.Time);
+        _acceptedAt = server.Time.GetTimestamp();
         _reader = new FrameReader(_stream, server.Limits);
         _writer = new FrameWriter(_stream, server.Limits.MaxFrameBytes);
         _logger = server.Loggers.CreateLogger<AppConnection>();
@@ -55,7 +59,18 @@ internal sealed class AppConnection : IJobResponder
                 Frame? frame;
                 try
                 {
-                    frame = _reader.Read();
+                    frame = _reader.Read(EnterPhase);
+                    _greeted = true;
+                }
+                catch (ReadTimedOutException)
+                {
+                    if (_phase == FrameReadPhase.WaitingForFrame && _greeted && IsBusy)
+                    {
+                        // Waiting for replies or events is not idleness: nothing was read, so reading again is safe.
+                        continue;
+                    }
+                    ReportTimeout();
+                    break;
                 }
                 catch (ProtocolException e)
                 {
@@ -85,6 +100,44 @@ internal sealed class AppConnection : IJobResponder
         {
             Close();
         }
+    }
+
+    private bool IsBusy => Volatile.Read(ref _outstanding) > 0 || _subscriptions.Count > 0;
+
+    /// <summary>Gives each phase of a read its deadline: the first frame within the handshake time of connecting,
+    /// the next frame within the idle time, and a started frame's prefix and payload within theirs.</summary>
+    private void EnterPhase(FrameReadPhase phase)
+    {
+        var options = _server.Options;
+        _phase = phase;
+        TimeSpan limit = phase switch
+        {
+            FrameReadPhase.WaitingForFrame => _greeted ? options.IdleTimeout : options.HandshakeTimeout,
+            FrameReadPhase.Header => options.HeaderTimeout,
+            _ => options.BodyTimeout,
+        };
+        if (!_greeted)
+        {
+            var handshakeLeft = options.HandshakeTimeout - _server.Time.GetElapsedTime(_acceptedAt);
+            limit = handshakeLeft < limit ? handshakeLeft : limit;
+        }
+        _stream.SetDeadline(limit > TimeSpan.Zero ? limit : TimeSpan.Zero);
+    }
+
+    private void ReportTimeout()
+    {
+        var options = _server.Options;
+        string message = (_greeted, _phase) switch
+        {
+            (false, _) => $"no complete frame within {options.HandshakeTimeout.TotalSeconds:0.###} s of connecting",
+            (true, FrameReadPhase.WaitingForFrame) => $"idle for {options.IdleTimeout.TotalSeconds:0.###} s",
+            (true, FrameReadPhase.Header) => $"a frame's length prefix was not completed within {options.HeaderTimeout.TotalSeconds:0.###} s",
+            _ => $"a frame's payload was not completed within {options.BodyTimeout.TotalSeconds:0.###} s",
+        };
+        _server.ConnectionTimedOut();
+        _logger.LogInformation("Connection {Connection} closed: {Reason}", Id, message);
+        _stream.SetDeadline(null);
+        Wait(SendErrorAsync(0, ErrorCode.TimedOut, message + "; the connection is closed"));
     }
 
     private static void Wait(ValueTask task)
@@ -270,6 +323,10 @@ internal sealed class AppConnection : IJobResponder
         Operations.CheckInfer(request);
         var model = _server.Registry.Resolve(request.Model);
         var inputs = WireTensors.ToInputs(request.Inputs!);
+        if (!request.AllowNonFinite && !_server.Options.AllowsNonFinite(model.Name))
+        {
+            WireTensors.RejectNonFinite(inputs, model.Name);
+        }
         if (_jobs.Count >= _server.Options.MaxPendingPerConnection)
         {
             throw new ProtocolException(ErrorCode.Overloaded, $"this connection already has {_jobs.Count} requests waiting or running (at most {_server.Options.MaxPendingPerConnection})");

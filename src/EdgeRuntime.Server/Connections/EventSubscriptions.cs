@@ -19,6 +19,9 @@ internal sealed class EventSubscriptions(ServerContext server, FrameWriter write
     private readonly Lock _gate = new();
     private Channel<(Subscription Subscription, DaemonEvent Event)>? _events;
 
+    /// <summary>Subscriptions open now: a connection with one is waiting for events, not idle.</summary>
+    public int Count => _subscriptions.Count;
+
     public SubscribeResponse Subscribe(uint requestId, SubscribeRequest request)
     {
         string[] kinds = request.Events is { Length: > 0 } wanted ? [.. wanted.Distinct()] : WireMapping.EventKinds;

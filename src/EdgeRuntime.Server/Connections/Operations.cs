@@ -31,10 +31,26 @@ internal static class Operations
                 Cancelled = scheduler.Cancelled,
                 Healthy = scheduler.IsHealthy(server.Options.StallLimit),
                 Draining = server.Draining,
+                ConnectionsTimedOut = server.TimedOut,
+                ConnectionsRefused = server.Refused,
             },
             Models = [.. models.Select(m => WireMapping.ToWire(m.Report()))],
         };
         WireMapping.Fill(status, server.Governance.Report());
+        if (server.Telemetry is { } log)
+        {
+            var failingSince = log.FailingSince;
+            long lost = log.LostTotal;
+            status.Telemetry = new TelemetryStatus
+            {
+                State = failingSince is not null || lost > 0 ? "degraded" : "ok",
+                LostRecords = lost,
+                WriteErrors = log.WriteErrors,
+                FailingSinceUnixMs = failingSince?.ToUnixTimeMilliseconds(),
+                LastError = log.LastError,
+                LastSequence = log.LastSequence,
+            };
+        }
         return status;
     }
 

@@ -139,6 +139,7 @@ internal static class WireMapping
                 P95Ms = NullIfNotFinite(s.Latency.P95Ms),
                 P99Ms = NullIfNotFinite(s.Latency.P99Ms),
                 EwmaMs = NullIfNotFinite(s.Latency.EwmaMs),
+                UnavailableReason = s.State == VariantState.Unavailable ? s.Reason : null,
             }),
         ],
         Reasons = model.Reasons,

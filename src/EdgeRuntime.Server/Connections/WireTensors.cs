@@ -61,6 +61,20 @@ internal static class WireTensors
         return inputs;
     }
 
+    /// <summary>Refuses NaN and ±Inf in floating-point inputs, naming the input, the first bad flat index and how to allow them.</summary>
+    public static void RejectNonFinite(NamedTensor[] inputs, string model)
+    {
+        foreach (var input in inputs)
+        {
+            if (NonFiniteValues.First(input.ElementType, input.Data.Span) is var (index, value))
+            {
+                string what = double.IsNaN(value) ? "NaN" : value > 0 ? "+Inf" : "-Inf";
+                throw Invalid($"input '{input.Name}' holds {what} at index {index} (the first non-finite value); NaN and Inf inputs are refused " +
+                    $"unless the request sets allow_non_finite or the daemon allows them for model '{model}' (AllowNonFiniteInputs)");
+            }
+        }
+    }
+
     public static WireTensor ToWire(NamedTensor tensor) => new(tensor.Name, tensor.ElementType.ToName(), tensor.Shape, tensor.Data);
 
     /// <summary>The frame's own bytes when they sit at a multiple of the element size; otherwise an aligned copy.</summary>

@@ -23,6 +23,7 @@ internal sealed class GovernorLoop : IDisposable
     private readonly EventHub _events;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private bool? _batteryReadable;
     private readonly SharedSnapshotMonitor _monitor;
     private readonly IDisposable? _ownedMonitor;
     private readonly string? _profilePath;
@@ -199,6 +200,7 @@ internal sealed class GovernorLoop : IDisposable
             {
                 snapshot = _monitor.Refresh();
                 AnnounceThermalChange(snapshot);
+                AnnounceBatteryReadability(snapshot);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
@@ -385,6 +387,36 @@ internal sealed class GovernorLoop : IDisposable
         string detail = $"{state ?? "unknown"} (was {previous ?? "unknown"}){at}";
         _logger.LogInformation("Thermal state {Detail}", detail);
         _events.Publish(new ThermalStateChanged(snapshot.Timestamp, detail));
+    }
+
+    /// <summary>Logs once when a battery's capacity stops reading (garbage, missing, gone) and once when it reads again.</summary>
+    private void AnnounceBatteryReadability(DeviceSnapshot snapshot)
+    {
+        var battery = snapshot.Battery;
+        bool readable = battery is not null && battery.CapacityPercent.TryGetValue(out double percent) && double.IsFinite(percent);
+        string? problem = readable ? null : battery is null ? "no battery is reported any more" : battery.CapacityPercent.Reason ?? "unreadable";
+        bool? before;
+        lock (_stateGate)
+        {
+            if (battery is null && _batteryReadable is null)
+            {
+                return; // A board without a battery: nothing to announce.
+            }
+            before = _batteryReadable;
+            _batteryReadable = readable;
+        }
+        if (before == readable)
+        {
+            return;
+        }
+        if (!readable)
+        {
+            _logger.LogWarning("Battery capacity unknown ({Problem}); the governor holds its battery tier and will not move to heavier variants until it reads again", problem);
+        }
+        else if (before == false)
+        {
+            _logger.LogInformation("Battery capacity readable again: {Percent:F0}%", battery!.CapacityPercent.Value);
+        }
     }
 
     /// <summary>The last sensor snapshot, the board and profile in force, and how the ticks go.</summary>

@@ -27,6 +27,12 @@ public static class EdgertdHost
         ["--telemetry"] = $"{ServerOptions.SectionName}:{nameof(ServerOptions.TelemetryDirectory)}",
         ["--device-id"] = $"{ServerOptions.SectionName}:{nameof(ServerOptions.DeviceId)}",
         ["--mqtt"] = $"{ServerOptions.SectionName}:{nameof(ServerOptions.MqttBroker)}",
+        ["--idle-timeout"] = $"{ServerOptions.SectionName}:{nameof(ServerOptions.IdleTimeout)}",
+        ["--handshake-timeout"] = $"{ServerOptions.SectionName}:{nameof(ServerOptions.HandshakeTimeout)}",
+        ["--header-timeout"] = $"{ServerOptions.SectionName}:{nameof(ServerOptions.HeaderTimeout)}",
+        ["--body-timeout"] = $"{ServerOptions.SectionName}:{nameof(ServerOptions.BodyTimeout)}",
+        ["--max-connections-per-user"] = $"{ServerOptions.SectionName}:{nameof(ServerOptions.MaxConnectionsPerUser)}",
+        ["--max-connections-per-process"] = $"{ServerOptions.SectionName}:{nameof(ServerOptions.MaxConnectionsPerProcess)}",
     };
 
     /// <summary>

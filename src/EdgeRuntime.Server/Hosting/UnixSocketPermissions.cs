@@ -41,6 +41,29 @@ internal static partial class UnixSocketPermissions
         return (uint)Marshal.ReadInt32(entry, 2 * IntPtr.Size);
     }
 
+    /// <summary>
+    /// Whether an existing path is a Unix socket: opening a socket file fails with ENXIO, while regular files,
+    /// FIFOs (non-blocking) and directories open. Only a socket may be removed as a crashed daemon's leftover.
+    /// </summary>
+    public static bool IsSocketFile(string path)
+    {
+        const int ReadOnlyNonBlocking = 0x800; // O_RDONLY | O_NONBLOCK, the same on x86 and ARM Linux
+        const int NoSuchDeviceOrAddress = 6; // ENXIO
+        int fd = Open(path, ReadOnlyNonBlocking);
+        if (fd >= 0)
+        {
+            _ = Close(fd);
+            return false;
+        }
+        return Marshal.GetLastPInvokeError() == NoSuchDeviceOrAddress;
+    }
+
+    [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int Open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static partial int Close(int fd);
+
     [LibraryImport("libc", EntryPoint = "chown", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int Chown(string path, uint owner, uint group);
 

@@ -281,16 +281,23 @@ internal sealed class InferenceScheduler
             Interlocked.Increment(ref _failed);
             job.Responder.Fail(job, e.Refusal, e.Message);
         }
-        catch (Exception e) when (e is OnnxRuntimeException or VariantUnavailableException or NotSupportedException or ArgumentException)
+        catch (VariantUnavailableException e)
         {
             Interlocked.Increment(ref _failed);
             job.Responder.Fail(job, Refusal.InferenceFailed, e.Message);
+        }
+        catch (Exception e) when (e is OnnxRuntimeException or NotSupportedException or ArgumentException)
+        {
+            // The engine's own text stays in the log: it can quote model internals the client has no business reading.
+            Interlocked.Increment(ref _failed);
+            _logger.LogWarning("Inference of request {Request} failed: {Reason}", job.RequestId, e.Message);
+            job.Responder.Fail(job, Refusal.InferenceFailed, "the model failed while running this request (the daemon's log has the engine's message)");
         }
         catch (Exception e)
         {
             Interlocked.Increment(ref _failed);
             _logger.LogError(e, "Inference failed unexpectedly for request {Request}", job.RequestId);
-            job.Responder.Fail(job, Refusal.Internal, $"internal error: {e.GetType().Name}: {e.Message}");
+            job.Responder.Fail(job, Refusal.Internal, "internal error (the daemon's log has the details)");
         }
         finally
         {

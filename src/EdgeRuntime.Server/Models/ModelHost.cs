@@ -273,11 +273,7 @@ internal sealed class ModelHost : IDisposable
     /// </summary>
     public async Task<ReloadOutcome> ReloadAsync(string? path, CancellationToken cancellationToken)
     {
-        string target = path is null ? _current.Path : _options.ResolveBundlePath(path);
-        if (path is not null && _options.BundleRoot is not null && !IsUnder(target, _options.ResolveBundlePath(".")))
-        {
-            throw new RefusedException(Refusal.ReloadFailed, $"'{path}' is outside the bundle root '{_options.BundleRoot}'; '{Name}' keeps serving");
-        }
+        string target = path is null ? _current.Path : ConfinedToBundleRoot(path);
         await _reloadGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -289,7 +285,8 @@ internal sealed class ModelHost : IDisposable
             catch (Exception e) when (e is not OutOfMemoryException and not OperationCanceledException)
             {
                 _logger.LogWarning("Reload of {Model} from {Path} refused: {Reason}", Name, target, e.Message);
-                throw new RefusedException(Refusal.ReloadFailed, $"bundle at '{target}' cannot serve: {e.Message}; '{Name}' keeps serving from '{Path}'");
+                // The client hears what kind of problem it is; the exception text (which may quote the files) stays in the log.
+                throw new RefusedException(Refusal.ReloadFailed, $"bundle at '{target}' cannot serve: {ClientSafeReason(e)}; '{Name}' keeps serving from '{Path}'");
             }
             if (fresh.Bundle.Name != Name)
             {
@@ -405,11 +402,31 @@ internal sealed class ModelHost : IDisposable
         _events.Publish(record);
     }
 
-    private static bool IsUnder(string path, string root)
+    /// <summary>
+    /// The full path of a reload target, which must lie under the bundle root (configured, or the parent of the
+    /// served bundles) both as written and with every symbolic link resolved; relative paths are taken from the root.
+    /// </summary>
+    private string ConfinedToBundleRoot(string path)
     {
-        string prefix = root.EndsWith(System.IO.Path.DirectorySeparatorChar) ? root : root + System.IO.Path.DirectorySeparatorChar;
-        return path.StartsWith(prefix, StringComparison.Ordinal) || path == root;
+        string root = _options.ResolvedBundleRoot;
+        string target = System.IO.Path.GetFullPath(path, root);
+        string realRoot = RealPath.Of(root) ?? root;
+        string real = RealPath.Of(target) ?? target;
+        if (!ServerOptions.IsUnder(target, root) || !ServerOptions.IsUnder(real, realRoot))
+        {
+            throw new RefusedException(Refusal.ReloadFailed, $"'{path}' is outside the bundle root '{root}'; '{Name}' keeps serving");
+        }
+        return target;
     }
+
+    /// <summary>A reason fit for a client: the runtime's own messages about bundles, else only the kind of failure.</summary>
+    private static string ClientSafeReason(Exception e) => e switch
+    {
+        EdgeRuntime.Bundles.BundleException bundle => bundle.Message,
+        FileNotFoundException or DirectoryNotFoundException => "it does not exist",
+        UnauthorizedAccessException => "the daemon may not read it",
+        _ => "it cannot be opened (the daemon's log has the details)",
+    };
 
     /// <summary>A controller and the runtime it drives; replaced together on reload.</summary>
     private sealed record Governed(RuntimeLease Lease, AdaptiveController Controller);

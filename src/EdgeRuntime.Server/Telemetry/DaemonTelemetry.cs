@@ -25,6 +25,7 @@ internal sealed class DaemonTelemetry : IAsyncDisposable
     private readonly Dictionary<(string Model, string Variant), (long Count, long Failures)> _seen = [];
     private long _lastSampleAt;
     private long _tickFailures;
+    private long _lostReported;
 
     private DaemonTelemetry(TelemetryLog log, GovernorLoop governance, IReadOnlyList<ModelHost> models, EventHub events, TimeSpan interval, TimeProvider time, ILogger logger)
     {
@@ -34,6 +35,7 @@ internal sealed class DaemonTelemetry : IAsyncDisposable
         _time = time;
         _logger = logger;
         _lastSampleAt = time.GetTimestamp();
+        _lostReported = log.LostTotal;
         foreach (var model in models)
         {
             // Counts before the log opened are not this log's to report.
@@ -45,14 +47,20 @@ internal sealed class DaemonTelemetry : IAsyncDisposable
 
     public TelemetryLog Log { get; }
 
-    public static DaemonTelemetry Start(ServerOptions options, GovernorLoop governance, IReadOnlyList<ModelHost> models, EventHub events, TimeProvider time, ILoggerFactory loggers)
+    public static DaemonTelemetry Start(ServerOptions options, GovernorLoop governance, IReadOnlyList<ModelHost> models, EventHub events, TimeProvider time, ILoggerFactory loggers,
+        (Func<string, Stream> CreateSegment, TimeSpan RetryInterval)? storage = null)
     {
-        var log = TelemetryLog.Open(new TelemetryLogOptions
+        var logOptions = new TelemetryLogOptions
         {
             Directory = Path.GetFullPath(options.TelemetryDirectory!),
             DeviceId = options.ResolvedDeviceId,
             DeviceClass = governance.Board.Id,
-        }, time, loggers.CreateLogger<TelemetryLog>());
+        };
+        if (storage is { } custom)
+        {
+            logOptions = logOptions with { RetryInterval = custom.RetryInterval };
+        }
+        var log = TelemetryLog.Open(logOptions, time, loggers.CreateLogger<TelemetryLog>(), storage?.CreateSegment);
         var logger = loggers.CreateLogger<DaemonTelemetry>();
         logger.LogInformation("Telemetry log in {Directory} as device {Device} ({Class}), samples every {Interval} s",
             log.Options.Directory, log.Options.DeviceId, log.Options.DeviceClass, options.TelemetryIntervalSeconds);
@@ -141,6 +149,21 @@ internal sealed class DaemonTelemetry : IAsyncDisposable
                 {
                     Log.TryWrite(TelemetryRecord.For(new SensorSample { Name = name, Value = value, Unit = UnitOf(name) }));
                 }
+            }
+            // What the log itself lost goes up with the records, so the fleet sees gaps it would otherwise take for quiet.
+            long lost = Log.LostTotal;
+            if (lost > 0)
+            {
+                Log.TryWrite(TelemetryRecord.For(new SensorSample { Name = "telemetry/lost_records", Value = lost, Unit = "records" }));
+            }
+            if (lost > _lostReported)
+            {
+                Log.TryWrite(TelemetryRecord.For(new TelemetryError
+                {
+                    Source = "telemetry",
+                    Message = $"{lost - _lostReported} record(s) lost since the last report, {lost} in all{(Log.LastError is string error ? $" (last error: {error})" : "")}",
+                }));
+                _lostReported = lost;
             }
             var governor = _governance.Report();
             if (governor.TickFailures > _tickFailures)

@@ -62,6 +62,10 @@ public sealed record VariantManifest
     /// </summary>
     public IReadOnlyList<string> CustomOpLibraries { get; init; } = [];
 
+    /// <summary>Files the model keeps tensor data in (ONNX external data), relative to the bundle directory, each
+    /// hashed like the model itself: a missing or altered one makes the variant unavailable, naming the file.</summary>
+    public IReadOnlyList<ExternalDataFile> ExternalData { get; init; } = [];
+
     /// <summary>Preferred execution providers in order; the pool falls back to CPU with a stated reason.</summary>
     public IReadOnlyList<string> ExecutionProviders { get; init; } = [];
     /// <summary>Measured cost per device class, keyed by device class name.</summary>
@@ -103,4 +107,12 @@ public static class Precisions
     public const string Mixed = "mixed";
 
     public static readonly IReadOnlyList<string> All = [Fp32, Fp16, Int8Dynamic, Int8Static, Int4Weight, Mixed];
+}
+
+/// <summary>One external-data file of a variant: its path relative to the bundle, size and SHA-256.</summary>
+public sealed record ExternalDataFile
+{
+    public required string File { get; init; }
+    public required string Sha256 { get; init; }
+    public long SizeBytes { get; init; }
 }

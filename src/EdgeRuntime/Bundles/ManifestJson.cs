@@ -35,8 +35,7 @@ public static class ManifestJson
         }
         catch (JsonException e)
         {
-            string where = e.LineNumber is long line ? $" at line {line + 1}" : "";
-            throw new BundleException($"{source}: not a valid manifest{where}: {e.Message}", e);
+            throw new BundleException($"{source}: not a valid manifest: {JsonErrorText.Describe(e)}", e);
         }
         if (manifest is null)
         {

@@ -103,23 +103,42 @@ public sealed class ModelBundle
         {
             return new BundleVariant(variant, path, $"file '{variant.File}' is {size} bytes, the manifest says {variant.SizeBytes} (truncated or replaced)");
         }
-        if (checkHashes)
+        if (checkHashes && Mismatch(path, variant.File, variant.Sha256) is string problem)
         {
-            string actual;
-            try
+            return new BundleVariant(variant, path, problem);
+        }
+        foreach (var data in variant.ExternalData)
+        {
+            string dataPath = Path.GetFullPath(Path.Combine(directory, data.File));
+            if (!File.Exists(dataPath))
             {
-                actual = ComputeSha256(path);
+                return new BundleVariant(variant, path, $"external data file '{data.File}' is missing");
             }
-            catch (IOException e)
+            long dataSize = new FileInfo(dataPath).Length;
+            if (dataSize != data.SizeBytes)
             {
-                return new BundleVariant(variant, path, $"file '{variant.File}' cannot be read: {e.Message}");
+                return new BundleVariant(variant, path, $"external data file '{data.File}' is {dataSize} bytes, the manifest says {data.SizeBytes} (truncated or replaced)");
             }
-            if (!string.Equals(actual, variant.Sha256, StringComparison.OrdinalIgnoreCase))
+            if (checkHashes && Mismatch(dataPath, data.File, data.Sha256) is string dataProblem)
             {
-                return new BundleVariant(variant, path, $"sha256 mismatch for '{variant.File}': manifest {variant.Sha256}, file {actual}");
+                return new BundleVariant(variant, path, "external data " + dataProblem);
             }
         }
         return new BundleVariant(variant, path, null);
+    }
+
+    private static string? Mismatch(string path, string file, string expected)
+    {
+        string actual;
+        try
+        {
+            actual = ComputeSha256(path);
+        }
+        catch (IOException e)
+        {
+            return $"file '{file}' cannot be read: {e.Message}";
+        }
+        return string.Equals(actual, expected, StringComparison.OrdinalIgnoreCase) ? null : $"sha256 mismatch for '{file}': manifest {expected}, file {actual}";
     }
 }
 

@@ -24,6 +24,12 @@ public sealed class Governor
     private double _dwellBackoff;
     private DateTimeOffset _lastUp = DateTimeOffset.MinValue;
     private DateTimeOffset _lastReversal = DateTimeOffset.MinValue;
+    private bool _batterySeen;
+    private double? _lastBatteryPercent;
+    private BatteryCap _battery;
+
+    /// <summary>The energy cap of this tick: a tier from a good reading, the held tier while the reading is unknown, or none.</summary>
+    private readonly record struct BatteryCap(double? Ratio, string Why, bool Unknown);
 
     /// <summary>Window over which tick rates are averaged before the peak is kept: shorter is noise, longer hides bursts.</summary>
     public static readonly TimeSpan RateSmoothing = TimeSpan.FromSeconds(2);
@@ -83,6 +89,7 @@ public sealed class Governor
                 sensorsUnknown = true;
             }
         }
+        _battery = Battery(input.Device, policy);
         double frequencyFactor = FrequencyFactor(input.Device);
         double? slo = input.Hints.SloP95Ms ?? policy.SloP95Ms ?? DefaultSlo();
         double rate = PlanningRate(Math.Max(0, input.ArrivalRatePerSecond), now, policy);
@@ -127,13 +134,13 @@ public sealed class Governor
         var device = input.Device;
         if (device is not null && device.ThermalState == ThermalState.Critical)
         {
-            return (lightest, DecisionReason.ThermalCritical, $"critical thermal state at {celsius:F1} °C");
+            return (lightest, DecisionReason.ThermalCritical, $"critical thermal state{At(celsius)}");
         }
         bool throttled = device is not null && device.Throttle.TryGetValue(out var flags) && IsThrottlingNow(flags);
         if (device is not null && (device.ThermalState == ThermalState.Serious || throttled))
         {
             // Step to the most accurate variant that is cheaper than the current one, if there is one.
-            string why = throttled ? "the board reports throttling" : $"serious thermal state at {celsius:F1} °C";
+            string why = throttled ? "the board reports throttling" : $"serious thermal state{At(celsius)}";
             int lighter = Enumerable.Range(0, _variants.Count)
                 .Where(i => evaluations[i].ServiceMs < evaluations[_current].ServiceMs)
                 .DefaultIfEmpty(-1).First();
@@ -183,6 +190,11 @@ public sealed class Governor
             {
                 return (_current, DecisionReason.SensorsUnknown, "temperature unknown or stale: not moving to a heavier variant");
             }
+            if (_battery.Unknown)
+            {
+                // Unknown is never "plenty": no heavier variant until the capacity reads again.
+                return (_current, DecisionReason.SensorsUnknown, $"{_battery.Why}: not moving to a heavier variant");
+            }
             double dwell = (now - _lastSwitch).TotalSeconds;
             double needed = EffectiveDwellSeconds(policy, now);
             if (dwell < needed)
@@ -197,6 +209,11 @@ public sealed class Governor
             }
             return (up, reasonIfMoving == DecisionReason.Headroom ? DecisionReason.Headroom : reasonIfMoving,
                 $"{_variants[up].Id} predicted p95 {evaluations[up].PredictedP95Ms:F2} ms (SLO {slo:F2}), steady {evaluations[up].SteadyCelsius:F1} °C");
+        }
+        if (_battery.Unknown && current.Fits)
+        {
+            // Holding is right, but "Steady" would hide that the battery reading is gone.
+            return (_current, DecisionReason.SensorsUnknown, $"{_battery.Why}: {_variants[_current].Id} stays");
         }
         return (_current, current.Fits ? DecisionReason.Steady : reasonIfMoving, current.Fits ? "within every limit" : current.Explanation);
     }
@@ -244,9 +261,9 @@ public sealed class Governor
             return new Evaluation(false, DecisionReason.ThermalPredicted,
                 $"would reach {h:F1} °C within {profile.Thermal.PredictionHorizonSeconds:F0} s, settling at {steady:F1} °C (limit {limit:F1} °C)", predictedP95, atHorizon);
         }
-        if (BatteryLimit(input.Device, policy) is (double ratio, double percent) && EnergyRatio(index, input, frequencyFactor) > ratio)
+        if (_battery.Ratio is double ratio && EnergyRatio(index, input, frequencyFactor) > ratio)
         {
-            return new Evaluation(false, DecisionReason.BatteryTier, $"battery at {percent:F0}%: energy per inference capped at {ratio:P0} of the reference", predictedP95, steady);
+            return new Evaluation(false, DecisionReason.BatteryTier, $"{_battery.Why}: energy per inference capped at {ratio:P0} of the reference", predictedP95, steady);
         }
         return new Evaluation(true, null, "within every limit", predictedP95, atHorizon);
     }
@@ -311,25 +328,54 @@ public sealed class Governor
         return reference > 0 && double.IsFinite(reference) ? Energy(index) / reference : 1;
     }
 
-    private static (double Ratio, double Percent)? BatteryLimit(DeviceSnapshot? device, GovernorPolicy policy)
+    /// <summary>
+    /// The battery's energy cap. A readable capacity picks its tier. A battery that was seen (or is present) but whose
+    /// capacity cannot be read now (garbage, missing file, gone) is unknown: the tier of the last good reading holds,
+    /// or the most conservative tier when there never was one, and <see cref="Choose"/> refuses moves up meanwhile.
+    /// </summary>
+    private BatteryCap Battery(DeviceSnapshot? device, GovernorPolicy policy)
     {
-        if (device?.Battery is not { } battery || !battery.CapacityPercent.TryGetValue(out double percent))
+        if (device is null)
         {
-            return null;
+            return default;
         }
+        var battery = device.Battery;
+        _batterySeen |= battery is not null;
         if (device.ExternalPower.TryGetValue(out bool external) && external)
         {
-            return null;
+            return default;
         }
+        if (battery is not null && battery.CapacityPercent.TryGetValue(out double percent) && double.IsFinite(percent))
+        {
+            _lastBatteryPercent = percent;
+            return new BatteryCap(TierRatio(percent, policy), $"battery at {percent:F0}%", false);
+        }
+        if (!_batterySeen)
+        {
+            return default;
+        }
+        string reason = battery is null ? "the battery is no longer reported" : $"battery capacity unreadable ({battery.CapacityPercent.Reason})";
+        if (_lastBatteryPercent is double held)
+        {
+            return new BatteryCap(TierRatio(held, policy), $"{reason}; holding the tier of the last reading, {held:F0}%", true);
+        }
+        double? strictest = policy.BatteryTiers.Count == 0 ? null : policy.BatteryTiers.Min(t => t.MaxEnergyRatio);
+        return new BatteryCap(strictest, $"{reason}; no earlier reading, so the most conservative tier", true);
+    }
+
+    private static double? TierRatio(double percent, GovernorPolicy policy)
+    {
         foreach (var tier in policy.BatteryTiers)
         {
             if (percent < tier.BelowPercent)
             {
-                return (tier.MaxEnergyRatio, percent);
+                return tier.MaxEnergyRatio;
             }
         }
         return null;
     }
+
+    private static string At(double? celsius) => celsius is double c ? $" at {c:F1} °C" : " (temperature unreadable)";
 
     private static double FrequencyFactor(DeviceSnapshot? device)
     {

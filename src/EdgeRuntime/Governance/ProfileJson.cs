@@ -40,7 +40,7 @@ public static class ProfileJson
         }
         catch (JsonException e)
         {
-            throw new ProfileException($"{source}: not a valid profile: {e.Message}", e);
+            throw new ProfileException($"{source}: not a valid profile: {JsonErrorText.Describe(e)}", e);
         }
         if (profile is null)
         {

@@ -35,6 +35,15 @@ public sealed class TelemetryLog : IAsyncDisposable
     private long _evicted;
     private DateTimeOffset _lastSync;
     private bool _unsynced;
+    private readonly TelemetryLossLedger _ledger;
+    private readonly Lock _lossGate = new();
+    private long _droppedInLedger;
+    private long _pendingLostFirst;
+    private long _pendingLostLast = -1;
+    private string? _pendingLostError;
+    private DateTimeOffset? _failingSince;
+    private DateTimeOffset _retryAt = DateTimeOffset.MinValue;
+    private string? _lastError;
 
     private readonly record struct PendingEntry(TelemetryRecord? Record, TaskCompletionSource<bool>? Flushed);
 
@@ -51,6 +60,7 @@ public sealed class TelemetryLog : IAsyncDisposable
             SingleReader = true,
         });
         _lastSync = time.GetUtcNow();
+        _ledger = TelemetryLossLedger.Open(options.Directory);
         Recover();
         _writerTask = Task.Run(WriteLoopAsync);
     }
@@ -74,6 +84,13 @@ public sealed class TelemetryLog : IAsyncDisposable
     /// <summary>Records lost because writing them failed.</summary>
     public long LostToErrors => Interlocked.Read(ref _lostToErrors);
     public long EvictedSegments => Interlocked.Read(ref _evicted);
+    /// <summary>Records lost since the log was created, across restarts: failed writes and a full queue (the ledger's count).</summary>
+    public long LostTotal => _ledger.Total + (Dropped - Interlocked.Read(ref _droppedInLedger)) + PendingLost;
+    /// <summary>Since when writes have been failing (the disk is full or gone); null while they succeed.</summary>
+    public DateTimeOffset? FailingSince { get { lock (_lossGate) { return _failingSince; } } }
+    /// <summary>The last write error's message, if any write failed in this run.</summary>
+    public string? LastError { get { lock (_lossGate) { return _lastError; } } }
+    private long PendingLost { get { lock (_lossGate) { return _pendingLostLast >= _pendingLostFirst ? _pendingLostLast - _pendingLostFirst + 1 : 0; } } }
     /// <summary>
     /// Every record up to this sequence number is on the storage device, except those counted in
     /// <see cref="LostToErrors"/> (a failed write is reported there and by <see cref="FlushAsync"/> returning false).
@@ -116,6 +133,7 @@ public sealed class TelemetryLog : IAsyncDisposable
         _queue.Writer.TryComplete();
         await _writerTask.ConfigureAwait(false);
         CloseSegment(sync: true);
+        SettleLedger();
     }
 
     private void Recover()
@@ -139,6 +157,11 @@ public sealed class TelemetryLog : IAsyncDisposable
                 _lastWrittenSequence = _durableSequence = _settledSequence = last;
                 break;
             }
+        }
+        // Numbers spent on records that were lost are never reused, so the gap stays visible to a verifier.
+        if (_ledger.Ranges.Count > 0 && _ledger.Ranges[^1][1] > _lastWrittenSequence)
+        {
+            _lastWrittenSequence = _durableSequence = _settledSequence = _ledger.Ranges[^1][1];
         }
         Evict();
     }
@@ -175,6 +198,14 @@ public sealed class TelemetryLog : IAsyncDisposable
         record.DeviceId = _options.DeviceId;
         record.DeviceClass = _options.DeviceClass;
         byte[] payload = TelemetryCodec.Encode(record);
+        if (_writer is null && _time.GetUtcNow() < _retryAt)
+        {
+            // The disk failed a moment ago: the record is lost (its number spent) rather than another empty segment made.
+            Interlocked.Exchange(ref _lastWrittenSequence, sequence);
+            _settledSequence = sequence;
+            NoteLost(sequence, sequence, null);
+            return;
+        }
         try
         {
             if (_writer is null || _writer.Length >= _options.SegmentBytes)
@@ -187,6 +218,7 @@ public sealed class TelemetryLog : IAsyncDisposable
             _unsynced = true;
             var current = _segments[^1];
             _segments[^1] = current with { Length = _writer.Length };
+            Recovered();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
         {
@@ -199,6 +231,7 @@ public sealed class TelemetryLog : IAsyncDisposable
     /// <summary>Hands the batch to the OS and syncs as the policy says; true when everything written is durable.</summary>
     private bool EndBatch(bool force)
     {
+        SettleLedger();
         if (_writer is null)
         {
             return !_unsynced;
@@ -275,13 +308,96 @@ public sealed class TelemetryLog : IAsyncDisposable
         Interlocked.Increment(ref _writeErrors);
         // Records appended since the last sync may or may not have reached the disk; count them lost (the reader
         // recovers whatever did) and start a fresh segment so nothing follows a torn record in the same file.
-        Interlocked.Add(ref _lostToErrors, _lastWrittenSequence - _settledSequence);
+        long firstLost = _settledSequence + 1;
         _settledSequence = _lastWrittenSequence;
-        _logger.LogWarning(e, "telemetry: write to {Directory} failed; starting a new segment", _options.Directory);
+        NoteLost(firstLost, _lastWrittenSequence, e.Message);
+        bool first;
+        lock (_lossGate)
+        {
+            first = _failingSince is null;
+            _failingSince ??= _time.GetUtcNow();
+            _lastError = e.Message;
+        }
+        // Once per episode, not once per batch: a full disk stays full for a while.
+        if (first)
+        {
+            _logger.LogWarning(e, "telemetry: write to {Directory} failed; records are lost and counted until writes succeed again", _options.Directory);
+        }
         DisposeQuietly(_stream);
         _stream = null;
         _writer = null;
         _unsynced = false;
+        _retryAt = _time.GetUtcNow() + _options.RetryInterval;
+        // A segment the failure left empty is removed, so a full disk does not fill up with empty files.
+        if (_segments.Count > 0 && _segments[^1].Length == 0)
+        {
+            try
+            {
+                File.Delete(_segments[^1].Path);
+                _segments.RemoveAt(_segments.Count - 1);
+            }
+            catch (Exception delete) when (delete is IOException or UnauthorizedAccessException)
+            {
+                _logger.LogDebug("telemetry: could not remove empty segment {Segment}: {Reason}", _segments[^1].Path, delete.Message);
+            }
+        }
+    }
+
+    private void NoteLost(long first, long last, string? error)
+    {
+        if (last < first)
+        {
+            return;
+        }
+        Interlocked.Add(ref _lostToErrors, last - first + 1);
+        lock (_lossGate)
+        {
+            if (_pendingLostLast < _pendingLostFirst)
+            {
+                _pendingLostFirst = first;
+            }
+            _pendingLostLast = last;
+            _pendingLostError = error ?? _pendingLostError;
+        }
+    }
+
+    /// <summary>Moves this batch's losses into the ledger on disk (an in-place rewrite, so it works on a full disk).</summary>
+    private void SettleLedger()
+    {
+        long first, last;
+        string? error;
+        lock (_lossGate)
+        {
+            (first, last, error) = (_pendingLostFirst, _pendingLostLast, _pendingLostError);
+            _pendingLostLast = -1;
+            _pendingLostFirst = 0;
+            _pendingLostError = null;
+        }
+        if (last >= first)
+        {
+            _ledger.AddLost(first, last, error);
+        }
+        long dropped = Dropped;
+        long recorded = Interlocked.Read(ref _droppedInLedger);
+        if (dropped > recorded)
+        {
+            _ledger.AddDropped(dropped - recorded);
+            Interlocked.Exchange(ref _droppedInLedger, dropped);
+        }
+    }
+
+    private void Recovered()
+    {
+        DateTimeOffset? since;
+        lock (_lossGate)
+        {
+            since = _failingSince;
+            _failingSince = null;
+        }
+        if (since is not null)
+        {
+            _logger.LogInformation("telemetry: writes succeed again after failing since {Since}; {Lost} records lost in all", since, LostTotal);
+        }
     }
 
     private void Evict()

@@ -16,6 +16,8 @@ public sealed record TelemetryLogOptions
     public int QueueCapacity { get; init; } = 4096;
     public TelemetrySyncPolicy SyncPolicy { get; init; } = TelemetrySyncPolicy.Interval;
     public TimeSpan SyncInterval { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>After a failed write, records are counted lost without touching the disk for this long before the next try.</summary>
+    public TimeSpan RetryInterval { get; init; } = TimeSpan.FromSeconds(5);
 
     public void Validate()
     {
@@ -42,6 +44,10 @@ public sealed record TelemetryLogOptions
         if (SyncPolicy == TelemetrySyncPolicy.Interval && SyncInterval <= TimeSpan.Zero)
         {
             throw new ArgumentException($"telemetry log: SyncInterval {SyncInterval} must be positive");
+        }
+        if (RetryInterval < TimeSpan.Zero)
+        {
+            throw new ArgumentException($"telemetry log: RetryInterval {RetryInterval} must not be negative");
         }
         if (!Enum.IsDefined(SyncPolicy))
         {

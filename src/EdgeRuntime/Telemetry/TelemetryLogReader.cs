@@ -10,13 +10,19 @@ public static class TelemetryLogReader
             throw new DirectoryNotFoundException($"telemetry log directory '{directory}' does not exist");
         }
         var total = new TelemetryReadReport();
+        var sequences = new List<long>();
+        void Collect(TelemetryRecord record)
+        {
+            sequences.Add(record.Sequence);
+            onRecord?.Invoke(record);
+        }
         foreach (var (_, path) in SegmentFiles.List(directory))
         {
             TelemetryReadReport segment;
             try
             {
                 using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-                segment = ReadSegment(stream, onRecord);
+                segment = ReadSegment(stream, Collect);
             }
             catch (FileNotFoundException)
             {
@@ -25,7 +31,54 @@ public static class TelemetryLogReader
             }
             total = Combine(total, segment);
         }
-        return total;
+        var ledger = TelemetryLossLedger.Read(directory);
+        return total with { MissingRanges = Missing(sequences, ledger), DroppedRecords = ledger.Dropped };
+    }
+
+    /// <summary>Gaps between the records read, and the ledger's lost ranges less any record that did reach the disk.</summary>
+    private static List<SequenceRange> Missing(List<long> sequences, TelemetryLossLedger ledger)
+    {
+        sequences.Sort();
+        var missing = new List<SequenceRange>();
+        for (int i = 1; i < sequences.Count; i++)
+        {
+            if (sequences[i] > sequences[i - 1] + 1)
+            {
+                missing.Add(new SequenceRange(sequences[i - 1] + 1, sequences[i] - 1));
+            }
+        }
+        foreach (var range in ledger.Ranges)
+        {
+            long next = range[0];
+            int at = sequences.BinarySearch(next);
+            at = at < 0 ? ~at : at;
+            for (; at < sequences.Count && sequences[at] <= range[1]; at++)
+            {
+                if (sequences[at] > next)
+                {
+                    missing.Add(new SequenceRange(next, sequences[at] - 1));
+                }
+                next = sequences[at] + 1;
+            }
+            if (next <= range[1])
+            {
+                missing.Add(new SequenceRange(next, range[1]));
+            }
+        }
+        missing.Sort((a, b) => a.First.CompareTo(b.First));
+        var merged = new List<SequenceRange>();
+        foreach (var range in missing)
+        {
+            if (merged.Count > 0 && range.First <= merged[^1].Last + 1)
+            {
+                merged[^1] = new SequenceRange(merged[^1].First, Math.Max(merged[^1].Last, range.Last));
+            }
+            else
+            {
+                merged.Add(range);
+            }
+        }
+        return merged;
     }
 
     public static TelemetryReadReport ReadSegment(Stream stream, Action<TelemetryRecord>? onRecord = null)

@@ -16,5 +16,18 @@ public sealed record TelemetryReadReport
     public long UndecodableBytes { get; init; }
     public long? FirstSequence { get; init; }
     public long? LastSequence { get; init; }
-    public bool Clean => BytesLost == 0;
+    /// <summary>Sequence numbers that were spent but whose records are not in the log: gaps between records, and
+    /// ranges the writer's ledger says it lost (a disk-full episode). Inclusive ranges, oldest first.</summary>
+    public IReadOnlyList<SequenceRange> MissingRanges { get; init; } = [];
+    public long MissingRecords => MissingRanges.Sum(r => r.Count);
+    /// <summary>Records the writer refused because its queue was full (from the ledger; they never got numbers).</summary>
+    public long DroppedRecords { get; init; }
+    public bool Clean => BytesLost == 0 && MissingRecords == 0 && DroppedRecords == 0;
+}
+
+/// <summary>Sequence numbers <see cref="First"/> to <see cref="Last"/>, both included.</summary>
+public readonly record struct SequenceRange(long First, long Last)
+{
+    public long Count => Last - First + 1;
+    public override string ToString() => First == Last ? $"{First}" : $"{First}-{Last}";
 }
