@@ -83,7 +83,7 @@ public sealed class EdgertdServer : IAsyncDisposable
             throw new InvalidOperationException("the server was already started");
         }
         _options.ValidateOrThrow();
-        var runtimeOptions = new RuntimeOptions { IntraOpThreads = _options.IntraOpThreads };
+        var runtimeOptions = new RuntimeOptions { IntraOpThreads = _options.IntraOpThreads, Knobs = _options.FixedKnobs ?? ExecutionKnobs.AllThreads() };
         var events = new EventHub();
         var hosts = new List<ModelHost>();
         GovernorLoop? governance = null;

@@ -197,6 +197,10 @@ internal sealed class ModelHost : IDisposable
         try
         {
             var controller = new AdaptiveController(lease.Runtime, _profiles, _monitor, _time, _logger);
+            if (_options.FixedKnobs is not null)
+            {
+                controller.KnobPolicy = null;
+            }
             lock (_stateGate)
             {
                 controller.Hints = GovernorHintKeys.From(_hints);
