@@ -21,11 +21,15 @@ public static class KnobBenchmark
 
     public sealed record Settings(
         string Bundle, double RatePerSecond, TimeSpan Duration, IReadOnlyList<string?> Knobs,
-        IReadOnlyDictionary<string, long[]> Shapes, DaemonCommand Daemon, string WorkDirectory, TimeSpan Settle);
+        IReadOnlyDictionary<string, long[]> Shapes, DaemonCommand Daemon, string WorkDirectory, TimeSpan Settle)
+    {
+        /// <summary>How long the daemon's CPU is read without requests (at most <see cref="Duration"/>).</summary>
+        public TimeSpan IdleDuration { get; init; } = TimeSpan.FromSeconds(10);
+    }
 
     public sealed record SettingFigures(
         string Setting, long Requests, long Failures, double DaemonCpuSeconds, double CpuSecondsPerInference,
-        double BaselineCpuMs, double Ratio, double P50Ms, double P95Ms, string? Note);
+        double BaselineCpuMs, double Ratio, double P50Ms, double P95Ms, double IdleCpuMsPerSecond, double NetRatio, string? Note);
 
     public sealed record Report(string Machine, string Isa, int Cores, string Bundle, string Variant, double RatePerSecond, double Seconds,
         double BaselineCpuMs, double BaselineWallMs, IReadOnlyList<SettingFigures> Settings, string LoadAverage);
@@ -64,8 +68,12 @@ public static class KnobBenchmark
             log?.WriteLine($"{name}: baseline 1-thread compute {baselineMs:F2} ms CPU; daemon at {settings.RatePerSecond:0.#}/s for {settings.Duration.TotalSeconds:0} s ...");
             var run = await RunDaemonAsync(settings, knobs, wire, cancellationToken);
             double perInference = run.Requests > 0 ? run.CpuSeconds / run.Requests : double.NaN;
+            // What the daemon costs without requests (its device loop, timers) over the same time, taken out for the net figure.
+            double idleSeconds = run.IdleCpuSecondsPerSecond * settings.Duration.TotalSeconds;
+            double netPerInference = run.Requests > 0 ? (run.CpuSeconds - idleSeconds) / run.Requests : double.NaN;
             figures.Add(new SettingFigures(name, run.Requests, run.Failures, run.CpuSeconds, perInference, baselineMs,
-                perInference * 1000 / baselineMs, Percentile(run.LatencyMs, 0.5), Percentile(run.LatencyMs, 0.95), run.Note));
+                perInference * 1000 / baselineMs, Percentile(run.LatencyMs, 0.5), Percentile(run.LatencyMs, 0.95),
+                run.IdleCpuSecondsPerSecond * 1000, netPerInference * 1000 / baselineMs, run.Note));
         }
         return new Report(machine.ToString(), string.Join(" ", machine.InstructionSets), Environment.ProcessorCount, bundle.Name, variant, settings.RatePerSecond,
             settings.Duration.TotalSeconds, Median(baselineCpu), Median(baselineWall), figures, LoadAverage());
@@ -85,7 +93,7 @@ public static class KnobBenchmark
         return (cpu, wall);
     }
 
-    private sealed record DaemonRun(long Requests, long Failures, double CpuSeconds, List<double> LatencyMs, string? Note);
+    private sealed record DaemonRun(long Requests, long Failures, double CpuSeconds, List<double> LatencyMs, double IdleCpuSecondsPerSecond, string? Note);
 
     private static async Task<DaemonRun> RunDaemonAsync(Settings settings, string? knobs, WireTensor[] inputs, CancellationToken cancellationToken)
     {
@@ -133,11 +141,15 @@ public static class KnobBenchmark
             await client.ConnectAsync(cancellationToken);
             // Warm the daemon at the same rate, so the governor has figures and has settled before the measurement.
             await SendAtRateAsync(client, inputs, settings.RatePerSecond, settings.Settle, null, cancellationToken);
+            var idleFor = settings.Duration < settings.IdleDuration ? settings.Duration : settings.IdleDuration;
+            var idleBefore = CpuClock.ProcStat(daemon.Id);
+            await Task.Delay(idleFor, cancellationToken);
+            double idleRate = (CpuClock.ProcStat(daemon.Id) - idleBefore).TotalSeconds / idleFor.TotalSeconds;
             var latencies = new List<double>();
             var before = CpuClock.ProcStat(daemon.Id);
             var (requests, failures, note) = await SendAtRateAsync(client, inputs, settings.RatePerSecond, settings.Duration, latencies, cancellationToken);
             var after = CpuClock.ProcStat(daemon.Id);
-            return new DaemonRun(requests, failures, (after - before).TotalSeconds, latencies, note);
+            return new DaemonRun(requests, failures, (after - before).TotalSeconds, latencies, idleRate, note);
         }
         finally
         {

@@ -53,11 +53,11 @@ internal static class BenchKnobsCommand
             }
             context.Out.WriteLine($"machine: {report.Machine}; ISA {report.Isa}");
             context.Out.WriteLine($"{report.Bundle} ({report.Variant}) at {report.RatePerSecond:0.#} req/s, {report.Seconds:0} s per setting; single-thread compute in this run: {report.BaselineCpuMs:F2} ms CPU, {report.BaselineWallMs:F2} ms wall");
-            var table = new TextTable("setting", "requests", "failed", "daemon CPU s", "CPU ms/inference", "vs 1-thread compute", "p50 ms", "p95 ms");
+            var table = new TextTable("setting", "requests", "failed", "daemon CPU s", "CPU ms/inference", "vs 1-thread compute", "idle CPU ms/s", "net of idle", "p50 ms", "p95 ms");
             foreach (var s in report.Settings)
             {
                 table.Add(s.Setting, s.Requests, s.Failures, Math.Round(s.DaemonCpuSeconds, 2), Math.Round(s.CpuSecondsPerInference * 1000, 2),
-                    $"{s.Ratio:F2}x", Math.Round(s.P50Ms, 2), Math.Round(s.P95Ms, 2));
+                    $"{s.Ratio:F2}x", Math.Round(s.IdleCpuMsPerSecond, 1), $"{s.NetRatio:F2}x", Math.Round(s.P50Ms, 2), Math.Round(s.P95Ms, 2));
             }
             table.WriteTo(context.Out);
             context.Out.WriteLine($"load average during the run: {report.LoadAverage}");
