@@ -98,6 +98,7 @@ internal static class TopCommand
         output.WriteLine($"edgertd {s.Version}  up {TimeSpan.FromMilliseconds(s.UptimeMs):d\\.hh\\:mm\\:ss}  {(s.Healthy ? "healthy" : "UNHEALTHY")}{(s.Draining ? "  draining" : "")}");
         output.WriteLine($"conns {s.Connections}  workers {s.Workers}  queue {s.QueueDepth}/{s.QueueCapacity}  running {s.InFlight}  " +
             $"req/s {(throughput is double t ? t.ToString("0.#", CultureInfo.InvariantCulture) : "-")}  done {s.Completed}  failed {s.Failed}  overloaded {s.Overloaded}  expired {s.Expired}  cancelled {s.Cancelled}");
+        output.WriteLine(StatusCommand.DescribeCpu(s));
         if (status.Governor is { } governor)
         {
             output.WriteLine(StatusCommand.DescribeGovernor(governor) +
@@ -108,7 +109,7 @@ internal static class TopCommand
         foreach (var model in status.Models)
         {
             output.WriteLine();
-            output.WriteLine($"{model.Name}  variant {model.CurrentVariant}  switches {model.Switches}  reloads {model.Reloads}");
+            output.WriteLine($"{model.Name}  variant {model.CurrentVariant}  threads {model.Knobs ?? "-"}  switches {model.Switches}  reloads {model.Reloads}");
             output.WriteLine($"  why: {(model.Reasons.Length == 0 ? "-" : model.Reasons[0])}");
             foreach (string earlier in model.Reasons.Skip(1).Take(3))
             {

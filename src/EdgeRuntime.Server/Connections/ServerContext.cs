@@ -24,6 +24,8 @@ internal sealed class ServerContext(ServerOptions options, ModelRegistry registr
     public TimeProvider Time { get; } = time;
     public ILoggerFactory Loggers { get; } = loggers;
     public long StartedAt { get; } = time.GetTimestamp();
+    /// <summary>The daemon's CPU time against its completed inferences, over the last minute.</summary>
+    public EdgeRuntime.Inference.CpuMeter Cpu { get; } = new(time, TimeSpan.FromMinutes(1));
     public int Connections => Volatile.Read(ref _connections);
     public bool Draining => _draining;
 

@@ -384,7 +384,10 @@ internal sealed class ModelHost : IDisposable
             lock (_stateGate)
             {
                 return new ModelReport(Name, lease.Runtime.CurrentVariant, variants, _reasons, _switches, _lastSwitch,
-                    new Dictionary<string, string>(_hints), _reloads, _decisions.Entries());
+                    new Dictionary<string, string>(_hints), _reloads, _decisions.Entries())
+                {
+                    Knobs = lease.Runtime.Knobs,
+                };
             }
         }
         finally
