@@ -24,6 +24,7 @@ public static class EdgertCli
         root.Subcommands.Add(PruneCommand.Create(context));
         root.Subcommands.Add(BenchPruneCommand.Create(context));
         root.Subcommands.Add(BenchKnobsCommand.Create(context));
+        root.Subcommands.Add(BenchKnobsCommand.CreateMemory(context));
         root.Subcommands.Add(SparsifyCommand.Create(context));
         root.Subcommands.Add(SimulateCommand.Create(context));
         root.Subcommands.Add(TelemetryCommand.Create(context));

@@ -85,6 +85,9 @@ public sealed class ServerOptions : IValidatableObject
     /// (or, without a governor, the whole pool without spinning).</summary>
     public string? Knobs { get; set; }
 
+    /// <summary>ONNX Runtime's CPU memory arena for every session; off returns memory after each run.</summary>
+    public bool CpuMemoryArena { get; set; } = true;
+
     /// <summary><see cref="Knobs"/> parsed; null when the governor chooses.</summary>
     public ExecutionKnobs? FixedKnobs => Knobs is null ? null : ExecutionKnobs.Parse(Knobs);
 

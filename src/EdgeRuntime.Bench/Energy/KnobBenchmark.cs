@@ -29,7 +29,14 @@ public static class KnobBenchmark
 
     public sealed record SettingFigures(
         string Setting, long Requests, long Failures, double DaemonCpuSeconds, double CpuSecondsPerInference,
-        double BaselineCpuMs, double Ratio, double P50Ms, double P95Ms, double IdleCpuMsPerSecond, double NetRatio, string? Note);
+        double BaselineCpuMs, double Ratio, double P50Ms, double P95Ms, double IdleCpuMsPerSecond, double NetRatio, string? Note)
+    {
+        /// <summary>Threads the daemon reported at the end ("1", "all", "all+spin").</summary>
+        public string? DaemonKnobs { get; init; }
+        /// <summary>The daemon's own CPU-per-inference figure from its status (its accounting, to check against /proc).</summary>
+        public double? DaemonReportedCpuMsPerInference { get; init; }
+        public double? SloP95Ms { get; init; }
+    }
 
     public sealed record Report(string Machine, string Isa, int Cores, string Bundle, string Variant, double RatePerSecond, double Seconds,
         double BaselineCpuMs, double BaselineWallMs, IReadOnlyList<SettingFigures> Settings, string LoadAverage);
@@ -64,16 +71,24 @@ public static class KnobBenchmark
             baselineCpu.AddRange(cpu);
             baselineWall.AddRange(wall);
             double baselineMs = Median(cpu);
-            string name = knobs ?? "default (governor)";
+            double? slo = knobs is not null && knobs.StartsWith("slo=", StringComparison.Ordinal)
+                ? double.Parse(knobs["slo=".Length..], System.Globalization.CultureInfo.InvariantCulture)
+                : null;
+            string name = knobs is null ? "default (governor)" : slo is not null ? $"default, SLO p95 {slo:0.#} ms" : knobs;
             log?.WriteLine($"{name}: baseline 1-thread compute {baselineMs:F2} ms CPU; daemon at {settings.RatePerSecond:0.#}/s for {settings.Duration.TotalSeconds:0} s ...");
-            var run = await RunDaemonAsync(settings, knobs, wire, cancellationToken);
+            var run = await RunDaemonAsync(settings, slo is null ? knobs : null, slo, wire, cancellationToken);
             double perInference = run.Requests > 0 ? run.CpuSeconds / run.Requests : double.NaN;
             // What the daemon costs without requests (its device loop, timers) over the same time, taken out for the net figure.
             double idleSeconds = run.IdleCpuSecondsPerSecond * settings.Duration.TotalSeconds;
             double netPerInference = run.Requests > 0 ? (run.CpuSeconds - idleSeconds) / run.Requests : double.NaN;
             figures.Add(new SettingFigures(name, run.Requests, run.Failures, run.CpuSeconds, perInference, baselineMs,
                 perInference * 1000 / baselineMs, Percentile(run.LatencyMs, 0.5), Percentile(run.LatencyMs, 0.95),
-                run.IdleCpuSecondsPerSecond * 1000, netPerInference * 1000 / baselineMs, run.Note));
+                run.IdleCpuSecondsPerSecond * 1000, netPerInference * 1000 / baselineMs, run.Note)
+            {
+                DaemonKnobs = run.Knobs,
+                DaemonReportedCpuMsPerInference = run.ReportedCpuMsPerInference,
+                SloP95Ms = slo,
+            });
         }
         return new Report(machine.ToString(), string.Join(" ", machine.InstructionSets), Environment.ProcessorCount, bundle.Name, variant, settings.RatePerSecond,
             settings.Duration.TotalSeconds, Median(baselineCpu), Median(baselineWall), figures, LoadAverage());
@@ -93,9 +108,10 @@ public static class KnobBenchmark
         return (cpu, wall);
     }
 
-    private sealed record DaemonRun(long Requests, long Failures, double CpuSeconds, List<double> LatencyMs, double IdleCpuSecondsPerSecond, string? Note);
+    private sealed record DaemonRun(long Requests, long Failures, double CpuSeconds, List<double> LatencyMs, double IdleCpuSecondsPerSecond, string? Note,
+        string? Knobs, double? ReportedCpuMsPerInference);
 
-    private static async Task<DaemonRun> RunDaemonAsync(Settings settings, string? knobs, WireTensor[] inputs, CancellationToken cancellationToken)
+    private static async Task<DaemonRun> RunDaemonAsync(Settings settings, string? knobs, double? slo, WireTensor[] inputs, CancellationToken cancellationToken)
     {
         string socket = Path.Combine(settings.WorkDirectory, $"knobs-{Guid.NewGuid():N}.sock");
         var start = new ProcessStartInfo(settings.Daemon.File)
@@ -139,6 +155,10 @@ public static class KnobBenchmark
             }
             await using var client = new EdgertClient(socket);
             await client.ConnectAsync(cancellationToken);
+            if (slo is double target)
+            {
+                await client.SetHintsAsync(new Dictionary<string, string> { ["slo_p95_ms"] = target.ToString(System.Globalization.CultureInfo.InvariantCulture) }, cancellationToken: cancellationToken);
+            }
             // Warm the daemon at the same rate, so the governor has figures and has settled before the measurement.
             await SendAtRateAsync(client, inputs, settings.RatePerSecond, settings.Settle, null, cancellationToken);
             var idleFor = settings.Duration < settings.IdleDuration ? settings.Duration : settings.IdleDuration;
@@ -149,7 +169,9 @@ public static class KnobBenchmark
             var before = CpuClock.ProcStat(daemon.Id);
             var (requests, failures, note) = await SendAtRateAsync(client, inputs, settings.RatePerSecond, settings.Duration, latencies, cancellationToken);
             var after = CpuClock.ProcStat(daemon.Id);
-            return new DaemonRun(requests, failures, (after - before).TotalSeconds, latencies, idleRate, note);
+            var status = await client.StatusAsync(cancellationToken: cancellationToken);
+            return new DaemonRun(requests, failures, (after - before).TotalSeconds, latencies, idleRate, note,
+                status.Models.FirstOrDefault()?.Knobs, status.Server.CpuSecondsPerInference * 1000);
         }
         finally
         {

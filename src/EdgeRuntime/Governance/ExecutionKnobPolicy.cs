@@ -119,6 +119,13 @@ public sealed class ExecutionKnobPolicy(TimeProvider time)
             return With(Step(current, pool, KnobReason.ThreadsForSlo,
                 $"1 thread predicted p95 {singleResponse:F1} ms > {singleLimit:F1} ms; {poolThreads} threads {poolResponse:F1} ms", now, policy));
         }
+        if (observed.TryGetValue(spinning, out var spun) && spun.WindowCount >= MinimumSamples
+            && Governor.ResponseP95(spun.P50Ms, spun.P95Ms, arrivalRate * spun.P50Ms / 1000) >= poolResponse)
+        {
+            // Spinning was tried and ran no faster (other processes want the cores): it would only burn CPU.
+            return With(Step(current, pool, KnobReason.ThreadsForSlo,
+                $"{poolThreads} threads miss the SLO ({poolResponse:F1} > {slo:F1} ms) and spinning measured no faster ({spun.P95Ms:F1} ms p95)", now, policy));
+        }
         if (power.OnBattery)
         {
             return With(Step(current, pool, KnobReason.SpinOffOnBattery,

@@ -52,6 +52,15 @@ public sealed class ExecutionKnobPolicyTests
     }
 
     [Fact]
+    public void Does_not_spin_when_spinning_was_measured_no_faster()
+    {
+        var costs = Costs();
+        costs[Spinning] = Measured(30, 40); // contended cores: spinning threads slow each other down
+        var decision = new ExecutionKnobPolicy(new FakeTimeProvider()).Choose(costs, 4, sloP95Ms: 25, arrivalRate: 1, PowerState.Mains, Policy);
+        Assert.Equal((Pool, KnobReason.ThreadsForSlo), (decision.Knobs, decision.Reason));
+    }
+
+    [Fact]
     public void Below_a_battery_tier_one_thread_may_use_the_whole_slo()
     {
         // One thread: p95 44 ms. SLO 50: within the SLO but not within 70% of it.
