@@ -54,7 +54,7 @@ internal static class StatusCommand
         foreach (var model in status.Models)
         {
             output.WriteLine();
-            output.WriteLine($"model {model.Name}: variant {model.CurrentVariant}, threads {model.Knobs ?? "-"}, {model.Switches} switch(es), {model.Reloads} reload(s)");
+            output.WriteLine($"model {model.Name}: variant {model.CurrentVariant}, {model.Switches} switch(es), {model.Reloads} reload(s), threads {model.Knobs ?? "-"}");
             foreach (string reason in model.Reasons)
             {
                 output.WriteLine($"  because: {reason}");

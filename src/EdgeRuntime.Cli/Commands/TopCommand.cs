@@ -109,7 +109,7 @@ internal static class TopCommand
         foreach (var model in status.Models)
         {
             output.WriteLine();
-            output.WriteLine($"{model.Name}  variant {model.CurrentVariant}  threads {model.Knobs ?? "-"}  switches {model.Switches}  reloads {model.Reloads}");
+            output.WriteLine($"{model.Name}  variant {model.CurrentVariant}  switches {model.Switches}  reloads {model.Reloads}  threads {model.Knobs ?? "-"}");
             output.WriteLine($"  why: {(model.Reasons.Length == 0 ? "-" : model.Reasons[0])}");
             foreach (string earlier in model.Reasons.Skip(1).Take(3))
             {
