@@ -100,7 +100,8 @@ public sealed class ExecutionKnobPolicy(TimeProvider time)
             AllThreadsP95Ms = double.IsFinite(poolResponse) ? poolResponse : null,
         };
 
-        if (sloP95Ms is not double slo || !double.IsFinite(singleResponse))
+        // NaN: never measured nor estimable. Infinity is a measurement too: one thread cannot keep up with the rate.
+        if (sloP95Ms is not double slo || double.IsNaN(singleResponse))
         {
             // Nothing to meet, or nothing known yet: the cheapest setting.
             string why = sloP95Ms is null ? "no SLO" : "no latency measured yet";

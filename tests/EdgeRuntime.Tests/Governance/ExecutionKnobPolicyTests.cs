@@ -94,6 +94,11 @@ public sealed class ExecutionKnobPolicyTests
         var decision = new ExecutionKnobPolicy(new FakeTimeProvider()).Choose(Costs(), 4, 100, arrivalRate: 20, PowerState.Mains, Policy);
         Assert.Equal((Pool, KnobReason.ThreadsForSlo), (decision.Knobs, decision.Reason));
         Assert.True(decision.SingleThreadP95Ms > 100, $"one thread predicted {decision.SingleThreadP95Ms} ms");
+
+        // 30 requests/s need 1.2 s of one-thread work per second: one thread cannot keep up at all.
+        var saturated = new ExecutionKnobPolicy(new FakeTimeProvider()).Choose(Costs(), 4, 100, arrivalRate: 30, PowerState.Mains, Policy);
+        Assert.Equal((Pool, KnobReason.ThreadsForSlo), (saturated.Knobs, saturated.Reason));
+        Assert.Null(saturated.SingleThreadP95Ms);
     }
 
     [Fact]
