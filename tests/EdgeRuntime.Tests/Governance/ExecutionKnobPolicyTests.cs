@@ -95,8 +95,8 @@ public sealed class ExecutionKnobPolicyTests
         Assert.Equal((Pool, KnobReason.ThreadsForSlo), (decision.Knobs, decision.Reason));
         Assert.True(decision.SingleThreadP95Ms > 100, $"one thread predicted {decision.SingleThreadP95Ms} ms");
 
-        // 30 requests/s need 1.2 s of one-thread work per second: one thread cannot keep up at all.
-        var saturated = new ExecutionKnobPolicy(new FakeTimeProvider()).Choose(Costs(), 4, 100, arrivalRate: 30, PowerState.Mains, Policy);
+        // 26 requests/s need 1.04 s of one-thread work per second: one thread cannot keep up at all; the pool (65% busy) can.
+        var saturated = new ExecutionKnobPolicy(new FakeTimeProvider()).Choose(Costs(), 4, 150, arrivalRate: 26, PowerState.Mains, Policy);
         Assert.Equal((Pool, KnobReason.ThreadsForSlo), (saturated.Knobs, saturated.Reason));
         Assert.Null(saturated.SingleThreadP95Ms);
     }
