@@ -23,6 +23,8 @@ public static class EdgertCli
         root.Subcommands.Add(QuantizeCommand.Create(context));
         root.Subcommands.Add(PruneCommand.Create(context));
         root.Subcommands.Add(BenchPruneCommand.Create(context));
+        root.Subcommands.Add(BenchKnobsCommand.Create(context));
+        root.Subcommands.Add(BenchKnobsCommand.CreateMemory(context));
         root.Subcommands.Add(SparsifyCommand.Create(context));
         root.Subcommands.Add(SimulateCommand.Create(context));
         root.Subcommands.Add(TelemetryCommand.Create(context));

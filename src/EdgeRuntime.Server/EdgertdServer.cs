@@ -89,7 +89,7 @@ public sealed class EdgertdServer : IAsyncDisposable
             throw new InvalidOperationException("the server was already started");
         }
         _options.ValidateOrThrow();
-        var runtimeOptions = new RuntimeOptions { IntraOpThreads = _options.IntraOpThreads };
+        var runtimeOptions = new RuntimeOptions { IntraOpThreads = _options.IntraOpThreads, Knobs = _options.FixedKnobs ?? DefaultKnobs(_options), CpuMemoryArena = _options.CpuMemoryArena };
         var events = new EventHub();
         var hosts = new List<ModelHost>();
         GovernorLoop? governance = null;
@@ -374,4 +374,12 @@ public sealed class EdgertdServer : IAsyncDisposable
         }
         _stopAccepting.Dispose();
     }
+
+    /// <summary>
+    /// Sessions are first made for one thread when the governor chooses threads: the cheapest setting, and the one it
+    /// starts from, so a variant gets a pool session (a second copy of its weights) only when the SLO needs it.
+    /// Without a governor nothing would ever raise the threads, so the whole pool (without spinning) serves.
+    /// </summary>
+    private static ExecutionKnobs DefaultKnobs(ServerOptions options) =>
+        options.Adaptive ? ExecutionKnobs.SingleThread : ExecutionKnobs.AllThreads();
 }

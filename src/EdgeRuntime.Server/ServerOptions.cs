@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Net;
+using EdgeRuntime.Inference;
 using EdgeRuntime.Protocol;
 
 namespace EdgeRuntime.Server;
@@ -108,6 +109,16 @@ public sealed class ServerOptions : IValidatableObject
     [Range(1, 1024)]
     public int? IntraOpThreads { get; set; }
 
+    /// <summary>Fixed threads and spinning for every request ("1", "all", "all,spin"); null lets the governor choose them
+    /// (or, without a governor, the whole pool without spinning).</summary>
+    public string? Knobs { get; set; }
+
+    /// <summary>ONNX Runtime's CPU memory arena for every session; off returns memory after each run.</summary>
+    public bool CpuMemoryArena { get; set; } = true;
+
+    /// <summary><see cref="Knobs"/> parsed; null when the governor chooses.</summary>
+    public ExecutionKnobs? FixedKnobs => Knobs is null ? null : ExecutionKnobs.Parse(Knobs);
+
     /// <summary>Board descriptor id (raspberry-pi-4, jetson-orin-nano, ...) or "auto" to detect it under <see cref="SysfsRoot"/>.</summary>
     [Required]
     [RegularExpression("^[a-z0-9][a-z0-9-]{0,63}$", ErrorMessage = "Board must be \"auto\" or a board descriptor id such as raspberry-pi-4")]
@@ -198,6 +209,19 @@ public sealed class ServerOptions : IValidatableObject
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
+        string? knobsProblem = null;
+        try
+        {
+            _ = FixedKnobs;
+        }
+        catch (FormatException e)
+        {
+            knobsProblem = e.Message;
+        }
+        if (knobsProblem is not null)
+        {
+            yield return new ValidationResult($"Knobs: {knobsProblem}", [nameof(Knobs)]);
+        }
         if (Bundles.Count == 0)
         {
             yield return new ValidationResult("at least one bundle must be given", [nameof(Bundles)]);

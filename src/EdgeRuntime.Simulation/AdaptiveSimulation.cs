@@ -102,6 +102,12 @@ public static class AdaptiveSimulation
         private readonly List<ServiceWindow> _serviceWindows = [];
         private readonly Dictionary<string, WindowAccumulator> _window = [];
         private double _windowStart;
+        private readonly GovernorPolicy _policyRules;
+        private readonly int _cores;
+        private readonly ExecutionKnobPolicy? _knobPolicy;
+        private readonly Dictionary<(string Variant, ExecutionKnobs Knobs), LatencyTracker> _knobObserved = [];
+        // Static variants run on all cores, as they would by default; the adaptive run starts on one thread like the daemon.
+        private ExecutionKnobs _knobs = ExecutionKnobs.AllThreads();
 
         public PolicyRun(IReadOnlyList<SimulatedVariant> variants, BoardDescriptor board, GovernorProfile profile, SimulationOptions options,
             double slowdown, Func<double, double> rateAt, double duration, int seed, double slo, ScenarioTimeline? timeline, string policy, string directory)
@@ -119,6 +125,14 @@ public static class AdaptiveSimulation
             if (Directory.Exists(directory))
             {
                 Directory.Delete(directory, recursive: true);
+            }
+            _policyRules = profile.Policy;
+            _cores = Math.Max(1, board.CpuFreq.Cores);
+            if (options.Threads is not null && policy == AdaptivePolicy)
+            {
+                _knobPolicy = new ExecutionKnobPolicy(_time);
+                _knobs = ExecutionKnobs.SingleThread;
+                _knobPolicy.Follow(_knobs);
             }
             _sim = new SimulatedBoard(board, directory, _time.Advance, options.AmbientCelsius, seed) { WriteAfterEachStep = false };
             _sim.ExternalPower = !options.OnBattery;
@@ -203,7 +217,7 @@ public static class AdaptiveSimulation
             double mass = UnitExponential(), free = 0, now = 0, nextTick = tick, nextTrace = 0;
             double energyJoules = 0, throttled = 0, maxCelsius = _sim.Celsius, qualitySum = 0, boardJoules = 0;
             double batteryJoules = 0, batterySeconds = 0, secondsOff = 0;
-            long requests = 0, completed = 0, dropped = 0;
+            long requests = 0, completed = 0, dropped = 0, singleThreaded = 0;
             int switches = 0, windowsMet = 0, windows = 0, appliedSegment = -1;
             long windowSecond = 0;
             var windowLatencies = new List<double>();
@@ -288,7 +302,7 @@ public static class AdaptiveSimulation
                         break;
                     }
                     pending.Dequeue();
-                    double service = ServiceSeconds(variant) * frequencyFactor;
+                    double service = ServiceSeconds(variant) * frequencyFactor * ThreadSlowdown(_knobs);
                     if (observe)
                     {
                         RecordService(variant.Id, service * 1000, (start - arrival) * 1000, _sim.CapMhz, _sim.Celsius);
@@ -305,13 +319,24 @@ public static class AdaptiveSimulation
                         completed++;
                         served[current]++;
                         qualitySum += variant.Quality;
+                        singleThreaded += _knobs.IsSingleThread && _options.Threads is not null ? 1 : 0;
                     }
                     if (observe)
                     {
                         _observed[variant.Id].Record(TimeSpan.FromMilliseconds(latencyMs));
+                        if (_knobPolicy is not null)
+                        {
+                            var key = (variant.Id, _knobs);
+                            if (!_knobObserved.TryGetValue(key, out var tracker))
+                            {
+                                _knobObserved[key] = tracker = new LatencyTracker(_time, capacity: 4096, window: TimeSpan.FromSeconds(10));
+                            }
+                            tracker.Record(TimeSpan.FromMilliseconds(latencyMs));
+                        }
                     }
                 }
-                double utilisation = off ? 0 : Math.Clamp(busy / (end - now), 0, 1);
+                // Busy time keeps the cores the run uses active: all of them, or one of the board's on one thread.
+                double utilisation = off ? 0 : Math.Clamp(busy / (end - now), 0, 1) * ActiveCoreShare(_knobs);
                 _sim.Step(TimeSpan.FromSeconds(end - now), utilisation);
                 if (off)
                 {
@@ -338,11 +363,13 @@ public static class AdaptiveSimulation
                 if (now >= nextTick - 1e-9 && _governor is not null)
                 {
                     _sim.WriteTree();
+                    var device = _monitor!.Read();
+                    double observedRate = arrivalsSinceTick / tick;
                     var decision = _governor.Decide(new GovernorInput
                     {
-                        Device = _monitor!.Read(),
+                        Device = device,
                         Observed = _observed.ToDictionary(p => p.Key, p => p.Value.Snapshot()),
-                        ArrivalRatePerSecond = arrivalsSinceTick / tick,
+                        ArrivalRatePerSecond = observedRate,
                         Hints = new GovernorHints { SloP95Ms = _slo },
                     });
                     arrivalsSinceTick = 0;
@@ -354,6 +381,12 @@ public static class AdaptiveSimulation
                         // A switch is not free: the first run on the other session is cold (caches, lazy
                         // initialisation); counted as one extra median inference of the new variant.
                         free = Math.Max(free, now) + _variants[current].MeasuredP50Ms * _slowdown / 1000 * (maxMhz / _sim.CapMhz);
+                    }
+                    if (_knobPolicy is not null)
+                    {
+                        string id = _variants[current].Id;
+                        var perKnob = _knobObserved.Where(p => p.Key.Variant == id).ToDictionary(p => p.Key.Knobs, p => p.Value.Snapshot());
+                        _knobs = _knobPolicy.Choose(perKnob, _cores, _slo, observedRate, PowerState.From(device, _policyRules), _policyRules).Knobs;
                     }
                     nextTick += tick;
                 }
@@ -397,8 +430,17 @@ public static class AdaptiveSimulation
             {
                 Dropped = dropped,
                 SecondsOff = secondsOff,
+                SingleThreadShare = completed == 0 ? 0 : (double)singleThreaded / completed,
             };
         }
+
+        /// <summary>Service time on these knobs relative to a run on all cores (the recorded costs).</summary>
+        private double ThreadSlowdown(ExecutionKnobs knobs) =>
+            _options.Threads is { } threads && knobs.IsSingleThread ? threads.SingleThreadSlowdown(_cores) : 1;
+
+        /// <summary>Share of the board's cores a run keeps active.</summary>
+        private double ActiveCoreShare(ExecutionKnobs knobs) =>
+            _options.Threads is not null && knobs.IsSingleThread ? 1.0 / _cores : 1;
 
         private void ApplySegment(ScenarioSegment segment)
         {

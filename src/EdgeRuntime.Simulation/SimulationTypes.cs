@@ -37,6 +37,14 @@ public sealed record SimulationOptions
     /// <summary>Service times are board figures (recorded costs) already: no slowdown is applied.</summary>
     public bool CostsAreBoardFigures { get; init; }
 
+    /// <summary>
+    /// Model intra-op threads: null keeps one inference occupying the whole CPU. Set, variant costs are taken as runs on
+    /// all cores (what static variants use); a run on one thread takes longer by the parallel speed-up it gives up and
+    /// keeps one core of the board's busy instead of all, and the active cores drive power and heat. The adaptive run
+    /// lets <see cref="ExecutionKnobPolicy"/> choose threads with each decision.
+    /// </summary>
+    public SimulatedThreads? Threads { get; init; }
+
     /// <summary>At 80% load an M/M/1 queue's p95 response is about 15 service times; 10 leaves room only for a lighter variant.</summary>
     public const double DefaultSloFactor = 10;
 
@@ -68,6 +76,16 @@ public sealed record SimulationOptions
     }
 }
 
+/// <summary>How the simulated board runs one inference on several cores.</summary>
+public sealed record SimulatedThreads
+{
+    /// <summary>Speed-up each extra core adds (1: perfect scaling); ONNX Runtime on small boards: 0.6–0.8.</summary>
+    public double ParallelEfficiency { get; init; } = 0.7;
+
+    /// <summary>How much longer a run takes on one thread than on all <paramref name="cores"/>.</summary>
+    public double SingleThreadSlowdown(int cores) => 1 + (Math.Max(1, cores) - 1) * ParallelEfficiency;
+}
+
 /// <summary>One policy's outcome over the run.</summary>
 public sealed record PolicyOutcome(
     string Policy,
@@ -87,6 +105,8 @@ public sealed record PolicyOutcome(
     public long Dropped { get; init; }
     /// <summary>Seconds the board was off.</summary>
     public double SecondsOff { get; init; }
+    /// <summary>Share of completed requests run on one thread (with the thread model; 0 otherwise).</summary>
+    public double SingleThreadShare { get; init; }
 }
 
 /// <summary>

@@ -30,8 +30,9 @@ internal static class SimulateCommand
         var scenario = new Option<string?>("--scenario") { Description = "A scenario file (devices/scenarios/README.md) or a folder of them: load, ambient, power, battery and fan over time" };
         var fixtureCache = new Option<string?>("--fixture-cache") { Description = "Keep the embedded fixture's bundle in this folder and reuse it on later runs (built when missing)" };
         var measure = new Option<bool>("--measure") { Description = "Measure each variant on this machine (scaled by the board's speed) instead of taking recorded costs" };
+        var threadsModel = new Option<bool>("--threads-model") { Description = "Model intra-op threads: costs are on all cores, one thread is slower but keeps one core busy; the adaptive run chooses threads too" };
         var command = new Command("simulate", "Run the adaptive governor against a simulated board in virtual time and compare it with every static variant");
-        foreach (var option in new Option[] { board, bundle, load, rate, duration, slo, ambient, battery, seed, output, json, telemetry, live, scenario, measure, fixtureCache })
+        foreach (var option in new Option[] { board, bundle, load, rate, duration, slo, ambient, battery, seed, output, json, telemetry, live, scenario, measure, fixtureCache, threadsModel })
         {
             command.Options.Add(option);
         }
@@ -47,6 +48,7 @@ internal static class SimulateCommand
                 AmbientCelsius = result.GetValue(ambient),
                 OnBattery = result.GetValue(battery),
                 Seed = result.GetValue(seed),
+                Threads = result.GetValue(threadsModel) ? new SimulatedThreads() : null,
             };
             TextWriter? log = result.GetValue(json) ? null : context.Out;
             if (result.GetValue(live))
@@ -366,7 +368,8 @@ internal static class SimulateCommand
             table.Add(outcome.Policy, Formatting.Percent(outcome.SloAttainment), Formatting.Percent(outcome.MeanQuality),
                 double.IsFinite(outcome.P95Ms) ? outcome.P95Ms : null, Math.Round(outcome.MaxCelsius, 1), Math.Round(outcome.SecondsThrottled),
                 Math.Round(outcome.EnergyPerInferenceMillijoules, 3), outcome.BatteryHoursAtThisLoad is double h ? Math.Round(h, 2) : null, outcome.Switches,
-                string.Join(" ", outcome.ShareByVariant.Where(p => p.Value > 0).Select(p => $"{p.Key}:{p.Value:P0}")));
+                string.Join(" ", outcome.ShareByVariant.Where(p => p.Value > 0).Select(p => $"{p.Key}:{p.Value:P0}"))
+                + (outcome.SingleThreadShare > 0 ? $" (1 thread: {outcome.SingleThreadShare:P0})" : ""));
         }
         table.WriteTo(output);
     }

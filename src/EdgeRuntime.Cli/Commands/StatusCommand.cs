@@ -42,6 +42,7 @@ internal static class StatusCommand
             output.WriteLine(DescribeTelemetry(telemetry));
         }
         output.WriteLine($"requests: completed {s.Completed}, failed {s.Failed}, overloaded {s.Overloaded}, expired {s.Expired}, cancelled {s.Cancelled}");
+        output.WriteLine(DescribeCpu(s));
         if (status.Governor is { } governor)
         {
             output.WriteLine(DescribeGovernor(governor));
@@ -57,7 +58,7 @@ internal static class StatusCommand
         foreach (var model in status.Models)
         {
             output.WriteLine();
-            output.WriteLine($"model {model.Name}: variant {model.CurrentVariant}, {model.Switches} switch(es), {model.Reloads} reload(s)");
+            output.WriteLine($"model {model.Name}: variant {model.CurrentVariant}, {model.Switches} switch(es), {model.Reloads} reload(s), threads {model.Knobs ?? "-"}");
             foreach (string reason in model.Reasons)
             {
                 output.WriteLine($"  because: {reason}");
@@ -91,4 +92,11 @@ internal static class StatusCommand
     public static string DescribeGovernor(GovernorStatus g) =>
         $"board {g.Board} ({g.BoardReason}); profile {g.DeviceClass} v{g.ProfileVersion} ({g.ProfileProvenance}, from {g.ProfileFrom}); " +
         $"governor {(g.Adaptive ? "adaptive" : "off (sensors only)")}, tick {g.TickMs.ToString("0.##", CultureInfo.InvariantCulture)} ms, {g.Ticks} ticks, {g.TickFailures} failed";
+
+    /// <summary>The daemon's CPU line: total, per inference over the recent window, share of the cores, energy estimate.</summary>
+    public static string DescribeCpu(ServerStatus s) =>
+        FormattableString.Invariant($"cpu: {s.CpuSeconds:0.##} s since start; last {s.CpuWindowSeconds:0} s: ") +
+        (s.CpuSecondsPerInference is double perInference ? FormattableString.Invariant($"{perInference * 1000:0.##} ms CPU/inference, ") : "no inferences, ") +
+        FormattableString.Invariant($"{s.CpuUtilisation:P1} of the cores") +
+        (s.EnergyMillijoulesPerInference is double mj ? FormattableString.Invariant($", ~{mj:0.##} mJ/inference (board power model)") : "");
 }

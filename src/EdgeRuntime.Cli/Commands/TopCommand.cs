@@ -102,6 +102,7 @@ internal static class TopCommand
         {
             output.WriteLine(StatusCommand.DescribeTelemetry(telemetry));
         }
+        output.WriteLine(StatusCommand.DescribeCpu(s));
         if (status.Governor is { } governor)
         {
             output.WriteLine(StatusCommand.DescribeGovernor(governor) +
@@ -112,7 +113,7 @@ internal static class TopCommand
         foreach (var model in status.Models)
         {
             output.WriteLine();
-            output.WriteLine($"{model.Name}  variant {model.CurrentVariant}  switches {model.Switches}  reloads {model.Reloads}");
+            output.WriteLine($"{model.Name}  variant {model.CurrentVariant}  switches {model.Switches}  reloads {model.Reloads}  threads {model.Knobs ?? "-"}");
             output.WriteLine($"  why: {(model.Reasons.Length == 0 ? "-" : model.Reasons[0])}");
             foreach (string earlier in model.Reasons.Skip(1).Take(3))
             {

@@ -84,6 +84,16 @@ public sealed class ServerStatus
     [Key("expired")] public long Expired { get; set; }
     [Key("cancelled")] public long Cancelled { get; set; }
     [Key("healthy")] public bool Healthy { get; set; }
+    /// <summary>CPU time of the daemon process since it started (all threads, ONNX Runtime's pools included).</summary>
+    [Key("cpu_seconds")] public double CpuSeconds { get; set; }
+    /// <summary>Seconds the CPU figures below cover (the last minute, or since start).</summary>
+    [Key("cpu_window_s")] public double CpuWindowSeconds { get; set; }
+    /// <summary>Process CPU-seconds per completed inference over the window; absent without inferences.</summary>
+    [Key("cpu_s_per_inference")] public double? CpuSecondsPerInference { get; set; }
+    /// <summary>Share of all cores the daemon kept busy over the window.</summary>
+    [Key("cpu_utilisation")] public double CpuUtilisation { get; set; }
+    /// <summary>CPU energy per inference estimated from the board's power model × CPU time, in millijoules; absent without a model.</summary>
+    [Key("energy_mj_per_inference")] public double? EnergyMillijoulesPerInference { get; set; }
     [Key("draining")] public bool Draining { get; set; }
     /// <summary>Connections closed because the client was idle or too slow (handshake, header or body timeout).</summary>
     [Key("connections_timed_out")] public long ConnectionsTimedOut { get; set; }
@@ -98,6 +108,8 @@ public sealed class ModelStatus
     [Key("current_variant")] public string CurrentVariant { get; set; } = "";
     /// <summary>Why the current variant was chosen, newest first (the governor's reason codes once it runs).</summary>
     [Key("reasons")] public string[] Reasons { get; set; } = [];
+    /// <summary>Threads and spinning new requests run with: "1", "all" or "all+spin".</summary>
+    [Key("knobs")] public string? Knobs { get; set; }
     [Key("switches")] public long Switches { get; set; }
     [Key("last_switch")] public SwitchEvent? LastSwitch { get; set; }
     [Key("hints")] public Dictionary<string, string> Hints { get; set; } = [];

@@ -36,7 +36,18 @@ internal static class Operations
             },
             Models = [.. models.Select(m => WireMapping.ToWire(m.Report()))],
         };
-        WireMapping.Fill(status, server.Governance.Report());
+        var governance = server.Governance.Report();
+        WireMapping.Fill(status, governance);
+        var cpu = server.Cpu.Sample(scheduler.Completed);
+        status.Server.CpuSeconds = server.Cpu.Total.TotalSeconds;
+        status.Server.CpuWindowSeconds = cpu.Seconds;
+        status.Server.CpuSecondsPerInference = cpu.CpuSecondsPerInference;
+        status.Server.CpuUtilisation = cpu.Utilisation;
+        double? mhz = governance.Snapshot is { } snapshot && snapshot.CpuMhz.TryGetValue(out double now) ? now : null;
+        if (cpu.CpuSecondsPerInference is double perInference && server.Governance.JoulesPerCpuSecond(mhz) is double joules)
+        {
+            status.Server.EnergyMillijoulesPerInference = perInference * joules * 1000;
+        }
         if (server.Telemetry is { } log)
         {
             var failingSince = log.FailingSince;

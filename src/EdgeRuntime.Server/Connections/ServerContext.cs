@@ -28,6 +28,8 @@ internal sealed class ServerContext(ServerOptions options, ModelRegistry registr
     public long StartedAt { get; } = time.GetTimestamp();
     /// <summary>The device telemetry log, when the daemon keeps one.</summary>
     public EdgeRuntime.Telemetry.TelemetryLog? Telemetry { get; init; }
+    /// <summary>The daemon's CPU time against its completed inferences, over the last minute.</summary>
+    public EdgeRuntime.Inference.CpuMeter Cpu { get; } = new(time, TimeSpan.FromMinutes(1));
     public int Connections => Volatile.Read(ref _connections);
     public bool Draining => _draining;
 

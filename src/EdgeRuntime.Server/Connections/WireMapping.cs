@@ -143,6 +143,7 @@ internal static class WireMapping
             }),
         ],
         Reasons = model.Reasons,
+        Knobs = model.Knobs.Code,
         Switches = model.Switches,
         LastSwitch = model.LastSwitch is { } last ? ToWire(last) : null,
         Hints = new Dictionary<string, string>(model.Hints),

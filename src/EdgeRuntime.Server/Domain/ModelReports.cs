@@ -12,7 +12,11 @@ internal sealed record ModelDescription(
 /// <summary>How a served model is doing: its variants' latency, why the current one serves, switches, hints and decisions.</summary>
 internal sealed record ModelReport(
     string Name, string CurrentVariant, IReadOnlyList<VariantStatus> Variants, string[] Reasons, long Switches,
-    VariantSwitched? LastSwitch, IReadOnlyDictionary<string, string> Hints, long Reloads, IReadOnlyList<DecisionEntry> Decisions);
+    VariantSwitched? LastSwitch, IReadOnlyDictionary<string, string> Hints, long Reloads, IReadOnlyList<DecisionEntry> Decisions)
+{
+    /// <summary>Threads and spinning new requests run with.</summary>
+    public ExecutionKnobs Knobs { get; init; }
+}
 
 /// <summary>One governor decision, or a run of identical ones folded together (newest first in a report).</summary>
 internal sealed record DecisionEntry(GovernorDecision Latest, DateTimeOffset FirstAt, long Count);

@@ -16,7 +16,8 @@ internal sealed class DecisionHistory(int capacity = 16)
     public void Add(GovernorDecision decision)
     {
         if (_entries.Count > 0 && _entries[^1] is { } last && !decision.Switched && !last.Latest.Switched
-            && last.Latest.Reason == decision.Reason && last.Latest.Variant == decision.Variant)
+            && last.Latest.Reason == decision.Reason && last.Latest.Variant == decision.Variant
+            && last.Latest.Knobs?.Knobs == decision.Knobs?.Knobs && last.Latest.Knobs?.Reason == decision.Knobs?.Reason)
         {
             last.Latest = decision;
             last.Count++;
@@ -37,12 +38,13 @@ internal sealed class DecisionHistory(int capacity = 16)
 
     public static string Describe(GovernorDecision decision, long count = 1, DateTimeOffset? firstAt = null)
     {
+        string knobs = decision.Knobs is { } k ? $"; threads {k.Knobs.Code} ({k.Reason}: {k.Detail})" : "";
         if (decision.Switched)
         {
-            return $"{decision.Reason}: {decision.Previous} -> {decision.Variant} at {Time(decision.At)}: {decision.Detail}";
+            return $"{decision.Reason}: {decision.Previous} -> {decision.Variant} at {Time(decision.At)}: {decision.Detail}{knobs}";
         }
         string run = count > 1 ? $" ({count} decisions since {Time(firstAt ?? decision.At)})" : "";
-        return $"{decision.Reason}: {decision.Variant} stays at {Time(decision.At)}{run}: {decision.Detail}";
+        return $"{decision.Reason}: {decision.Variant} stays at {Time(decision.At)}{run}: {decision.Detail}{knobs}";
     }
 
     private static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);

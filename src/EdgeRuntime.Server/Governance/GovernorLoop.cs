@@ -60,6 +60,9 @@ internal sealed class GovernorLoop : IDisposable
     }
 
     public BoardDescriptor Board { get; }
+
+    /// <summary>Joules one CPU-second costs on this board at a clock (its power model); null without one.</summary>
+    public double? JoulesPerCpuSecond(double? cpuMhz) => BoardEnergy.JoulesPerCpuSecond(Board, cpuMhz);
     public string BoardReason { get; }
     public ProfileStore Profiles { get; }
     public bool Adaptive { get; }

@@ -197,6 +197,10 @@ internal sealed class ModelHost : IDisposable
         try
         {
             var controller = new AdaptiveController(lease.Runtime, _profiles, _monitor, _time, _logger);
+            if (_options.FixedKnobs is not null)
+            {
+                controller.KnobPolicy = null;
+            }
             lock (_stateGate)
             {
                 controller.Hints = GovernorHintKeys.From(_hints);
@@ -377,7 +381,10 @@ internal sealed class ModelHost : IDisposable
             lock (_stateGate)
             {
                 return new ModelReport(Name, lease.Runtime.CurrentVariant, variants, _reasons, _switches, _lastSwitch,
-                    new Dictionary<string, string>(_hints), _reloads, _decisions.Entries());
+                    new Dictionary<string, string>(_hints), _reloads, _decisions.Entries())
+                {
+                    Knobs = lease.Runtime.Knobs,
+                };
             }
         }
         finally

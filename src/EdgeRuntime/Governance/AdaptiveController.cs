@@ -35,9 +35,14 @@ public sealed class AdaptiveController : IDisposable
         var serving = runtime.GetStatus().Where(s => s.State != VariantState.Unavailable).Select(s => s.Manifest).ToList();
         Governor = new Governor(OptionsFor(serving, profiles.Current.DeviceClass), profiles, _time, runtime.CurrentVariant);
         _lastTick = _time.GetTimestamp();
+        KnobPolicy = new ExecutionKnobPolicy(_time);
+        KnobPolicy.Follow(runtime.Knobs);
     }
 
     public Governor Governor { get; }
+
+    /// <summary>Chooses threads and spinning with each decision; null when they are fixed by configuration.</summary>
+    public ExecutionKnobPolicy? KnobPolicy { get; set; }
     public ProfileStore Profiles { get; }
     public DeviceSnapshot? LastSnapshot { get; private set; }
 
@@ -105,6 +110,10 @@ public sealed class AdaptiveController : IDisposable
                 decision = decision with { Variant = serving, Detail = $"{decision.Detail}; {decision.Variant} could not be loaded, {serving} keeps serving" };
             }
         }
+        if (KnobPolicy is { } knobPolicy)
+        {
+            decision = decision with { Knobs = ChooseKnobs(knobPolicy, decision, snapshot, rate) };
+        }
         PrewarmNextLighter();
         lock (_gate)
         {
@@ -146,6 +155,27 @@ public sealed class AdaptiveController : IDisposable
             _ => 0.95,
         };
         return precision * variant.ChannelsKept * (1 - 0.1 * variant.Sparsity);
+    }
+
+    private KnobDecision ChooseKnobs(ExecutionKnobPolicy policy, GovernorDecision decision, DeviceSnapshot? snapshot, double rate)
+    {
+        var profilePolicy = Profiles.Current.Policy;
+        var choice = policy.Choose(_runtime.GetKnobLatency(decision.Variant), ExecutionKnobs.AllThreads().ThreadCount, decision.SloP95Ms,
+            rate, PowerState.From(snapshot, profilePolicy), profilePolicy);
+        if (choice.Knobs != _runtime.Knobs)
+        {
+            try
+            {
+                _runtime.SetKnobs(choice.Knobs);
+                _logger.LogInformation("Execution knobs → {Knobs}: {Reason} ({Detail})", choice.Knobs, choice.Reason, choice.Detail);
+            }
+            catch (VariantUnavailableException e)
+            {
+                policy.Follow(_runtime.Knobs);
+                choice = choice with { Knobs = _runtime.Knobs, Detail = $"{choice.Detail}; could not prepare it: {e.Reason}" };
+            }
+        }
+        return choice;
     }
 
     private void PrewarmNextLighter()

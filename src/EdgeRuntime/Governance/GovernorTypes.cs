@@ -79,4 +79,6 @@ public sealed record GovernorDecision(
     public double? PredictedCelsius { get; init; }
     public double? PredictedP95Ms { get; init; }
     public double? SloP95Ms { get; init; }
+    /// <summary>Threads and spinning chosen with the variant, when the governor sets them.</summary>
+    public KnobDecision? Knobs { get; init; }
 }

@@ -13,6 +13,12 @@ namespace EdgeRuntime.Inference;
 internal sealed class LoadedVariant
 {
     private readonly InferenceSession _session;
+    private readonly ExecutionKnobs _sessionKnobs;
+    private readonly Func<ExecutionKnobs, InferenceSession>? _createSession;
+    private readonly Lock _knobGate = new();
+    private readonly IDisposable? _shared;
+    // Sessions for execution settings other than the first one, made on first use (ONNX Runtime fixes threads per session).
+    private volatile Dictionary<ExecutionKnobs, InferenceSession> _knobSessions = [];
     private readonly string[] _inputNames;
     private readonly string[] _outputNames;
     private readonly TensorSignature[] _inputs;
@@ -22,9 +28,20 @@ internal sealed class LoadedVariant
     private volatile bool _outputsDependOnData;
 
     public LoadedVariant(string id, InferenceSession session, long residentBytes)
+        : this(id, session, ExecutionKnobs.AllThreads(SharedOrtEnvironment.GlobalPoolSpins), null, residentBytes, null)
     {
+    }
+
+    /// <param name="sessionKnobs">The execution setting <paramref name="session"/> was made for.</param>
+    /// <param name="createSession">Makes a session of the same model for another setting; null: every setting runs on <paramref name="session"/>.</param>
+    /// <param name="shared">State the sessions share (pre-packed weights), disposed after the last of them.</param>
+    public LoadedVariant(string id, InferenceSession session, ExecutionKnobs sessionKnobs, Func<ExecutionKnobs, InferenceSession>? createSession, long residentBytes, IDisposable? shared)
+    {
+        _shared = shared;
         Id = id;
         _session = session;
+        _sessionKnobs = sessionKnobs.Normalized;
+        _createSession = createSession;
         Inputs = OrtSignatures.Read(session.InputMetadata, "input");
         Outputs = OrtSignatures.Read(session.OutputMetadata, "output");
         _inputs = [.. Inputs];
@@ -42,11 +59,17 @@ internal sealed class LoadedVariant
 
     public bool TryAcquire() => _references.TryAcquire();
 
+    /// <summary>Bytes the extra per-setting sessions added (working-set growth when each was made).</summary>
+    public long KnobSessionBytes { get; private set; }
+
+    /// <summary>Execution settings with a session ready.</summary>
+    public IReadOnlyList<ExecutionKnobs> PreparedKnobs => [_sessionKnobs, .. _knobSessions.Keys];
+
     public void Release()
     {
         if (_references.Release())
         {
-            _session.Dispose();
+            DisposeSessions();
         }
     }
 
@@ -55,13 +78,59 @@ internal sealed class LoadedVariant
     {
         if (_references.Retire())
         {
-            _session.Dispose();
+            DisposeSessions();
         }
     }
 
-    /// <summary>Runs one inference on the caller's thread. The caller holds a reference.</summary>
-    public NamedTensor[] Run(IReadOnlyList<NamedTensor> inputs, RunOptions runOptions, OutputAllocator? allocate = null)
+    private void DisposeSessions()
     {
+        _session.Dispose();
+        lock (_knobGate)
+        {
+            foreach (var session in _knobSessions.Values)
+            {
+                session.Dispose();
+            }
+            _knobSessions = [];
+        }
+        _shared?.Dispose();
+    }
+
+    /// <summary>The session for an execution setting, made (and kept) on first use. The caller holds a reference.</summary>
+    public InferenceSession SessionFor(ExecutionKnobs knobs)
+    {
+        knobs = knobs.Normalized;
+        if (knobs == _sessionKnobs || _createSession is null)
+        {
+            return _session;
+        }
+        if (_knobSessions.TryGetValue(knobs, out var ready))
+        {
+            return ready;
+        }
+        lock (_knobGate)
+        {
+            if (_knobSessions.TryGetValue(knobs, out ready))
+            {
+                return ready;
+            }
+            long before = Environment.WorkingSet;
+            var made = _createSession(knobs);
+            KnobSessionBytes += Math.Max(0, Environment.WorkingSet - before);
+            // Copy-on-write: readers never see a dictionary being changed.
+            _knobSessions = new Dictionary<ExecutionKnobs, InferenceSession>(_knobSessions) { [knobs] = made };
+            return made;
+        }
+    }
+
+    /// <summary>Runs one inference on the caller's thread with the first session's setting. The caller holds a reference.</summary>
+    public NamedTensor[] Run(IReadOnlyList<NamedTensor> inputs, RunOptions runOptions, OutputAllocator? allocate = null) =>
+        Run(inputs, runOptions, _sessionKnobs, allocate);
+
+    /// <summary>Runs one inference on the caller's thread with an execution setting. The caller holds a reference.</summary>
+    public NamedTensor[] Run(IReadOnlyList<NamedTensor> inputs, RunOptions runOptions, ExecutionKnobs knobs, OutputAllocator? allocate = null)
+    {
+        var session = SessionFor(knobs);
         var ordered = OrderAndValidate(inputs);
         int count = ordered.Length;
         var pins = new MemoryHandle[count];
@@ -77,7 +146,7 @@ internal sealed class LoadedVariant
             {
                 try
                 {
-                    return RunIntoPreallocated(values, shapes.Outputs, runOptions, allocate);
+                    return RunIntoPreallocated(session, values, shapes.Outputs, runOptions, allocate);
                 }
                 catch (OnnxRuntimeException) when (!runOptions.Terminate)
                 {
@@ -85,7 +154,7 @@ internal sealed class LoadedVariant
                     _outputsDependOnData = true;
                 }
             }
-            return RunAndCopy(ordered, values, runOptions, allocate);
+            return RunAndCopy(session, ordered, values, runOptions, allocate);
         }
         finally
         {
@@ -97,9 +166,9 @@ internal sealed class LoadedVariant
         }
     }
 
-    private NamedTensor[] RunAndCopy(NamedTensor[] inputs, OrtValue[] values, RunOptions runOptions, OutputAllocator? allocate)
+    private NamedTensor[] RunAndCopy(InferenceSession session, NamedTensor[] inputs, OrtValue[] values, RunOptions runOptions, OutputAllocator? allocate)
     {
-        using var results = _session.Run(runOptions, _inputNames, values, _outputNames);
+        using var results = session.Run(runOptions, _inputNames, values, _outputNames);
         var outputs = new NamedTensor[_outputNames.Length];
         var shapes = new long[outputs.Length][];
         int index = 0;
@@ -122,7 +191,7 @@ internal sealed class LoadedVariant
         return outputs;
     }
 
-    private NamedTensor[] RunIntoPreallocated(OrtValue[] inputValues, long[][] outputShapes, RunOptions runOptions, OutputAllocator? allocate)
+    private NamedTensor[] RunIntoPreallocated(InferenceSession session, OrtValue[] inputValues, long[][] outputShapes, RunOptions runOptions, OutputAllocator? allocate)
     {
         int count = _outputs.Length;
         var outputs = new NamedTensor[count];
@@ -139,7 +208,7 @@ internal sealed class LoadedVariant
                 outputs[i] = new NamedTensor(_outputNames[i], type, shape, memory[..length]);
                 values[i] = CreateOrtValue(outputs[i], ref pins[i]);
             }
-            _session.Run(runOptions, _inputNames, inputValues, _outputNames, values);
+            session.Run(runOptions, _inputNames, inputValues, _outputNames, values);
             return outputs;
         }
         finally

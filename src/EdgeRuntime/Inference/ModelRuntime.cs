@@ -17,6 +17,27 @@ public delegate Memory<byte> OutputAllocator(string name, ElementType type, long
 public sealed record VariantSwitch(string From, string To, DateTimeOffset At);
 
 /// <summary>
+/// CPU a runtime's inferences used since it opened: runs, the CPU time of the calling threads during them, and
+/// the whole process's CPU time (which also holds ONNX Runtime's pool threads, spinning included, and anything
+/// else the process does). Two snapshots give CPU-seconds per inference over an interval.
+/// </summary>
+public sealed record CpuUsage(long Inferences, TimeSpan CallerCpu, TimeSpan ProcessCpu, TimeSpan Wall)
+{
+    /// <summary>Process CPU per inference between an earlier snapshot and this one; null without runs.</summary>
+    public double? ProcessCpuSecondsPerInference(CpuUsage earlier)
+    {
+        long runs = Inferences - earlier.Inferences;
+        return runs > 0 ? (ProcessCpu - earlier.ProcessCpu).TotalSeconds / runs : null;
+    }
+
+    public double? CallerCpuSecondsPerInference(CpuUsage earlier)
+    {
+        long runs = Inferences - earlier.Inferences;
+        return runs > 0 ? (CallerCpu - earlier.CallerCpu).TotalSeconds / runs : null;
+    }
+}
+
+/// <summary>
 /// Serves inferences from a bundle of variants and switches between them while requests run.
 /// Thread-safe: any number of callers may run and switch concurrently. A switch makes new requests
 /// use the new variant at once; requests already running on the old one finish on it.
@@ -30,7 +51,12 @@ public sealed class ModelRuntime : IDisposable
     private readonly ILogger _logger;
     private readonly ConcurrentBag<RunOptions> _runOptions = [];
     private readonly Lock _switchGate = new();
+    private readonly RuntimeOptions _options;
+    private readonly long _openedAt;
     private volatile VariantPool.Slot _current;
+    private volatile KnobsHolder _knobs;
+    private long _inferences;
+    private long _callerCpuTicks;
     private int _disposed;
 
     private ModelRuntime(ModelBundle bundle, RuntimeOptions options, TimeProvider time, ILogger logger)
@@ -38,9 +64,20 @@ public sealed class ModelRuntime : IDisposable
         Bundle = bundle;
         _time = time;
         _logger = logger;
+        _options = options;
         _pool = new VariantPool(bundle, options, time, logger);
         _current = _pool.Slots[0];
+        _knobs = new KnobsHolder(options.Knobs.Normalized);
+        _openedAt = time.GetTimestamp();
     }
+
+    private sealed record KnobsHolder(ExecutionKnobs Value);
+
+    /// <summary>Threads and spinning new requests run with (unless a request names its own).</summary>
+    public ExecutionKnobs Knobs => _knobs.Value;
+
+    /// <summary>Raised after <see cref="SetKnobs"/> changed the setting, on the thread that changed it.</summary>
+    public event Action<ExecutionKnobs, ExecutionKnobs>? KnobsChanged;
 
     public ModelBundle Bundle { get; }
 
@@ -59,7 +96,7 @@ public sealed class ModelRuntime : IDisposable
     {
         options ??= new RuntimeOptions();
         options.ValidateOrThrow();
-        SharedOrtEnvironment.EnsureInitialized(options.IntraOpThreads);
+        SharedOrtEnvironment.EnsureInitialized(options.IntraOpThreads, options.Knobs is { IsSingleThread: false, Spin: true });
         var runtime = new ModelRuntime(bundle, options, time ?? TimeProvider.System, logger ?? NullLogger.Instance);
         try
         {
@@ -126,7 +163,11 @@ public sealed class ModelRuntime : IDisposable
         Run(inputs, allocateOutputs: null, cancellationToken);
 
     /// <summary>Runs one inference on the current variant, writing outputs into memory from <paramref name="allocateOutputs"/>.</summary>
-    public InferenceResult Run(IReadOnlyList<NamedTensor> inputs, OutputAllocator? allocateOutputs, CancellationToken cancellationToken = default)
+    public InferenceResult Run(IReadOnlyList<NamedTensor> inputs, OutputAllocator? allocateOutputs, CancellationToken cancellationToken = default) =>
+        Run(inputs, knobs: null, allocateOutputs, cancellationToken);
+
+    /// <summary>Runs one inference on the current variant with the given threads and spinning (null: the runtime's <see cref="Knobs"/>).</summary>
+    public InferenceResult Run(IReadOnlyList<NamedTensor> inputs, ExecutionKnobs? knobs, OutputAllocator? allocateOutputs = null, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         cancellationToken.ThrowIfCancellationRequested();
@@ -145,7 +186,7 @@ public sealed class ModelRuntime : IDisposable
                 break;
             }
         }
-        return RunOn(slot, loaded, inputs, allocateOutputs, cancellationToken);
+        return RunOn(slot, loaded, inputs, knobs ?? Knobs, allocateOutputs, cancellationToken);
     }
 
     /// <summary>Runs one inference on a named variant (loading it if needed), whatever the current one is.</summary>
@@ -154,7 +195,7 @@ public sealed class ModelRuntime : IDisposable
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         cancellationToken.ThrowIfCancellationRequested();
         var slot = _pool.Find(variantId);
-        return RunOn(slot, _pool.Acquire(slot), inputs, null, cancellationToken);
+        return RunOn(slot, _pool.Acquire(slot), inputs, Knobs, null, cancellationToken);
     }
 
     /// <summary>Runs one inference on the thread pool. The run itself is CPU-bound; use <see cref="Run(IReadOnlyList{NamedTensor}, CancellationToken)"/>
@@ -165,19 +206,25 @@ public sealed class ModelRuntime : IDisposable
     public Task<InferenceResult> RunAsync(IReadOnlyList<NamedTensor> inputs, string variantId, CancellationToken cancellationToken = default) =>
         Task.Factory.StartNew(() => Run(inputs, variantId, cancellationToken), cancellationToken, TaskCreationOptions.DenyChildAttach, TaskScheduler.Default);
 
-    private InferenceResult RunOn(VariantPool.Slot slot, LoadedVariant loaded, IReadOnlyList<NamedTensor> inputs, OutputAllocator? allocateOutputs, CancellationToken cancellationToken)
+    private InferenceResult RunOn(VariantPool.Slot slot, LoadedVariant loaded, IReadOnlyList<NamedTensor> inputs, ExecutionKnobs knobs, OutputAllocator? allocateOutputs, CancellationToken cancellationToken)
     {
+        knobs = knobs.Normalized;
         var runOptions = RentRunOptions();
         var registration = cancellationToken.CanBeCanceled
             ? cancellationToken.UnsafeRegister(static state => ((RunOptions)state!).Terminate = true, runOptions)
             : default;
         long started = _time.GetTimestamp();
+        var cpuBefore = CpuClock.Thread();
         try
         {
-            var outputs = loaded.Run(inputs, runOptions, allocateOutputs);
+            var outputs = loaded.Run(inputs, runOptions, knobs, allocateOutputs);
             var elapsed = _time.GetElapsedTime(started);
+            var cpu = CpuClock.Thread() - cpuBefore;
+            Interlocked.Increment(ref _inferences);
+            Interlocked.Add(ref _callerCpuTicks, cpu.Ticks);
             slot.Latency.Record(elapsed);
-            return new InferenceResult(slot.Id, outputs, elapsed);
+            slot.KnobLatency.GetOrAdd(knobs, _ => new LatencyTracker(_time, _options.LatencyWindowSamples, _options.LatencyWindow, _options.LatencyEwmaAlpha)).Record(elapsed);
+            return new InferenceResult(slot.Id, outputs, elapsed) { CallerCpuTime = cpu, Knobs = knobs };
         }
         catch (OnnxRuntimeException e) when (cancellationToken.IsCancellationRequested)
         {
@@ -220,6 +267,52 @@ public sealed class ModelRuntime : IDisposable
         _logger.LogDebug("Switched from {From} to {To}", change.From, change.To);
         Switched?.Invoke(change);
     }
+
+    /// <summary>
+    /// Makes new requests run with these threads and spinning. The current variant's session for the setting is made
+    /// (and warmed) first, so requests never wait for it; requests already running finish with their setting.
+    /// </summary>
+    public void SetKnobs(ExecutionKnobs knobs)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        knobs = knobs.Normalized;
+        PrepareKnobs(_current.Id, knobs);
+        ExecutionKnobs previous;
+        lock (_switchGate)
+        {
+            previous = _knobs.Value;
+            if (previous == knobs)
+            {
+                return;
+            }
+            _knobs = new KnobsHolder(knobs);
+        }
+        _logger.LogDebug("Execution knobs {From} -> {To}", previous, knobs);
+        KnobsChanged?.Invoke(previous, knobs);
+    }
+
+    /// <summary>Makes a variant's session for an execution setting ahead of use (loading the variant if needed).</summary>
+    public void PrepareKnobs(string variantId, ExecutionKnobs knobs)
+    {
+        var slot = _pool.Find(variantId);
+        var loaded = _pool.Acquire(slot);
+        try
+        {
+            _pool.WarmUp(loaded, knobs);
+        }
+        finally
+        {
+            loaded.Release();
+        }
+    }
+
+    /// <summary>Latency of one variant per execution setting it has run with.</summary>
+    public IReadOnlyDictionary<ExecutionKnobs, LatencySnapshot> GetKnobLatency(string variantId) =>
+        _pool.Find(variantId).KnobLatency.ToDictionary(p => p.Key, p => p.Value.Snapshot());
+
+    /// <summary>Runs, caller-thread CPU and process CPU so far (see <see cref="CpuUsage"/>).</summary>
+    public CpuUsage GetCpuUsage() =>
+        new(Interlocked.Read(ref _inferences), TimeSpan.FromTicks(Interlocked.Read(ref _callerCpuTicks)), CpuClock.Process(), _time.GetElapsedTime(_openedAt));
 
     public Task SwitchToAsync(string variantId, CancellationToken cancellationToken = default) =>
         Task.Run(() => SwitchTo(variantId), cancellationToken);

@@ -12,6 +12,16 @@ public sealed class RuntimeOptions : IValidatableObject
     [Range(1, 1024)]
     public int? IntraOpThreads { get; set; }
 
+    /// <summary>
+    /// Threads and spinning requests run with until <see cref="ModelRuntime.SetKnobs"/> (a governor) changes them; a
+    /// request may also name its own. Default: the whole pool without spinning. Each other setting a variant runs
+    /// with gets a session of its own, made on first use.
+    /// </summary>
+    public ExecutionKnobs Knobs { get; set; } = ExecutionKnobs.AllThreads();
+
+    /// <summary>ONNX Runtime's CPU memory arena; off trades a little allocation time for memory returned after each run.</summary>
+    public bool CpuMemoryArena { get; set; } = true;
+
     /// <summary>Resident session memory to aim for; least recently used idle variants are unloaded
     /// beyond it. The current variant always stays. Null: no limit.</summary>
     [Range(1L, long.MaxValue)]

@@ -17,12 +17,17 @@ public static class SharedOrtEnvironment
 
     public static int IntraOpThreads { get; private set; }
 
+    /// <summary>Whether the global pool's threads spin for work after a parallel section. Off unless asked for:
+    /// at edge request rates the next run rarely comes within the spin window, so spinning burns CPU for nothing.</summary>
+    public static bool GlobalPoolSpins { get; private set; }
+
     /// <summary>Why the global pool is not in use, when it is not.</summary>
     public static string? FallbackReason { get; private set; }
 
     /// <summary>Creates the environment once; later calls (with any thread count) keep the first one.</summary>
     /// <param name="intraOpThreads">Threads for the shared pool; null for one per processor.</param>
-    public static void EnsureInitialized(int? intraOpThreads = null)
+    /// <param name="spin">Let the shared pool's threads spin (busy-wait) for work.</param>
+    public static void EnsureInitialized(int? intraOpThreads = null, bool spin = false)
     {
         lock (Gate)
         {
@@ -32,6 +37,7 @@ public static class SharedOrtEnvironment
             }
             _initialized = true;
             IntraOpThreads = intraOpThreads ?? Environment.ProcessorCount;
+            GlobalPoolSpins = spin;
             if (OrtEnv.IsCreated)
             {
                 FallbackReason = "the ONNX Runtime environment was created before the runtime started, without a global thread pool";
@@ -41,6 +47,7 @@ public static class SharedOrtEnvironment
             {
                 GlobalIntraOpNumThreads = IntraOpThreads,
                 GlobalInterOpNumThreads = 1,
+                GlobalSpinControl = spin,
             };
             var options = new EnvironmentCreationOptions
             {
@@ -62,22 +69,39 @@ public static class SharedOrtEnvironment
     }
 
     /// <summary>Session options that run on the shared pool (or a private one of the same size).</summary>
-    public static SessionOptions CreateSessionOptions()
+    public static SessionOptions CreateSessionOptions() => CreateSessionOptions(ExecutionKnobs.AllThreads(GlobalPoolSpins));
+
+    /// <summary>
+    /// Session options for one execution setting. One thread: a session without pool threads (the caller computes).
+    /// All threads with the global pool's spin policy: the global pool. All threads with the other policy: a
+    /// session-owned pool of the same size with that policy (ONNX Runtime fixes threads and spinning per pool).
+    /// </summary>
+    public static SessionOptions CreateSessionOptions(ExecutionKnobs knobs)
     {
         EnsureInitialized();
+        knobs = knobs.Normalized;
         var options = new SessionOptions
         {
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
         };
-        if (UsesGlobalThreadPool)
+        if (knobs.IsSingleThread)
+        {
+            options.IntraOpNumThreads = 1;
+            options.InterOpNumThreads = 1;
+            options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+            options.AddSessionConfigEntry("session.inter_op.allow_spinning", "0");
+        }
+        else if (UsesGlobalThreadPool && knobs.Spin == GlobalPoolSpins)
         {
             options.DisablePerSessionThreads();
         }
         else
         {
             options.IntraOpNumThreads = IntraOpThreads;
+            options.AddSessionConfigEntry("session.intra_op.allow_spinning", knobs.Spin ? "1" : "0");
+            options.AddSessionConfigEntry("session.inter_op.allow_spinning", "0");
         }
         return options;
     }

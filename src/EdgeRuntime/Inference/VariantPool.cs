@@ -141,25 +141,18 @@ internal sealed class VariantPool : IDisposable
         }
         long before = Environment.WorkingSet;
         long started = _time.GetTimestamp();
-        var sessionOptions = SharedOrtEnvironment.CreateSessionOptions();
+        // One container per variant: its sessions for other thread/spin settings reuse the weights ONNX Runtime
+        // pre-packed for the first one instead of packing their own copy.
+        var prepacked = new PrePackedWeightsContainer();
         InferenceSession? session = null;
         try
         {
-            foreach (string library in slot.Variant.Manifest.CustomOpLibraries)
-            {
-                sessionOptions.RegisterCustomOpLibrary(FindLibrary(slot, library));
-            }
-            var (providers, providerNote) = ExecutionProviders.Apply(sessionOptions, slot.Variant.Manifest.ExecutionProviders);
-            if (providerNote is not null)
-            {
-                _logger.LogWarning("Variant {Variant} {Note}", slot.Id, providerNote);
-            }
-            slot.Providers = providers;
-            slot.ProviderNote = providerNote;
-            session = new InferenceSession(slot.Variant.ModelPath, sessionOptions);
+            var knobs = _options.Knobs.Normalized;
+            session = NewSession(slot, knobs, prepacked, log: true);
             long resident = Math.Max(new FileInfo(slot.Variant.ModelPath).Length, Environment.WorkingSet - before);
-            var loaded = new LoadedVariant(slot.Id, session, resident);
+            var loaded = new LoadedVariant(slot.Id, session, knobs, k => NewSession(slot, k, prepacked, log: false), resident, prepacked);
             session = null; // owned by the LoadedVariant from here on
+            prepacked = null;
             try
             {
                 CheckSignature(slot, loaded);
@@ -181,8 +174,32 @@ internal sealed class VariantPool : IDisposable
         finally
         {
             session?.Dispose();
-            sessionOptions.Dispose();
+            prepacked?.Dispose();
         }
+    }
+
+    private InferenceSession NewSession(Slot slot, ExecutionKnobs knobs, PrePackedWeightsContainer prepacked, bool log)
+    {
+        using var sessionOptions = SharedOrtEnvironment.CreateSessionOptions(knobs);
+        foreach (string library in slot.Variant.Manifest.CustomOpLibraries)
+        {
+            sessionOptions.RegisterCustomOpLibrary(FindLibrary(slot, library));
+        }
+        var (providers, providerNote) = ExecutionProviders.Apply(sessionOptions, slot.Variant.Manifest.ExecutionProviders);
+        if (log)
+        {
+            if (providerNote is not null)
+            {
+                _logger.LogWarning("Variant {Variant} {Note}", slot.Id, providerNote);
+            }
+            slot.Providers = providers;
+            slot.ProviderNote = providerNote;
+        }
+        if (!_options.CpuMemoryArena)
+        {
+            sessionOptions.EnableCpuMemArena = false;
+        }
+        return new InferenceSession(slot.Variant.ModelPath, sessionOptions, prepacked);
     }
 
     private string FindLibrary(Slot slot, string library)
@@ -211,15 +228,23 @@ internal sealed class VariantPool : IDisposable
         }
     }
 
-    private void WarmUp(LoadedVariant loaded)
+    private void WarmUp(LoadedVariant loaded) => WarmUp(loaded, _options.Knobs);
+
+    /// <summary>One run on zeros with an execution setting, so its session is made and warm before requests use it.</summary>
+    public void WarmUp(LoadedVariant loaded, ExecutionKnobs knobs)
     {
+        if (!_options.WarmUpOnLoad)
+        {
+            loaded.SessionFor(knobs);
+            return;
+        }
         var zeros = loaded.Inputs
             .Select(i => NamedTensor.Zeros(i.Name, i.ElementType, [.. i.Shape.Select(d => d.Size ?? 1)]))
             .ToArray();
         try
         {
             using var runOptions = new RunOptions();
-            loaded.Run(zeros, runOptions);
+            loaded.Run(zeros, runOptions, knobs);
         }
         catch (Exception e) when (e is OnnxRuntimeException or NotSupportedException)
         {
@@ -277,6 +302,8 @@ internal sealed class VariantPool : IDisposable
 
     internal sealed class Slot(BundleVariant variant, LatencyTracker latency)
     {
+        /// <summary>Latency per execution setting, so the knob policy sees what each setting costs this variant.</summary>
+        public System.Collections.Concurrent.ConcurrentDictionary<ExecutionKnobs, LatencyTracker> KnobLatency { get; } = new();
         private long _lastUsed;
         private volatile LoadedVariant? _loaded;
         private volatile string? _unavailable;
