@@ -32,7 +32,8 @@ public static class AdaptiveSimulation
         {
             throw new ArgumentException($"scenario '{named.Name}' is for board '{named.Board}', not '{board.Id}'");
         }
-        var ordered = variants.OrderByDescending(v => v.Quality).ToList();
+        // The governor's order: most accurate first, the cheapest first among equally accurate ones.
+        var ordered = variants.OrderByDescending(v => v.Quality).ThenBy(v => v.MeasuredP50Ms).ToList();
         double slowdown = options.CostsAreBoardFigures ? 1 : options.BoardSlowdown ?? BoardSpeed.SlowdownFor(board.Id);
         var reference = ordered[0];
         double referenceMs = reference.MeasuredP50Ms * slowdown;
