@@ -32,7 +32,8 @@ public static class AdaptiveSimulation
         {
             throw new ArgumentException($"scenario '{named.Name}' is for board '{named.Board}', not '{board.Id}'");
         }
-        // The governor's order: most accurate first, the cheapest first among equally accurate ones.
+        // Most accurate first and, among equally accurate ones, the cheapest first: a heavier variant that measures no
+        // better only adds heat and energy. The governor keeps this order among equals.
         var ordered = variants.OrderByDescending(v => v.Quality).ThenBy(v => v.MeasuredP50Ms).ToList();
         double slowdown = options.CostsAreBoardFigures ? 1 : options.BoardSlowdown ?? BoardSpeed.SlowdownFor(board.Id);
         var reference = ordered[0];

@@ -124,6 +124,20 @@ public sealed class ScenarioTests
     }
 
     [Fact]
+    public void Among_equally_accurate_variants_the_cheaper_one_is_the_reference_and_served_first()
+    {
+        using var temp = new TempDirectory();
+        SimulatedVariant[] tied = [new("fp32", 0.925, 0.9, 1.0), new("pruned50", 0.925, 0.45, 0.5), new("pruned50-int8", 0.91, 0.3, 0.34)];
+        var scenario = Parse(Segments("""{"at": "0m", "load": 0.3, "ambient_c": 25}""")) with { DurationSeconds = 60 };
+        var report = AdaptiveSimulation.Run(tied, Boards.Get("raspberry-pi-4"), ProfileCatalog.BuiltIn("raspberry-pi-4"),
+            new SimulationOptions { Scenario = scenario, CostsAreBoardFigures = true }, temp.Path);
+        Assert.Equal(["pruned50", "fp32", "pruned50-int8"], report.Variants.Select(v => v.Id));
+        Assert.Equal(10 * 0.45, report.SloP95Ms, 1e-9);
+        var adaptive = report.Outcomes.Single(o => o.Policy == AdaptiveSimulation.AdaptivePolicy);
+        Assert.Equal(1.0, adaptive.ShareByVariant["pruned50"], 1e-9);
+    }
+
+    [Fact]
     public void Every_shipped_scenario_parses()
     {
         string folder = Path.Combine(RepositoryRoot(), "devices", "scenarios");

@@ -28,15 +28,14 @@ public sealed class Governor
     /// <summary>Window over which tick rates are averaged before the peak is kept: shorter is noise, longer hides bursts.</summary>
     public static readonly TimeSpan RateSmoothing = TimeSpan.FromSeconds(2);
 
-    /// <param name="variants">The variants that can serve; ordered most accurate first, and among equally accurate ones the cheapest
-    /// first (a heavier variant that measures no better only adds heat and energy).</param>
+    /// <param name="variants">The variants that can serve, most accurate first; equally accurate ones keep the order given.</param>
     public Governor(IReadOnlyList<VariantOption> variants, ProfileStore profiles, TimeProvider time, string? initial = null)
     {
         if (variants.Count == 0)
         {
             throw new ArgumentException("the governor needs at least one variant");
         }
-        _variants = [.. variants.OrderByDescending(v => v.Quality).ThenBy(v => v.Cost?.LatencyP50Ms ?? double.PositiveInfinity)];
+        _variants = [.. variants.OrderByDescending(v => v.Quality)];
         _profiles = profiles;
         _time = time;
         _current = initial is null ? 0 : IndexOf(initial);
