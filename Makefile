@@ -27,9 +27,9 @@ publish:
 # The main job: run the adaptive governor and every static variant through each scenario in
 # devices/scenarios (load, heat, battery and fan over time) on simulated boards, with the variants'
 # recorded board costs, and print a table and a summary line per scenario; traces and plots go to
-# artifacts/simulation/<scenario>/. The model is the embedded fixture (the first line says so);
-# EDGERT_SCENARIO_MODEL=ppocr-cls uses the PP-OCR classifier's variant ladder instead (fetched as
-# `make models` does, built once into .cache/ladder; falls back to the fixture, saying why).
+# artifacts/simulation/<scenario>/. The model is the PP-OCR classifier (fetched as `make models` does, its
+# ladder built once into .cache/ladder); without it, or with EDGERT_SCENARIO_MODEL=fixture, the embedded
+# fixture, and the first line says why.
 run: publish
 	@EDGERT=$(EDGERT) devices/scenarios/run.sh $(ARTIFACTS)/simulation --threads 1
 

@@ -32,7 +32,9 @@ public static class AdaptiveSimulation
         {
             throw new ArgumentException($"scenario '{named.Name}' is for board '{named.Board}', not '{board.Id}'");
         }
-        var ordered = variants.OrderByDescending(v => v.Quality).ToList();
+        // Most accurate first and, among equally accurate ones, the cheapest first: a heavier variant that measures no
+        // better only adds heat and energy. The governor keeps this order among equals.
+        var ordered = variants.OrderByDescending(v => v.Quality).ThenBy(v => v.MeasuredP50Ms).ToList();
         double slowdown = options.CostsAreBoardFigures ? 1 : options.BoardSlowdown ?? BoardSpeed.SlowdownFor(board.Id);
         var reference = ordered[0];
         double referenceMs = reference.MeasuredP50Ms * slowdown;
@@ -40,13 +42,15 @@ public static class AdaptiveSimulation
         double duration = options.Scenario?.DurationSeconds ?? options.Duration.TotalSeconds;
         int seed = options.Scenario?.Seed ?? options.Seed;
         double constantRate = options.RatePerSecond ?? options.Load / (referenceMs / 1000);
-        Func<double, double> rateAt = timeline is null ? _ => constantRate : t => timeline.RateAt(t, referenceMs / 1000);
+        // A scenario's load is a share of the reference's time, or of the lightest variant's (load_of "lightest").
+        double loadBasisMs = options.Scenario?.LoadOf == LoadBasis.Lightest ? ordered.Min(v => v.MeasuredP50Ms) * slowdown : referenceMs;
+        Func<double, double> rateAt = timeline is null ? _ => constantRate : t => timeline.RateAt(t, loadBasisMs / 1000);
         double meanRate = timeline is null ? constantRate : Enumerable.Range(0, (int)Math.Ceiling(duration)).Average(second => rateAt(second + 0.5));
         double slo = options.Scenario?.SloP95Ms ?? options.SloP95Ms ?? SimulationOptions.DefaultSloFactor * referenceMs;
         string scale = options.CostsAreBoardFigures ? "recorded board costs" : $"{slowdown}x this machine";
         log?.Invoke(timeline is null
             ? $"{board.Id}: reference {reference.Id} takes {referenceMs:F3} ms at full clock ({scale}); {constantRate:F0} requests/s; SLO p95 {slo:F3} ms"
-            : $"{board.Id}: scenario '{options.Scenario!.Name}' for {Scenario.Format(duration)}, seed {seed}; reference {reference.Id} takes {referenceMs:F3} ms at full clock ({scale}); mean {meanRate:F0} requests/s; SLO p95 {slo:F3} ms");
+            : $"{board.Id}: scenario '{options.Scenario!.Name}' for {Scenario.Format(duration)}, seed {seed}; reference {reference.Id} takes {referenceMs:F3} ms at full clock ({scale}); load is a share of {(loadBasisMs == referenceMs ? "its" : $"the lightest variant's {loadBasisMs:F3} ms")}; mean {meanRate:F0} requests/s; SLO p95 {slo:F3} ms");
 
         var policies = (options.StaticBaselines ? new[] { AdaptivePolicy }.Concat(ordered.Select(v => v.Id)) : [AdaptivePolicy]).ToList();
         var runs = new PolicyRun[policies.Count];

@@ -13,6 +13,18 @@ public enum DemandUnit
     Rate,
 }
 
+/// <summary>What a segment's <c>load</c> is a share of.</summary>
+public enum LoadBasis
+{
+    /// <summary>The reference (most accurate) variant's time at full clock: 1.0 keeps it busy all the time.</summary>
+    Reference,
+    /// <summary>
+    /// The lightest (cheapest on the board) variant's time at full clock: how a deployment is sized when the board was
+    /// chosen so that its busiest hour fits the cheapest variant it ships; the same story then means the same on any ladder.
+    /// </summary>
+    Lightest,
+}
+
 /// <summary>
 /// On/off modulation of the arrival rate (a camera that sees motion): for the first <see cref="OnSeconds"/> of
 /// every <see cref="PeriodSeconds"/>, counted from the segment that sets it, the rate is <see cref="Factor"/> times the base.
@@ -49,9 +61,11 @@ public sealed record Scenario
     public double DurationSeconds { get; init; }
     public int Seed { get; init; } = 1;
     public double? SloP95Ms { get; init; }
+    /// <summary>What every segment's <c>load</c> is a share of (<c>load_of</c>; default the reference variant).</summary>
+    public LoadBasis LoadOf { get; init; } = LoadBasis.Reference;
     public required IReadOnlyList<ScenarioSegment> Segments { get; init; }
 
-    private static readonly string[] TopFields = ["name", "description", "board", "duration", "seed", "slo_p95_ms", "segments"];
+    private static readonly string[] TopFields = ["name", "description", "board", "duration", "seed", "slo_p95_ms", "load_of", "segments"];
     private static readonly string[] SegmentFields = ["at", "load", "rate", "ambient_c", "power", "battery_percent", "fan", "ramp", "burst", "note"];
     private static readonly string[] BurstFields = ["every", "on", "factor"];
 
@@ -125,6 +139,16 @@ public sealed record Scenario
                     throw new ScenarioException($"{source}: slo_p95_ms must be positive, got {slo}");
                 }
             }
+            var loadOf = LoadBasis.Reference;
+            if (root.TryGetProperty("load_of", out var loadOfElement))
+            {
+                loadOf = (loadOfElement.ValueKind == JsonValueKind.String ? loadOfElement.GetString() : null) switch
+                {
+                    "reference" => LoadBasis.Reference,
+                    "lightest" => LoadBasis.Lightest,
+                    _ => throw new ScenarioException($"{source}: load_of must be \"reference\" or \"lightest\", got {loadOfElement.GetRawText()}"),
+                };
+            }
             string? description = root.TryGetProperty("description", out var d) ? d.GetString() : null;
             if (!root.TryGetProperty("segments", out var segmentsElement) || segmentsElement.ValueKind != JsonValueKind.Array || segmentsElement.GetArrayLength() == 0)
             {
@@ -139,7 +163,7 @@ public sealed record Scenario
             }
             var scenario = new Scenario
             {
-                Name = name, Description = description, Board = board, DurationSeconds = duration, Seed = seed, SloP95Ms = slo, Segments = segments,
+                Name = name, Description = description, Board = board, DurationSeconds = duration, Seed = seed, SloP95Ms = slo, LoadOf = loadOf, Segments = segments,
             };
             scenario.Check(source, descriptor);
             return scenario;
@@ -236,7 +260,7 @@ public sealed record Scenario
         }
         if (load is < 0 or > 2)
         {
-            throw new ScenarioException($"{where}: load must be within 0..2 (a share of the reference variant's time at full clock), got {load}");
+            throw new ScenarioException($"{where}: load must be within 0..2 (a share of the reference or, with load_of \"lightest\", the lightest variant's time at full clock), got {load}");
         }
         if (rate < 0)
         {

@@ -70,11 +70,14 @@ public sealed class ScenarioTimeline
         return phase < burst.OnSeconds ? burst.Factor : 1;
     }
 
-    /// <summary>Request rate at <paramref name="seconds"/>, bursts included, given the reference variant's service time on the board.</summary>
-    public double RateAt(double seconds, double referenceSeconds)
+    /// <summary>
+    /// Request rate at <paramref name="seconds"/>, bursts included, given the service time on the board of the variant
+    /// load is a share of (the reference's, or the lightest's with <see cref="LoadBasis.Lightest"/>).
+    /// </summary>
+    public double RateAt(double seconds, double loadBasisSeconds)
     {
         var (value, unit) = BaseDemandAt(seconds);
-        double rate = unit == DemandUnit.Load ? value / referenceSeconds : value;
+        double rate = unit == DemandUnit.Load ? value / loadBasisSeconds : value;
         return rate * BurstFactorAt(seconds);
     }
 

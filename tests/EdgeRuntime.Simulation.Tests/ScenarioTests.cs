@@ -101,6 +101,43 @@ public sealed class ScenarioTests
     }
 
     [Fact]
+    public void Load_of_the_lightest_variant_sizes_the_rate_by_its_time_and_is_refused_when_misspelt()
+    {
+        Assert.Equal(LoadBasis.Reference, Parse(Segments("""{"at": "0m", "load": 0.5}""")).LoadOf);
+        var lightest = Parse(Segments("""{"at": "0m", "load": 0.6}""", extra: ", \"load_of\": \"lightest\""));
+        Assert.Equal(LoadBasis.Lightest, lightest.LoadOf);
+        var bad = Assert.Throws<ScenarioException>(() => Parse(Segments("""{"at": "0m", "load": 0.6}""", extra: ", \"load_of\": \"fastest\"")));
+        Assert.Contains("load_of must be \"reference\" or \"lightest\"", bad.Message);
+
+        using var temp = new TempDirectory();
+        var shortRun = lightest with { DurationSeconds = 60 };
+        var byLightest = AdaptiveSimulation.Run(Variants, Boards.Get("raspberry-pi-4"), ProfileCatalog.BuiltIn("raspberry-pi-4"),
+            new SimulationOptions { Scenario = shortRun, CostsAreBoardFigures = true }, temp.File("a"));
+        var byReference = AdaptiveSimulation.Run(Variants, Boards.Get("raspberry-pi-4"), ProfileCatalog.BuiltIn("raspberry-pi-4"),
+            new SimulationOptions { Scenario = shortRun with { LoadOf = LoadBasis.Reference }, CostsAreBoardFigures = true }, temp.File("b"));
+        // 0.6 of the lightest variant's 0.3 ms is 2000 requests/s; of the reference's 0.9 ms, 667.
+        Assert.Equal(2000, byLightest.RatePerSecond, 1e-6);
+        Assert.Equal(0.6 / 0.0009, byReference.RatePerSecond, 1e-6);
+        // The lightest variant runs 60% busy and keeps the SLO; the reference would need 180% of its time.
+        Assert.True(byLightest.Outcomes.Single(o => o.Policy == "pruned").SloAttainment >= 0.99);
+        Assert.True(byLightest.Outcomes.Single(o => o.Policy == "fp32").SloAttainment < 0.5);
+    }
+
+    [Fact]
+    public void Among_equally_accurate_variants_the_cheaper_one_is_the_reference_and_served_first()
+    {
+        using var temp = new TempDirectory();
+        SimulatedVariant[] tied = [new("fp32", 0.925, 0.9, 1.0), new("pruned50", 0.925, 0.45, 0.5), new("pruned50-int8", 0.91, 0.3, 0.34)];
+        var scenario = Parse(Segments("""{"at": "0m", "load": 0.3, "ambient_c": 25}""")) with { DurationSeconds = 60 };
+        var report = AdaptiveSimulation.Run(tied, Boards.Get("raspberry-pi-4"), ProfileCatalog.BuiltIn("raspberry-pi-4"),
+            new SimulationOptions { Scenario = scenario, CostsAreBoardFigures = true }, temp.Path);
+        Assert.Equal(["pruned50", "fp32", "pruned50-int8"], report.Variants.Select(v => v.Id));
+        Assert.Equal(10 * 0.45, report.SloP95Ms, 1e-9);
+        var adaptive = report.Outcomes.Single(o => o.Policy == AdaptiveSimulation.AdaptivePolicy);
+        Assert.Equal(1.0, adaptive.ShareByVariant["pruned50"], 1e-9);
+    }
+
+    [Fact]
     public void Every_shipped_scenario_parses()
     {
         string folder = Path.Combine(RepositoryRoot(), "devices", "scenarios");

@@ -30,7 +30,7 @@ internal static class BuildCommand
         };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
         var data = new DataOptions();
-        var command = new Command("build", "Make the variant ladder (fp16, int8, structured-pruned levels, pruned+int8), evaluate and measure each, keep the Pareto front, plot it");
+        var command = new Command("build", "Make the variant ladder (fp16, int8, structured-pruned levels, each pruned level in int8), evaluate and measure each, keep the Pareto front, plot it");
         command.Arguments.Add(model);
         foreach (var option in new Option[] { output, calib, levels, pruneSamples, distillEpochs, deviceClass, keepAll, roundTo, fasterMargin, fixInputs, json })
         {

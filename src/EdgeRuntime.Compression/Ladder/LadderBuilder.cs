@@ -43,7 +43,7 @@ public sealed record LadderReport(string Bundle, string Metric, IReadOnlyList<La
 
 /// <summary>
 /// Makes the standard variant ladder of one fp32 model — fp16, int8, structured-pruned at several levels,
-/// pruned + int8 — evaluates and measures each, packs them into a bundle, and drops the variants another
+/// each pruned level + int8 — evaluates and measures each, packs them into a bundle, and drops the variants another
 /// one beats on quality, latency and size at once.
 /// </summary>
 public static class LadderBuilder
@@ -116,20 +116,22 @@ public static class LadderBuilder
                     Save("int8-dynamic", dynamic);
                 }
             });
-            string? half = null;
+            // Every pruned rung also gets an int8-static copy: pruning and int8 multiply, so these are the ladder's
+            // cheapest rungs, which is what a board under its heaviest load or heat falls back to.
+            var pruned = new List<VariantSource>();
             foreach (double ratio in options.PruneRatios)
             {
                 string id = $"pruned{Math.Round(ratio * 100)}";
                 Step($"{id}: structured pruning with reconstruction");
                 Try(id, () =>
                 {
-                    var pruned = StructuredPruner.Prune(reference, new StructuredPruneOptions { Ratio = ratio, RoundTo = options.RoundTo }, pruneCalibration);
-                    var applied = pruned.Applied.ToList();
+                    var result = StructuredPruner.Prune(reference, new StructuredPruneOptions { Ratio = ratio, RoundTo = options.RoundTo }, pruneCalibration);
+                    var applied = result.Applied.ToList();
                     if (options.DistillEpochs > 0)
                     {
                         try
                         {
-                            applied.Add(GradientDistiller.Distill(pruned.Model, reference, pruneCalibration, new GradientDistillOptions { Epochs = options.DistillEpochs }).Describe());
+                            applied.Add(GradientDistiller.Distill(result.Model, reference, pruneCalibration, new GradientDistillOptions { Epochs = options.DistillEpochs }).Describe());
                         }
                         catch (Exception e) when (e is NotSupportedException or ArgumentException)
                         {
@@ -137,25 +139,23 @@ public static class LadderBuilder
                         }
                     }
                     string path = Path.Combine(work, $"{id}.onnx");
-                    pruned.Model.Save(path);
-                    sources.Add(new VariantSource(id, path) { ChannelsKept = Math.Round(pruned.ChannelsKept, 4), Applied = applied });
+                    result.Model.Save(path);
+                    var source = new VariantSource(id, path) { ChannelsKept = Math.Round(result.ChannelsKept, 4), Applied = applied };
+                    sources.Add(source);
+                    pruned.Add(source);
                     parents[id] = "fp32";
-                    if (Math.Abs(ratio - 0.5) < 1e-9 || half is null)
-                    {
-                        half = path;
-                    }
                 });
             }
-            if (half is not null)
+            foreach (var prunedSource in pruned)
             {
-                Step("pruned + int8-static");
-                Try("pruned + int8", () =>
+                string id = $"{prunedSource.Id}-int8";
+                Step($"{id}: int8-static of the pruned rung");
+                Try(id, () =>
                 {
-                    var prunedSource = sources.Single(s => s.ModelPath == half);
-                    var int8 = StaticInt8Quantizer.Quantize(OnnxModel.Load(half), calibration);
-                    string path = Path.Combine(work, $"{prunedSource.Id}-int8.onnx");
+                    var int8 = StaticInt8Quantizer.Quantize(OnnxModel.Load(prunedSource.ModelPath), calibration);
+                    string path = Path.Combine(work, $"{id}.onnx");
                     int8.Model.Save(path);
-                    sources.Add(new VariantSource($"{prunedSource.Id}-int8", path)
+                    sources.Add(new VariantSource(id, path)
                     {
                         Precision = Precisions.Int8Static,
                         ChannelsKept = prunedSource.ChannelsKept,

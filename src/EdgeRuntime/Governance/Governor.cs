@@ -34,7 +34,7 @@ public sealed class Governor
     /// <summary>Window over which tick rates are averaged before the peak is kept: shorter is noise, longer hides bursts.</summary>
     public static readonly TimeSpan RateSmoothing = TimeSpan.FromSeconds(2);
 
-    /// <param name="variants">The variants that can serve, most accurate first.</param>
+    /// <param name="variants">The variants that can serve, most accurate first; equally accurate ones keep the order given.</param>
     public Governor(IReadOnlyList<VariantOption> variants, ProfileStore profiles, TimeProvider time, string? initial = null)
     {
         if (variants.Count == 0)
@@ -386,7 +386,14 @@ public sealed class Governor
         double max = device.CpuPolicies
             .Select(p => p.HardwareMaxMhz.TryGetValue(out double h) ? h : p.MaxMhz.TryGetValue(out double m) ? m : 0)
             .DefaultIfEmpty(0).Max();
-        return max > current ? max / current : 1;
+        // A clock the kernel lowered because the cores were idle for a moment rises as soon as work arrives, so predicting
+        // at it would make every heavier variant look too slow on a lightly loaded board. Predict at the highest clock
+        // allowed now (scaling_max_freq), and at the current clock only while the board reports throttling or a cap.
+        bool capped = device.Throttle.TryGetValue(out var flags) && IsThrottlingNow(flags);
+        double reachable = capped ? current : device.CpuPolicies
+            .Select(p => p.MaxMhz.TryGetValue(out double m) ? m : 0)
+            .DefaultIfEmpty(0).Max() is > 0 and var allowed ? Math.Max(current, allowed) : current;
+        return max > reachable ? max / reachable : 1;
     }
 
     private static bool IsThrottlingNow(ThrottleFlags flags) =>

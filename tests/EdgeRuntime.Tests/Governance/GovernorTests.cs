@@ -52,6 +52,26 @@ public sealed class GovernorTests
         Assert.Equal(DecisionReason.Initial, decision.Reason);
     }
 
+    [Theory]
+    [InlineData(false, "fp32")]
+    [InlineData(true, "pruned")]
+    public void A_momentary_idle_clock_does_not_make_heavier_variants_look_slow_but_a_reported_cap_does(bool capped, string expected)
+    {
+        // The cores sit at 600 of 1500 MHz. Unthrottled, that is the kernel idling them and the clock rises with work:
+        // fp32 at 60 requests/s is 60% busy at full clock. Under a firmware cap the board really runs that slow: 150%.
+        var time = new FakeTimeProvider();
+        var governor = NewGovernor(time, initial: "int8");
+        var snapshot = Snapshot(45, time: time) with
+        {
+            CpuPolicies = [new CpuPolicyReading("policy0", Reading<double>.Ok(600), Reading<double>.Ok(1500), Reading<double>.Ok(1500), Reading<string>.Ok("ondemand"))],
+            Throttle = Reading<ThrottleFlags>.Ok(capped ? ThrottleFlags.FrequencyCapped : ThrottleFlags.None),
+        };
+        governor.Decide(new GovernorInput { Device = snapshot, ArrivalRatePerSecond = 60 });
+        time.Advance(TimeSpan.FromSeconds(60));
+        var decision = governor.Decide(new GovernorInput { Device = snapshot with { Timestamp = time.GetUtcNow() }, ArrivalRatePerSecond = 60 });
+        Assert.Equal(expected, decision.Variant);
+    }
+
     [Fact]
     public void Load_that_would_break_the_slo_moves_down_at_once_with_the_reason()
     {
