@@ -20,7 +20,7 @@ internal static class BenchCommand
         var overhead = new Option<bool>("--overhead") { Description = "Measure the runtime's overhead against a raw InferenceSession.Run of the same model" };
         var rounds = new Option<int>("--rounds") { Description = "With --overhead: interleaved rounds", DefaultValueFactory = _ => 20 };
         var record = new Option<string?>("--record") { Description = "Write the measured latency and memory into the bundle's manifest under this device class" };
-        var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var json = CliOutput.Json();
         var command = new Command("bench", "Benchmark every variant: session create, first run, warm-up, then min/p50/p95/p99 and peak memory");
         command.Arguments.Add(path);
         foreach (var option in new Option[] { runs, warmup, maxSeconds, batch, cooldown, variants, shapes, overhead, rounds, record, json })

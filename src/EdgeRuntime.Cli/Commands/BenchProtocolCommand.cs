@@ -11,7 +11,7 @@ internal static class BenchProtocolCommand
     {
         var frames = new Option<long>("--fuzz") { Description = "Mutated frames to decode", DefaultValueFactory = _ => 1_000_000 };
         var seed = new Option<int>("--seed") { Description = "Random seed (the run is reproducible from it)", DefaultValueFactory = _ => 1 };
-        var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var json = CliOutput.Json();
         var command = new Command("bench-protocol", "Fuzz the daemon's frame decoder with mutated frames: counts typed rejections, crashes, hangs and memory");
         command.Options.Add(frames);
         command.Options.Add(seed);

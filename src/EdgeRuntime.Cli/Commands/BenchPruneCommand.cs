@@ -28,7 +28,7 @@ internal static class BenchPruneCommand
         var shapes = new Option<string[]>("--shape") { Description = "Input shapes, e.g. --shape x=1x3x48x192 (repeatable; needed for symbolic dimensions)", AllowMultipleArgumentsPerToken = true };
         var rounds = new Option<int>("--rounds") { Description = "Interleaved rounds", DefaultValueFactory = _ => 15 };
         var roundMs = new Option<double>("--round-ms") { Description = "Least time per model and round (more runs for fast models)", DefaultValueFactory = _ => 100 };
-        var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var json = CliOutput.Json();
         var command = new Command("bench-prune", "Time pruned models against their parent in one run (interleaved rounds), or generated CNNs pruned with and without channel rounding");
         command.Arguments.Add(models);
         foreach (var option in new Option[] { generated, size, ratio, roundTo, shapes, rounds, roundMs, json })

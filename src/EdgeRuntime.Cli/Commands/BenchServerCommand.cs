@@ -15,7 +15,7 @@ internal static class BenchServerCommand
         var requests = new Option<int>("--requests") { Description = "Sequential requests per round and mode", DefaultValueFactory = _ => 2000 };
         var seconds = new Option<double>("--seconds") { Description = "Length of each concurrent phase", DefaultValueFactory = _ => 3 };
         var switchEvery = new Option<double>("--switch-every-ms") { Description = "Variant switch period during the switching phase", DefaultValueFactory = _ => 50 };
-        var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var json = CliOutput.Json();
         var command = new Command("bench-server", "Load-test edgertd against the fixture model: throughput and p50/p99 overhead vs in-process calls, and a variant switch under load");
         foreach (var option in new Option[] { clients, workers, rounds, requests, seconds, switchEvery, json })
         {

@@ -28,7 +28,7 @@ internal static class BuildCommand
             Description = "Specialise the model for a deployment that fixes this input first, e.g. --fix-input sr=16000 (repeatable): the ladder is made from the branch it will run, and the manifest records the value",
             AllowMultipleArgumentsPerToken = true,
         };
-        var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var json = CliOutput.Json();
         var data = new DataOptions();
         var command = new Command("build", "Make the variant ladder (fp16, int8, structured-pruned levels, pruned+int8), evaluate and measure each, keep the Pareto front, plot it");
         command.Arguments.Add(model);

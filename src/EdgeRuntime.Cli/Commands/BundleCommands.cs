@@ -92,7 +92,7 @@ internal static class BundleCommands
     private static Command InspectCommand(CliContext context)
     {
         var directory = new Argument<string>("directory") { Description = "Bundle directory" };
-        var json = new Option<bool>("--json") { Description = "Print the manifest and each variant's problem as JSON" };
+        var json = CliOutput.Json("Print the manifest and each variant's problem as JSON");
         var command = new Command("inspect", "Show a bundle's manifest: interface, and per variant precision, size, sparsity, MACs, quality");
         command.Arguments.Add(directory);
         command.Options.Add(json);
@@ -126,7 +126,7 @@ internal static class BundleCommands
     private static Command VerifyCommand(CliContext context)
     {
         var directory = new Argument<string>("directory") { Description = "Bundle directory" };
-        var json = new Option<bool>("--json") { Description = "Print the result as JSON" };
+        var json = CliOutput.Json("Print the result as JSON");
         var command = new Command("verify", "Check every variant: file present, hash, loads in ONNX Runtime, inputs and outputs agree. Exit 1 if any fails");
         command.Arguments.Add(directory);
         command.Options.Add(json);

@@ -17,7 +17,7 @@ internal static class CascadeCommand
         var strong = new Option<string?>("--strong") { Description = "Variant that takes the unsure samples (default: the reference)" };
         var measure = new Option<string>("--measure") { Description = "top | margin | entropy", DefaultValueFactory = _ => "top" };
         var target = new Option<double>("--target-agreement") { Description = "Share of samples on which the cascade must agree with the strong variant", DefaultValueFactory = _ => 0.99 };
-        var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var json = CliOutput.Json();
         var data = new DataOptions();
         var command = new Command("cascade", "Calibrate an input-adaptive cascade (cheap variant first, strong one when unsure) on half the data; report on the other half");
         command.Arguments.Add(bundlePath);

@@ -29,7 +29,7 @@ internal static class DemoCommand
         var output = new Option<string>("--out") { Description = "Where to write the demo bundle", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "edgeruntime-demo") };
         var requests = new Option<int>("--requests") { Description = "Requests to serve", DefaultValueFactory = _ => 2000 };
         var quick = new Option<bool>("--quick") { Description = "Only the fp32 and int8 variants (seconds instead of about a minute)" };
-        var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var json = CliOutput.Json();
         var command = new Command("demo", "Build a bundle from the embedded fixture model and serve a workload through the runtime (no hardware needed)");
         command.Options.Add(output);
         command.Options.Add(requests);

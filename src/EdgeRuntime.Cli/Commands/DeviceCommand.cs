@@ -34,7 +34,7 @@ internal static class DeviceCommand
         var watch = new Option<bool>("--watch") { Description = "Refresh the readings until interrupted" };
         var interval = new Option<double>("--interval") { Description = "Seconds between refreshes with --watch", DefaultValueFactory = _ => 2 };
         var count = new Option<int?>("--count") { Description = "Stop --watch after this many refreshes" };
-        var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var json = CliOutput.Json();
 
         var command = new Command("device", "Show the detected board and its live sensor readings");
         foreach (var option in new Option[] { root, board, devices, watch, interval, count, json })

@@ -20,7 +20,7 @@ internal static class DiffCommand
         var limit = new Option<int?>("--limit") { Description = "Compare only the first N samples" };
         var batch = new Option<int>("--batch") { Description = "Samples per inference where the batch dimension is open", DefaultValueFactory = _ => 32 };
         var batchAxis = CreateBatchAxisOption();
-        var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var json = CliOutput.Json();
         var command = new Command("diff", "Per output of the candidate: mean / std / max absolute error, cosine similarity and top-1 agreement against the reference");
         command.Arguments.Add(reference);
         command.Arguments.Add(candidate);

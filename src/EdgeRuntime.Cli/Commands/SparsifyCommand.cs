@@ -28,7 +28,7 @@ internal static class SparsifyCommand
         var exclude = new Option<string[]>("--exclude") { Description = "Layer names or op types to leave dense (repeatable)", AllowMultipleArgumentsPerToken = true };
         var addTo = new Option<string?>("--add-to") { Description = "Also add the result to this bundle, with the library copied beside it" };
         var id = new Option<string?>("--id") { Description = "Variant id for --add-to (default: the output file's name)" };
-        var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var json = CliOutput.Json();
         var command = new Command("sparsify", "Replace pruned MatMul, Gemm and 1x1 Conv layers by native sparse kernels where they are measured faster on this device");
         command.Arguments.Add(input);
         foreach (var option in new Option[] { library, output, batch, threads, minSparsity, margin, rounds, runs, shapes, formats, exclude, addTo, id, json })

@@ -21,7 +21,7 @@ internal static class SpecializeCommand
             AllowMultipleArgumentsPerToken = true,
         };
         var output = new Option<FileInfo>("--output", "-o") { Description = "Where to write the specialised model", Required = true };
-        var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var json = CliOutput.Json();
         var command = new Command("specialize", "Fix inputs to constant values: If nodes they decide become the branch taken, constants fold, dead branches go");
         command.Arguments.Add(model);
         command.Options.Add(inputs);

@@ -12,7 +12,7 @@ internal static class StatusCommand
     {
         var connection = new DaemonConnection();
         var model = new Option<string?>("--model") { Description = "Only this model" };
-        var json = new Option<bool>("--json") { Description = "Print the status as JSON" };
+        var json = CliOutput.Json("Print the status as JSON");
         var command = new Command("status", "Ask a running edgertd for its models, current variants and why (the governor's reasons), latency, queue, sensors and profile");
         connection.AddTo(command);
         command.Options.Add(model);

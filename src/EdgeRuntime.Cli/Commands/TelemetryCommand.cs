@@ -34,7 +34,7 @@ internal static class TelemetryCommand
         var maxDelay = new Option<int>("--max-delay-ms") { Description = "Each kill comes up to this many ms after the writer has opened the log", DefaultValueFactory = _ => 150 };
         var seed = new Option<int>("--seed") { Description = "Random seed (kill times, batch sizes)", DefaultValueFactory = _ => 1 };
         var work = new Option<string?>("--dir") { Description = "Log directory (default: a temporary one, deleted afterwards)" };
-        var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var json = CliOutput.Json();
         var command = new Command("crash-bench",
             "Kill a process writing through the telemetry log with SIGKILL again and again, restart it on the same directory, then check " +
             "that every record it was told is durable is there and intact (exit 1 otherwise)");
@@ -142,7 +142,7 @@ internal static class TelemetryCommand
     private static Command CreateVerify(CliContext context)
     {
         var directory = new Argument<string>("DIR") { Description = "Telemetry log directory (segment files *.tlog)" };
-        var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var json = CliOutput.Json();
         var command = new Command("verify", "Read every record of a telemetry log; report records read, bytes lost and corrupt blocks (exit 1 if anything was lost)");
         command.Arguments.Add(directory);
         command.Options.Add(json);
@@ -167,7 +167,7 @@ internal static class TelemetryCommand
     {
         var directory = new Argument<string>("DIR") { Description = "Telemetry log directory (segment files *.tlog)" };
         var output = new Option<string?>("--out") { Description = "JSON-lines file for the records (default: standard output, with the summary on standard error)" };
-        var json = new Option<bool>("--json") { Description = "Print the summary as JSON" };
+        var json = CliOutput.Json("Print the summary as JSON");
         var command = new Command("export", "Write the intact records of a telemetry log as JSON lines, one record per line");
         command.Arguments.Add(directory);
         command.Options.Add(output);

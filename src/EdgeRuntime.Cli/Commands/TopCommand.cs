@@ -20,7 +20,7 @@ internal static class TopCommand
         var connection = new DaemonConnection();
         var interval = new Option<double>("--interval") { Description = "Seconds between refreshes", DefaultValueFactory = _ => 1.0 };
         var once = new Option<bool>("--once") { Description = "Print one snapshot and exit" };
-        var json = new Option<bool>("--json") { Description = "Print one snapshot as JSON (the status reply) and exit" };
+        var json = CliOutput.Json("Print one snapshot as JSON (the status reply) and exit");
         var command = new Command("top", "Live view of a running edgertd: variant and why, temperatures, frequency, battery, p50/p95 latency, switches");
         connection.AddTo(command);
         command.Options.Add(interval);

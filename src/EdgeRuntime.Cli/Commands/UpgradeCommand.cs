@@ -18,7 +18,7 @@ internal static class UpgradeCommand
         var check = new Option<string[]>("--check") { Description = "Compare both models in ONNX Runtime on these samples before writing: FILE.npy, or NAME=FILE.npy per input (repeatable)", AllowMultipleArgumentsPerToken = true };
         var samples = new Option<int>("--check-samples") { Description = "With --check: samples to compare", DefaultValueFactory = _ => 64 };
         var tolerance = new Option<double>("--tolerance") { Description = "With --check: largest absolute output difference accepted", DefaultValueFactory = _ => 1e-5 };
-        var json = new Option<bool>("--json") { Description = "Print the result as JSON" };
+        var json = CliOutput.Json("Print the result as JSON");
         var command = new Command("upgrade", "Upgrade a model to a newer ONNX opset (default 13); refuses, naming the node, anything it cannot convert exactly");
         command.Arguments.Add(input);
         foreach (var option in new Option[] { output, opset, check, samples, tolerance, json })
