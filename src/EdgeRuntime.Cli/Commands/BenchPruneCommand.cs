@@ -1,4 +1,5 @@
 using System.CommandLine;
+using EdgeRuntime.Compression.Pipelines;
 using EdgeRuntime.Compression.Pruning;
 using EdgeRuntime.Evaluation.Benchmarking;
 using EdgeRuntime.Evaluation.Reporting;
@@ -54,7 +55,7 @@ internal static class BenchPruneCommand
                     throw new CliError($"--ratio {fraction}: expected a fraction in (0, 1)");
                 }
                 int side = result.GetValue(size);
-                var alignment = PruneCommand.ChooseRoundTo(result.GetValue(roundTo), null, log);
+                var alignment = PrunePipeline.ChooseRoundTo(result.GetValue(roundTo), PruneCommand.LatencyCacheDirectory(null), log);
                 var shape = new Dictionary<string, long[]> { ["x"] = [1, 3, side, side] };
                 shapeText = PruneSpeedCheck.DescribeShapes(shape);
                 foreach (string kind in GeneratedCnns.Kinds)

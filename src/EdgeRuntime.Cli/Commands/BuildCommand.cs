@@ -2,6 +2,7 @@ using System.CommandLine;
 using EdgeRuntime.Compression.Calibration;
 using EdgeRuntime.Compression.Ladder;
 using EdgeRuntime.Compression.Packing;
+using EdgeRuntime.Compression.Pipelines;
 using EdgeRuntime.Evaluation.Reporting;
 using EdgeRuntime.Inference;
 using ScottPlot;
@@ -49,8 +50,8 @@ internal static class BuildCommand
             string modelPath = specialized is null ? source.FullName
                 : LadderBuilder.Specialize(source.FullName, fixedInputs, specialized.Path, result.GetValue(json) ? null : line => context.Out.WriteLine(line));
             var specs = result.GetValue(calib) ?? [];
-            var quantizeData = QuantizeCommand.LoadCalibration(modelPath, specs, 500) ?? throw new CliError("--calib is required");
-            var pruneData = QuantizeCommand.LoadCalibration(modelPath, specs, result.GetValue(pruneSamples))!;
+            var quantizeData = CalibrationSources.Load(modelPath, specs, 500) ?? throw new CliError("--calib is required");
+            var pruneData = CalibrationSources.Load(modelPath, specs, result.GetValue(pruneSamples))!;
             var (dataset, labelled, name) = data.Load(result);
             double[] ratios;
             try
@@ -73,7 +74,7 @@ internal static class BuildCommand
             {
                 throw new CliError($"--faster-margin {margin}: expected a fraction in [0, 1)");
             }
-            var alignment = PruneCommand.ChooseRoundTo(result.GetValue(roundTo), null, result.GetValue(json) ? null : line => context.Error.WriteLine(line));
+            var alignment = PrunePipeline.ChooseRoundTo(result.GetValue(roundTo), PruneCommand.LatencyCacheDirectory(null), result.GetValue(json) ? null : line => context.Error.WriteLine(line));
             string bundle = result.GetValue(output)!;
             var report = LadderBuilder.Build(modelPath, bundle, quantizeData, pruneData,
                 new QualityData(dataset, labelled, name) { Limit = result.GetValue(data.Limit) },

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using EdgeRuntime.Compression.Calibration;
 using EdgeRuntime.Compression.Diff;
 using EdgeRuntime.Evaluation.Reporting;
 
@@ -36,7 +37,7 @@ internal static class DiffCommand
                 result.GetValue(reference)!,
                 result.GetValue(candidate)!,
                 files,
-                new DiffOptions { BatchSize = result.GetValue(batch), Limit = result.GetValue(limit), BatchAxes = ParseBatchAxes(result.GetValue(batchAxis) ?? []) });
+                new DiffOptions { BatchSize = result.GetValue(batch), Limit = result.GetValue(limit), BatchAxes = CalibrationSources.ParseBatchAxes(result.GetValue(batchAxis) ?? []) });
             if (result.GetValue(json))
             {
                 context.Out.WriteLine(ReportJson.Serialize(report));
@@ -68,24 +69,6 @@ internal static class DiffCommand
         Description = "NAME=K: the samples of input NAME go on its axis K (e.g. state=1 for a [layers, batch, hidden] state); repeatable. Default: inferred from the model's symbolic dims, else 0",
         AllowMultipleArgumentsPerToken = true,
     };
-
-    internal static Dictionary<string, int> ParseBatchAxes(IEnumerable<string> specs)
-    {
-        var axes = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (string spec in specs)
-        {
-            int equals = spec.IndexOf('=');
-            if (equals <= 0 || !int.TryParse(spec[(equals + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out int axis))
-            {
-                throw new CliError($"--batch-axis '{spec}': expected NAME=K with K a non-negative axis number, e.g. state=1");
-            }
-            if (!axes.TryAdd(spec[..equals], axis))
-            {
-                throw new CliError($"--batch-axis: input '{spec[..equals]}' is given twice");
-            }
-        }
-        return axes;
-    }
 
     /// <summary>FILE.npy, or NAME=FILE.npy for one input of a multi-input model.</summary>
     internal static Dictionary<string, string> ParseData(IEnumerable<string> specs)
