@@ -1,4 +1,5 @@
 using System.CommandLine;
+using EdgeRuntime.Simulation;
 using System.Diagnostics;
 using EdgeRuntime.Bundles;
 using EdgeRuntime.Compression.Calibration;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using EdgeRuntime.Simulation;
 using EdgeRuntime.Bench.Brokers;
 using EdgeRuntime.Bundles;
 using EdgeRuntime.Evaluation.Reporting;
@@ -42,7 +43,7 @@ internal static class FleetSimulateCommand
             {
                 Board = result.GetValue(board)!,
                 Devices = result.GetValue(devices),
-                Duration = SimulateCommand.ParseDuration(result.GetValue(duration)!),
+                Duration = SimulationRuns.ParseDuration(result.GetValue(duration)!),
                 Load = result.GetValue(load),
                 TrueSlowdownFactor = result.GetValue(slowdown),
                 HoldOutEvery = result.GetValue(holdOut),
@@ -95,7 +96,7 @@ internal static class FleetSimulateCommand
                 ? ModelBundle.Open(FixtureBundle.Build(Path.Combine(work, "fixture"), log).Directory)
                 : ModelBundle.OpenPath(bundlePath);
             log?.WriteLine($"measuring each variant of '{bundle.Name}' on this machine (batch 1, interleaved rounds) ...");
-            var variants = SimulateCommand.MeasureInterleaved(bundle, log);
+            var variants = SimulationRuns.MeasureInterleaved(bundle, log);
             log?.WriteLine($"{options.Devices} boards x {options.Duration.TotalMinutes:F0} min, shipped profile '{options.Board}':");
             try
             {

@@ -206,15 +206,6 @@ internal static class TelemetryCommand
         return command;
     }
 
-    /// <summary>Writes the adaptive run of a simulation as a device's telemetry log.</summary>
-    /// <remarks>The simulated device is named after the log directory, so several runs make a fleet.</remarks>
-    internal static long WriteSimulation(SimulationReport report, string directory)
-    {
-        string deviceId = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory)));
-        var options = new TelemetryLogOptions { Directory = directory, DeviceId = deviceId, DeviceClass = report.Board };
-        return SimulationTelemetry.WriteAsync(report, options).GetAwaiter().GetResult();
-    }
-
     private static readonly JsonSerializerOptions LineOptions = new(ReportJson.Options) { WriteIndented = false, DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
 
     private static TelemetryReadReport Read(string directory, Action<TelemetryRecord>? onRecord)
