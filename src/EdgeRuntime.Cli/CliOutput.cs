@@ -1,5 +1,5 @@
 using System.CommandLine;
-using EdgeRuntime.Evaluation.Reporting;
+using EdgeRuntime.Reporting;
 
 namespace EdgeRuntime.Cli;
 
@@ -22,4 +22,12 @@ internal static class CliOutput
     }
 
     public static void Write<T>(this CliContext context, bool json, T result, Action<TextWriter, T> text) => Write(context.Out, json, result, text);
+
+    public static void AddOptions(this Command command, params Option[] options)
+    {
+        foreach (var option in options)
+        {
+            command.Options.Add(option);
+        }
+    }
 }

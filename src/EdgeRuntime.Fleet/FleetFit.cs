@@ -1,4 +1,4 @@
-using EdgeRuntime.Evaluation.Reporting;
+using EdgeRuntime.Reporting;
 using EdgeRuntime.Governance;
 
 namespace EdgeRuntime.Fleet;

@@ -1,5 +1,5 @@
 using EdgeRuntime.Bundles;
-using EdgeRuntime.Evaluation.Reporting;
+using EdgeRuntime.Reporting;
 using EdgeRuntime.Governance;
 using EdgeRuntime.Simulation;
 

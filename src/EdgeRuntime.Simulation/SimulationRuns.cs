@@ -2,7 +2,7 @@ using System.Globalization;
 using EdgeRuntime.Bundles;
 using EdgeRuntime.Devices.Boards;
 using EdgeRuntime.Evaluation.Benchmarking;
-using EdgeRuntime.Evaluation.Reporting;
+using EdgeRuntime.Reporting;
 using EdgeRuntime.Governance;
 using EdgeRuntime.Telemetry;
 

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using EdgeRuntime.Bundles;
 using EdgeRuntime.Evaluation.Benchmarking;
-using EdgeRuntime.Evaluation.Reporting;
+using EdgeRuntime.Reporting;
 
 namespace EdgeRuntime.Cli.Commands;
 
@@ -23,10 +23,7 @@ internal static class BenchCommand
         var json = CliOutput.Json();
         var command = new Command("bench", "Benchmark every variant: session create, first run, warm-up, then min/p50/p95/p99 and peak memory");
         command.Arguments.Add(path);
-        foreach (var option in new Option[] { runs, warmup, maxSeconds, batch, cooldown, variants, shapes, overhead, rounds, record, json })
-        {
-            command.Options.Add(option);
-        }
+        command.AddOptions(runs, warmup, maxSeconds, batch, cooldown, variants, shapes, overhead, rounds, record, json);
         command.SetAction(async (result, cancellation) =>
         {
             string target = result.GetValue(path)!;

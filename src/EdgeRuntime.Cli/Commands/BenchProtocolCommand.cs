@@ -1,5 +1,5 @@
 using System.CommandLine;
-using EdgeRuntime.Evaluation.Reporting;
+using EdgeRuntime.Reporting;
 using EdgeRuntime.Bench.Fuzzing;
 
 namespace EdgeRuntime.Cli.Commands;

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using EdgeRuntime.Bench.ServerLoad;
-using EdgeRuntime.Evaluation.Reporting;
+using EdgeRuntime.Reporting;
 
 namespace EdgeRuntime.Cli.Commands;
 
@@ -17,10 +17,7 @@ internal static class BenchServerCommand
         var switchEvery = new Option<double>("--switch-every-ms") { Description = "Variant switch period during the switching phase", DefaultValueFactory = _ => 50 };
         var json = CliOutput.Json();
         var command = new Command("bench-server", "Load-test edgertd against the fixture model: throughput and p50/p99 overhead vs in-process calls, and a variant switch under load");
-        foreach (var option in new Option[] { clients, workers, rounds, requests, seconds, switchEvery, json })
-        {
-            command.Options.Add(option);
-        }
+        command.AddOptions(clients, workers, rounds, requests, seconds, switchEvery, json);
         command.SetAction(async (result, cancellation) =>
         {
             int clientCount = result.GetValue(clients);

@@ -3,7 +3,7 @@ using EdgeRuntime.Compression.Calibration;
 using EdgeRuntime.Compression.Ladder;
 using EdgeRuntime.Compression.Packing;
 using EdgeRuntime.Compression.Pipelines;
-using EdgeRuntime.Evaluation.Reporting;
+using EdgeRuntime.Reporting;
 using EdgeRuntime.Inference;
 using ScottPlot;
 
@@ -33,10 +33,7 @@ internal static class BuildCommand
         var data = new DataOptions();
         var command = new Command("build", "Make the variant ladder (fp16, int8, structured-pruned levels, pruned+int8), evaluate and measure each, keep the Pareto front, plot it");
         command.Arguments.Add(model);
-        foreach (var option in new Option[] { output, calib, levels, pruneSamples, distillEpochs, deviceClass, keepAll, roundTo, fasterMargin, fixInputs, json })
-        {
-            command.Options.Add(option);
-        }
+        command.AddOptions(output, calib, levels, pruneSamples, distillEpochs, deviceClass, keepAll, roundTo, fasterMargin, fixInputs, json);
         data.AddTo(command);
         command.SetAction(result =>
         {

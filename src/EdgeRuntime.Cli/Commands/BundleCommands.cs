@@ -1,7 +1,7 @@
 using System.CommandLine;
 using EdgeRuntime.Bundles;
 using EdgeRuntime.Compression.Packing;
-using EdgeRuntime.Evaluation.Reporting;
+using EdgeRuntime.Reporting;
 using EdgeRuntime.Inference;
 
 namespace EdgeRuntime.Cli.Commands;
@@ -29,10 +29,7 @@ internal static class BundleCommands
         var data = new DataOptions();
         var command = new Command("create", "Pack a reference model and its variants into a new bundle, measuring quality when data is given");
         command.Arguments.Add(directory);
-        foreach (var option in new Option[] { model, referenceId, variants, name, description })
-        {
-            command.Options.Add(option);
-        }
+        command.AddOptions(model, referenceId, variants, name, description);
         data.AddTo(command);
         command.SetAction(result =>
         {

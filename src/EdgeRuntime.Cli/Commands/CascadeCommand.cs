@@ -2,7 +2,7 @@ using System.CommandLine;
 using EdgeRuntime.Bundles;
 using EdgeRuntime.Cascade;
 using EdgeRuntime.Evaluation.Cascade;
-using EdgeRuntime.Evaluation.Reporting;
+using EdgeRuntime.Reporting;
 using EdgeRuntime.Inference;
 
 namespace EdgeRuntime.Cli.Commands;
@@ -21,10 +21,7 @@ internal static class CascadeCommand
         var data = new DataOptions();
         var command = new Command("cascade", "Calibrate an input-adaptive cascade (cheap variant first, strong one when unsure) on half the data; report on the other half");
         command.Arguments.Add(bundlePath);
-        foreach (var option in new Option[] { cheap, strong, measure, target, json })
-        {
-            command.Options.Add(option);
-        }
+        command.AddOptions(cheap, strong, measure, target, json);
         data.AddTo(command);
         command.SetAction(result =>
         {

@@ -7,7 +7,7 @@ using EdgeRuntime.Compression.Packing;
 using EdgeRuntime.Compression.Quantization.Static;
 using EdgeRuntime.Onnx;
 using EdgeRuntime.Data;
-using EdgeRuntime.Evaluation.Reporting;
+using EdgeRuntime.Reporting;
 using EdgeRuntime.Inference;
 using EdgeRuntime.Samples;
 using EdgeRuntime.Tensors;

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using EdgeRuntime.Compression.Calibration;
 using EdgeRuntime.Compression.Diff;
-using EdgeRuntime.Evaluation.Reporting;
+using EdgeRuntime.Reporting;
 
 namespace EdgeRuntime.Cli.Commands;
 

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using EdgeRuntime.Bundles;
 using EdgeRuntime.Evaluation.Accuracy;
-using EdgeRuntime.Evaluation.Reporting;
+using EdgeRuntime.Reporting;
 using EdgeRuntime.Inference;
 
 namespace EdgeRuntime.Cli.Commands;

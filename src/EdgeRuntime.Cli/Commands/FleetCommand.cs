@@ -37,10 +37,7 @@ internal static class FleetCommand
         var mqtt = new MqttCliOptions("edgert-fleet-ingest", required: false);
         var untilIdle = new Option<double?>("--until-idle") { Description = "With --mqtt: stop once nothing arrived for this many seconds (default: run until Ctrl+C)" };
         var command = new Command("ingest", "Read device telemetry (log directories, or live from an MQTT broker) into the fleet database; records already stored are skipped");
-        foreach (var option in new Option[] { from, database, parquet, json, untilIdle })
-        {
-            command.Options.Add(option);
-        }
+        command.AddOptions(from, database, parquet, json, untilIdle);
         mqtt.AddTo(command);
         command.SetAction(async (result, cancellation) =>
         {
@@ -98,10 +95,7 @@ internal static class FleetCommand
         var output = new Option<string>("--out") { Description = "Directory for the fitted profiles (<class>.json)", Required = true };
         var json = CliOutput.Json();
         var command = new Command("fit", "Fit governor profiles per device class (latency vs clock and temperature, energy, thermal time constant)");
-        foreach (var option in new Option[] { database, deviceClass, output, json })
-        {
-            command.Options.Add(option);
-        }
+        command.AddOptions(database, deviceClass, output, json);
         command.SetAction(result =>
         {
             var entries = FleetFit.Run(result.GetValue(database)!, result.GetValue(deviceClass), result.GetValue(output)!);
@@ -118,10 +112,7 @@ internal static class FleetCommand
         var work = new Option<string?>("--work") { Description = "Directory for the logs and database (default: a temporary one, deleted afterwards)" };
         var json = CliOutput.Json();
         var command = new Command("bench", "Write synthetic device logs, ingest them twice (the second time all duplicates), fit, and check the fit on held-out devices");
-        foreach (var option in new Option[] { devices, hours, work, json })
-        {
-            command.Options.Add(option);
-        }
+        command.AddOptions(devices, hours, work, json);
         command.SetAction(async (result, cancellation) =>
         {
             var report = await FleetBenchmark.RunCheckedAsync(result.GetValue(work), result.GetValue(devices), result.GetValue(hours), cancellation);
@@ -139,10 +130,7 @@ internal static class FleetCommand
         var mosquitto = new Option<string>("--mosquitto") { Description = "The broker binary started for the run", DefaultValueFactory = _ => MosquittoBroker.DefaultBinary };
         var json = CliOutput.Json();
         var command = new Command("bench-uplink", "Throughput of the telemetry uplink (log -> QoS 1 -> broker acknowledgement -> cursor) against bare QoS 1 publishing of the same batches, on a private Mosquitto on loopback; then once end to end into DuckDB");
-        foreach (var option in new Option[] { records, batch, rounds, mosquitto, json })
-        {
-            command.Options.Add(option);
-        }
+        command.AddOptions(records, batch, rounds, mosquitto, json);
         command.SetAction(async (result, cancellation) =>
         {
             var report = await FleetBenchmark.RunUplinkCheckedAsync(result.GetValue(records), result.GetValue(batch), result.GetValue(rounds), result.GetValue(mosquitto)!, cancellation);

@@ -29,10 +29,7 @@ internal static class FleetSimulateCommand
         var privateBroker = new Option<bool>("--private-broker") { Description = "Send the logs through each board's uplink to a Mosquitto started for this run on loopback, and ingest from it" };
         var command = new Command("simulate",
             "Simulated boards (ambient, cooling, battery, unit speed differ) write telemetry; fit a profile from it; compare fitted and shipped profiles on held-out boards");
-        foreach (var option in new Option[] { board, bundle, devices, duration, load, slowdown, holdOut, seed, output, json, privateBroker })
-        {
-            command.Options.Add(option);
-        }
+        command.AddOptions(board, bundle, devices, duration, load, slowdown, holdOut, seed, output, json, privateBroker);
         mqtt.AddTo(command);
         command.SetAction(result =>
         {

@@ -2,7 +2,7 @@ using System.CommandLine;
 using EdgeRuntime.Compression.Distillation;
 using EdgeRuntime.Compression.Pipelines;
 using EdgeRuntime.Compression.Pruning;
-using EdgeRuntime.Evaluation.Reporting;
+using EdgeRuntime.Reporting;
 using EdgeRuntime.Onnx;
 
 namespace EdgeRuntime.Cli.Commands;
@@ -44,10 +44,7 @@ internal static class PruneCommand
         var json = CliOutput.Json();
         var command = new Command("prune", "Make a pruned variant of an fp32 model (unstructured or channel pruning, with reconstruction from calibration data)");
         command.Arguments.Add(input);
-        foreach (var option in new Option[] { method, ratio, output, calib, calibLimit, criterion, scope, noReconstruct, reconstruct, batchNorm, distillHead, temperature, distillEpochs, distillRate, distillTemperature, distillCalib, distillLimit, exclude, addTo, id, targetMacs, targetLatency, targetChannels, candidates, latencyCache, roundTo, fasterMargin, allowSlower, json })
-        {
-            command.Options.Add(option);
-        }
+        command.AddOptions(method, ratio, output, calib, calibLimit, criterion, scope, noReconstruct, reconstruct, batchNorm, distillHead, temperature, distillEpochs, distillRate, distillTemperature, distillCalib, distillLimit, exclude, addTo, id, targetMacs, targetLatency, targetChannels, candidates, latencyCache, roundTo, fasterMargin, allowSlower, json);
         command.SetAction(result =>
         {
             var request = new PruneRequest(result.GetValue(input)!.FullName, result.GetValue(output)!.FullName, result.GetValue(method)!)

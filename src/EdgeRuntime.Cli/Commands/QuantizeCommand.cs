@@ -1,6 +1,6 @@
 using System.CommandLine;
 using EdgeRuntime.Compression.Pipelines;
-using EdgeRuntime.Evaluation.Reporting;
+using EdgeRuntime.Reporting;
 
 namespace EdgeRuntime.Cli.Commands;
 
@@ -29,10 +29,7 @@ internal static class QuantizeCommand
         var json = CliOutput.Json();
         var command = new Command("quantize", "Make a quantized variant of an fp32 model");
         command.Arguments.Add(input);
-        foreach (var option in new Option[] { mode, output, calib, calibLimit, method, percentile, weightRange, target, perTensor, noBiasCorrection, exclude, errorBudget, blockSize, gptq, batchAxis, addTo, id, json })
-        {
-            command.Options.Add(option);
-        }
+        command.AddOptions(mode, output, calib, calibLimit, method, percentile, weightRange, target, perTensor, noBiasCorrection, exclude, errorBudget, blockSize, gptq, batchAxis, addTo, id, json);
         command.SetAction(result =>
         {
             var request = new QuantizeRequest(result.GetValue(input)!.FullName, result.GetValue(output)!.FullName, result.GetValue(mode)!)

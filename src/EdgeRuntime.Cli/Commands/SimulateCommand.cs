@@ -1,5 +1,5 @@
 using System.CommandLine;
-using EdgeRuntime.Evaluation.Reporting;
+using EdgeRuntime.Reporting;
 using EdgeRuntime.Simulation;
 
 namespace EdgeRuntime.Cli.Commands;
@@ -26,10 +26,7 @@ internal static class SimulateCommand
         var fixtureCache = new Option<string?>("--fixture-cache") { Description = "Keep the embedded fixture's bundle in this folder and reuse it on later runs (built when missing)" };
         var measure = new Option<bool>("--measure") { Description = "Measure each variant on this machine (scaled by the board's speed) instead of taking recorded costs" };
         var command = new Command("simulate", "Run the adaptive governor against a simulated board in virtual time and compare it with every static variant");
-        foreach (var option in new Option[] { board, bundle, load, rate, duration, slo, ambient, battery, seed, output, json, telemetry, live, scenario, measure, fixtureCache })
-        {
-            command.Options.Add(option);
-        }
+        command.AddOptions(board, bundle, load, rate, duration, slo, ambient, battery, seed, output, json, telemetry, live, scenario, measure, fixtureCache);
         command.SetAction(result =>
         {
             var options = new SimulationOptions

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.ComponentModel.DataAnnotations;
 using EdgeRuntime.Compression.Packing;
 using EdgeRuntime.Compression.Sparse;
-using EdgeRuntime.Evaluation.Reporting;
+using EdgeRuntime.Reporting;
 using EdgeRuntime.Onnx;
 
 namespace EdgeRuntime.Cli.Commands;
@@ -31,10 +31,7 @@ internal static class SparsifyCommand
         var json = CliOutput.Json();
         var command = new Command("sparsify", "Replace pruned MatMul, Gemm and 1x1 Conv layers by native sparse kernels where they are measured faster on this device");
         command.Arguments.Add(input);
-        foreach (var option in new Option[] { library, output, batch, threads, minSparsity, margin, rounds, runs, shapes, formats, exclude, addTo, id, json })
-        {
-            command.Options.Add(option);
-        }
+        command.AddOptions(library, output, batch, threads, minSparsity, margin, rounds, runs, shapes, formats, exclude, addTo, id, json);
         command.SetAction(result =>
         {
             var source = result.GetValue(input)!;

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using EdgeRuntime.Compression.Specialization;
-using EdgeRuntime.Evaluation.Reporting;
+using EdgeRuntime.Reporting;
 using EdgeRuntime.Onnx;
 
 namespace EdgeRuntime.Cli.Commands;

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using EdgeRuntime.Evaluation.Reporting;
+using EdgeRuntime.Reporting;
 using EdgeRuntime.Protocol.Messages;
 
 namespace EdgeRuntime.Cli.Commands;

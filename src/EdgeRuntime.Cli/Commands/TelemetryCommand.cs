@@ -1,11 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using EdgeRuntime.Bench.Durability;
-using EdgeRuntime.Evaluation.Reporting;
-using EdgeRuntime.Simulation;
-using EdgeRuntime.Telemetry;
+using EdgeRuntime.Fleet;
 
 namespace EdgeRuntime.Cli.Commands;
 
@@ -15,9 +12,6 @@ namespace EdgeRuntime.Cli.Commands;
 /// </summary>
 internal static class TelemetryCommand
 {
-    public sealed record VerifyReport(string Directory, int Segments, long Records, long TotalBytes, long BytesLost, long CorruptBytes,
-        long TornTailBytes, int CorruptBlocks, long UndecodableRecords, long? FirstSequence, long? LastSequence, bool Clean);
-
     public static Command Create(CliContext context)
     {
         var command = new Command("telemetry", "Check or export a device telemetry log");
@@ -38,68 +32,14 @@ internal static class TelemetryCommand
         var command = new Command("crash-bench",
             "Kill a process writing through the telemetry log with SIGKILL again and again, restart it on the same directory, then check " +
             "that every record it was told is durable is there and intact (exit 1 otherwise)");
-        foreach (var option in new Option[] { kills, maxDelay, seed, work, json })
-        {
-            command.Options.Add(option);
-        }
+        command.AddOptions(kills, maxDelay, seed, work, json);
         command.SetAction(result =>
         {
-            int count = result.GetValue(kills);
-            if (count is < 1 or > 1_000_000)
-            {
-                throw new CliError($"--kills must be within [1, 1000000], not {count}");
-            }
-            int delay = result.GetValue(maxDelay);
-            if (delay is < 0 or > 60_000)
-            {
-                throw new CliError($"--max-delay-ms must be within [0, 60000], not {delay}");
-            }
-            string? given = result.GetValue(work);
-            if (given is not null && Directory.Exists(given) && Directory.EnumerateFileSystemEntries(given).Any())
-            {
-                throw new CliError($"--dir '{given}' is not empty; the crash test needs a log of its own");
-            }
-            string directory = given ?? Path.Combine(Path.GetTempPath(), "edgeruntime-crash-bench", Guid.NewGuid().ToString("N"));
             bool quiet = result.GetValue(json);
-            try
-            {
-                var report = CrashTest.Run(directory, SelfAsWriter, count, result.GetValue(seed), TimeSpan.FromMilliseconds(delay),
-                    done => { if (!quiet && done % 100 == 0) { context.Error.WriteLine($"  {done} kills"); } });
-                if (quiet)
-                {
-                    context.Out.WriteLine(ReportJson.Serialize(report));
-                }
-                else
-                {
-                    context.Out.WriteLine($"kills                 {report.Kills} ({report.Seconds:F0} s, {report.Seconds / report.Kills * 1000:F0} ms per start, write and kill)");
-                    context.Out.WriteLine($"records acknowledged  {report.RecordsAcknowledged}");
-                    context.Out.WriteLine($"records recovered     {report.RecordsRecovered} in {report.Segments} segments");
-                    context.Out.WriteLine($"lost acknowledged     {report.LostAcknowledged}");
-                    context.Out.WriteLine($"corrupt accepted      {report.CorruptAccepted}");
-                    context.Out.WriteLine($"out of order          {report.OutOfOrder}");
-                    context.Out.WriteLine($"torn tail bytes       {report.TornTailBytes} (dropped by the reader)");
-                    context.Out.WriteLine($"corrupt bytes         {report.CorruptBytes}");
-                    foreach (string problem in report.Problems)
-                    {
-                        context.Out.WriteLine($"problem: {problem}");
-                    }
-                    context.Out.WriteLine(report.Passed ? "passed" : "FAILED");
-                }
-                return report.Passed ? 0 : 1;
-            }
-            finally
-            {
-                if (given is null)
-                {
-                    try
-                    {
-                        Directory.Delete(directory, recursive: true);
-                    }
-                    catch (IOException)
-                    {
-                    }
-                }
-            }
+            var report = CrashTest.RunChecked(result.GetValue(work), SelfAsWriter, result.GetValue(kills), result.GetValue(seed), result.GetValue(maxDelay),
+                done => { if (!quiet && done % 100 == 0) { context.Error.WriteLine($"  {done} kills"); } });
+            context.Write(quiet, report, CrashTest.WriteText);
+            return report.Passed ? 0 : 1;
         });
         return command;
     }
@@ -148,16 +88,8 @@ internal static class TelemetryCommand
         command.Options.Add(json);
         command.SetAction(result =>
         {
-            string path = result.GetValue(directory)!;
-            var report = ToReport(path, Read(path, null));
-            if (result.GetValue(json))
-            {
-                context.Out.WriteLine(ReportJson.Serialize(report));
-            }
-            else
-            {
-                Print(context.Out, report);
-            }
+            var report = TelemetryLogCheck.Verify(result.GetValue(directory)!);
+            context.Write(result.GetValue(json), report, (writer, r) => r.WriteText(writer));
             return report.Clean ? 0 : 1;
         });
         return command;
@@ -176,57 +108,27 @@ internal static class TelemetryCommand
         {
             string path = result.GetValue(directory)!;
             string? file = result.GetValue(output);
-            TelemetryReadReport read;
-            TextWriter summary = context.Out;
+            TelemetryLogReport report;
             if (file is null)
             {
-                read = Read(path, record => context.Out.WriteLine(JsonSerializer.Serialize(record, LineOptions)));
-                summary = context.Error;
+                report = TelemetryLogCheck.Export(path, context.Out);
             }
             else
             {
                 using var writer = new StreamWriter(file);
-                read = Read(path, record => writer.WriteLine(JsonSerializer.Serialize(record, LineOptions)));
+                report = TelemetryLogCheck.Export(path, writer);
             }
-            var report = ToReport(path, read);
-            if (result.GetValue(json))
+            // Records on standard output leave the summary to standard error.
+            CliOutput.Write(file is null ? context.Error : context.Out, result.GetValue(json), report, (summary, r) =>
             {
-                summary.WriteLine(ReportJson.Serialize(report));
-            }
-            else
-            {
-                Print(summary, report);
+                r.WriteText(summary);
                 if (file is not null)
                 {
-                    summary.WriteLine($"{report.Records} records written to {file}");
+                    summary.WriteLine($"{r.Records} records written to {file}");
                 }
-            }
+            });
             return 0;
         });
         return command;
-    }
-
-    private static readonly JsonSerializerOptions LineOptions = new(ReportJson.Options) { WriteIndented = false, DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
-
-    private static TelemetryReadReport Read(string directory, Action<TelemetryRecord>? onRecord)
-    {
-        if (!Directory.Exists(directory))
-        {
-            throw new CliError($"telemetry log directory '{directory}' does not exist");
-        }
-        return TelemetryLogReader.ReadDirectory(directory, onRecord);
-    }
-
-    private static VerifyReport ToReport(string directory, TelemetryReadReport r) => new(directory, r.Segments, r.Records, r.TotalBytes, r.BytesLost,
-        r.CorruptBytes, r.TornTailBytes, r.CorruptBlocks, r.UndecodableRecords, r.FirstSequence, r.LastSequence, r.Clean);
-
-    private static void Print(TextWriter output, VerifyReport report)
-    {
-        output.WriteLine($"{report.Directory}: {report.Segments} segments, {report.TotalBytes} bytes");
-        output.WriteLine($"  records read     {report.Records} (sequence {report.FirstSequence?.ToString() ?? "-"} to {report.LastSequence?.ToString() ?? "-"})");
-        output.WriteLine($"  bytes lost       {report.BytesLost} (corrupt {report.CorruptBytes}, torn tail {report.TornTailBytes})");
-        output.WriteLine($"  corrupt blocks   {report.CorruptBlocks}");
-        output.WriteLine($"  undecodable      {report.UndecodableRecords}");
-        output.WriteLine(report.Clean ? "  clean" : "  damaged: the records above were recovered, the bytes lost were not");
     }
 }

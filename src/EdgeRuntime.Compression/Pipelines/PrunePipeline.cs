@@ -5,7 +5,7 @@ using EdgeRuntime.Compression.Packing;
 using EdgeRuntime.Compression.Pruning;
 using EdgeRuntime.Data;
 using EdgeRuntime.Evaluation.Benchmarking;
-using EdgeRuntime.Evaluation.Reporting;
+using EdgeRuntime.Reporting;
 using EdgeRuntime.Onnx;
 
 namespace EdgeRuntime.Compression.Pipelines;

@@ -5,7 +5,7 @@ using EdgeRuntime.Compression.Quantization.Dynamic;
 using EdgeRuntime.Compression.Quantization.Fp16;
 using EdgeRuntime.Compression.Quantization.Static;
 using EdgeRuntime.Compression.Quantization.WeightOnly;
-using EdgeRuntime.Evaluation.Reporting;
+using EdgeRuntime.Reporting;
 using EdgeRuntime.Onnx;
 
 namespace EdgeRuntime.Compression.Pipelines;

@@ -1,4 +1,4 @@
-namespace EdgeRuntime.Evaluation.Reporting;
+namespace EdgeRuntime.Reporting;
 
 /// <summary>Left-aligned text columns, like the tables of ncnn's benchncnn or `docker ps`.</summary>
 public sealed class TextTable(params string[] headers)

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace EdgeRuntime.Evaluation.Reporting;
+namespace EdgeRuntime.Reporting;
 
 /// <summary>Sizes, counts and percentages as the reports print them.</summary>
 public static class Formatting
