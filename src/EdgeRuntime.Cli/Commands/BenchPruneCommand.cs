@@ -1,4 +1,5 @@
 using System.CommandLine;
+using EdgeRuntime.Evaluation.Benchmarking;
 using EdgeRuntime.Compression.Pipelines;
 
 namespace EdgeRuntime.Cli.Commands;
@@ -23,7 +24,7 @@ internal static class BenchPruneCommand
         command.SetAction(result =>
         {
             var timing = PruneBenchmark.Timing(result.GetValue(rounds), result.GetValue(roundMs));
-            var given = BenchCommand.ParseShapes(result.GetValue(shapes) ?? []);
+            var given = BenchText.ParseShapes(result.GetValue(shapes) ?? []);
             Action<string>? log = result.GetValue(json) ? null : context.Error.WriteLine;
             var report = result.GetValue(generated)
                 ? PruneBenchmark.Generated(result.GetValue(ratio), result.GetValue(size), result.GetValue(roundTo), PruneCommand.LatencyCacheDirectory(null), timing, log)

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using EdgeRuntime.Evaluation.Benchmarking;
 using System.ComponentModel.DataAnnotations;
 using EdgeRuntime.Compression.Packing;
 using EdgeRuntime.Compression.Sparse;
@@ -55,7 +56,7 @@ internal static class SparsifyCommand
                 Rounds = result.GetValue(rounds),
                 RunsPerRound = result.GetValue(runs),
                 Exclude = result.GetValue(exclude) ?? [],
-                InputShapes = BenchCommand.ParseShapes(result.GetValue(shapes) ?? []),
+                InputShapes = BenchText.ParseShapes(result.GetValue(shapes) ?? []),
                 Formats = [.. (result.GetValue(formats) ?? []).SelectMany(f => f.Split(',', StringSplitOptions.RemoveEmptyEntries)).Select(ParseFormat)],
             };
             Action<string>? log = result.GetValue(json) ? null : line => context.Error.WriteLine(line);
