@@ -37,17 +37,15 @@ internal static class CascadeCommand
             using var runtime = ModelRuntime.Open(bundle);
             var report = CascadeCalibrator.Calibrate(runtime, result.GetValue(cheap)!, result.GetValue(strong) ?? bundle.Manifest.ReferenceVariant,
                 dataset, labelled, result.GetValue(target), confidence, limit: result.GetValue(data.Limit));
-            if (result.GetValue(json))
+            context.Write(result.GetValue(json), report, (output, _) =>
             {
-                context.Out.WriteLine(ReportJson.Serialize(report));
-                return 0;
-            }
-            context.Out.WriteLine($"cascade {report.Cheap} → {report.Strong}: threshold {report.Threshold:F4} ({report.Measure}), calibrated on {report.CalibrationSamples}, tested on {report.TestSamples} samples");
-            var table = new TextTable("what", "escalated", "agreement with strong", "top-1", "ms per sample", "cost vs strong");
-            table.Add(report.Cheap, "-", null, Formatting.Percent(report.CheapTop1), report.CheapMs, report.StrongMs > 0 ? report.CheapMs / report.StrongMs : null);
-            table.Add(report.Strong, "-", "100.00%", Formatting.Percent(report.StrongTop1), report.StrongMs, 1.0);
-            table.Add("cascade", Formatting.Percent(report.EscalatedFraction), Formatting.Percent(report.AgreementWithStrong), Formatting.Percent(report.Top1), report.CascadeMs, report.CostRatio);
-            table.WriteTo(context.Out);
+                output.WriteLine($"cascade {report.Cheap} → {report.Strong}: threshold {report.Threshold:F4} ({report.Measure}), calibrated on {report.CalibrationSamples}, tested on {report.TestSamples} samples");
+                var table = new TextTable("what", "escalated", "agreement with strong", "top-1", "ms per sample", "cost vs strong");
+                table.Add(report.Cheap, "-", null, Formatting.Percent(report.CheapTop1), report.CheapMs, report.StrongMs > 0 ? report.CheapMs / report.StrongMs : null);
+                table.Add(report.Strong, "-", "100.00%", Formatting.Percent(report.StrongTop1), report.StrongMs, 1.0);
+                table.Add("cascade", Formatting.Percent(report.EscalatedFraction), Formatting.Percent(report.AgreementWithStrong), Formatting.Percent(report.Top1), report.CascadeMs, report.CostRatio);
+                table.WriteTo(output);
+            });
             return 0;
         });
         return command;

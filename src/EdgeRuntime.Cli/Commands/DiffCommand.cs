@@ -38,14 +38,7 @@ internal static class DiffCommand
                 result.GetValue(candidate)!,
                 files,
                 new DiffOptions { BatchSize = result.GetValue(batch), Limit = result.GetValue(limit), BatchAxes = CalibrationSources.ParseBatchAxes(result.GetValue(batchAxis) ?? []) });
-            if (result.GetValue(json))
-            {
-                context.Out.WriteLine(ReportJson.Serialize(report));
-            }
-            else
-            {
-                Print(context.Out, report);
-            }
+            context.Write(result.GetValue(json), report, Print);
             return 0;
         });
         return command;

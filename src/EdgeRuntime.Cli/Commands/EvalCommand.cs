@@ -33,14 +33,7 @@ internal static class EvalCommand
                 Limit = result.GetValue(data.Limit),
                 Variants = chosen is { Length: > 0 } ? chosen : null,
             }, name);
-            if (result.GetValue(json))
-            {
-                context.Out.WriteLine(ReportJson.Serialize(report));
-            }
-            else
-            {
-                Print(context.Out, report, bundle);
-            }
+            context.Write(result.GetValue(json), report, (writer, r) => Print(writer, r, bundle));
             return report.Variants.Any(v => v.Error is not null) ? 1 : 0;
         });
         return command;
