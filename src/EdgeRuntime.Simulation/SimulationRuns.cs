@@ -34,6 +34,7 @@ public sealed record ScenarioRunReport(IReadOnlyList<ScenarioResult> Results, IR
 /// </summary>
 public static class SimulationRuns
 {
+    /// <summary>The bundle (or the embedded fixture's) on the board against every static variant; traces and plots into <paramref name="outputDirectory"/> when given.</summary>
     public static SimulationReport Run(SimulationOptions options, string? bundlePath, string? outputDirectory, TextWriter? log, bool measure = true)
     {
         var catalog = BoardCatalog.BuiltIn();
@@ -148,6 +149,7 @@ public static class SimulationRuns
         ];
     }
 
+    /// <summary>`--live`: real inferences in real time (at most 30 minutes) against the simulated board.</summary>
     public static LiveSimulation.LiveReport RunLive(SimulationOptions options, string? bundlePath, TextWriter? log)
     {
         if (options.Duration > TimeSpan.FromMinutes(30))
@@ -179,7 +181,7 @@ public static class SimulationRuns
         }
     }
 
-    /// <summary>Every scenario of a file or folder against one bundle: a table and a summary line each.</summary>
+    /// <summary>Every scenario of a file or folder against one bundle; with <paramref name="log"/>, each scenario's table as it finishes.</summary>
     public static ScenarioRunReport RunScenarios(string path, string? bundlePath, string? outputDirectory, bool measure, string? fixtureCache, TextWriter? log)
     {
         var catalog = BoardCatalog.BuiltIn();
@@ -284,6 +286,7 @@ public static class SimulationRuns
         table.WriteTo(output);
     }
 
+    /// <summary>The policy table `edgert simulate` prints.</summary>
     public static void WriteText(TextWriter output, SimulationReport report)
     {
         output.WriteLine($"{report.Board}: {report.RatePerSecond:F0} requests/s for {report.DurationSeconds / 60:F0} min, SLO p95 {report.SloP95Ms:F3} ms, board {report.BoardSlowdown}x slower than this machine");
@@ -298,6 +301,7 @@ public static class SimulationRuns
         table.WriteTo(output);
     }
 
+    /// <summary>One CSV trace per policy.</summary>
     public static void WriteTraces(SimulationReport report, string directory)
     {
         Directory.CreateDirectory(directory);
