@@ -236,11 +236,13 @@ public sealed class EdgertClient : IAsyncDisposable
                 _connection = null;
             }
             Exception? last = null;
+            // Jitter keeps many clients of a restarted daemon from reconnecting in lockstep.
+            var backoff = new ExponentialBackoff(_options.InitialBackoff, _options.MaxBackoff, jitter: 0.5);
             for (int attempt = 0; attempt < _options.MaxConnectAttempts; attempt++)
             {
                 if (attempt > 0)
                 {
-                    await Task.Delay(Backoff(attempt), _time, cancellationToken).ConfigureAwait(false);
+                    await Task.Delay(backoff.Next(), _time, cancellationToken).ConfigureAwait(false);
                 }
                 try
                 {
@@ -264,13 +266,6 @@ public sealed class EdgertClient : IAsyncDisposable
         {
             _connectGate.Release();
         }
-    }
-
-    private TimeSpan Backoff(int attempt)
-    {
-        double ceiling = Math.Min(_options.MaxBackoff.TotalMilliseconds, _options.InitialBackoff.TotalMilliseconds * Math.Pow(2, attempt - 1));
-        // Jitter keeps many clients of a restarted daemon from reconnecting in lockstep.
-        return TimeSpan.FromMilliseconds(ceiling * (0.5 + Random.Shared.NextDouble() / 2));
     }
 
     private async Task<ClientConnection> OpenAsync(CancellationToken cancellationToken)

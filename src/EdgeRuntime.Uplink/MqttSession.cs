@@ -3,6 +3,7 @@ using MQTTnet.Packets;
 using MQTTnet.Protocol;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using EdgeRuntime.Protocol;
 
 namespace EdgeRuntime.Uplink;
 

@@ -2,6 +2,7 @@ using EdgeRuntime.Telemetry;
 using MQTTnet;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using EdgeRuntime.Protocol;
 
 namespace EdgeRuntime.Uplink;
 

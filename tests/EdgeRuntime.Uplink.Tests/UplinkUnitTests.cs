@@ -1,3 +1,4 @@
+using EdgeRuntime.Protocol;
 using EdgeRuntime.Telemetry;
 using MQTTnet.Packets;
 
@@ -16,13 +17,21 @@ public sealed class UplinkUnitTests
     }
 
     [Fact]
+    public void Backoff_from_a_zero_min_retries_at_once()
+    {
+        // The app client's InitialBackoff may be zero: reconnect without waiting.
+        var backoff = new ExponentialBackoff(TimeSpan.Zero, TimeSpan.FromSeconds(2), jitter: 0.5);
+        Assert.All(Enumerable.Range(0, 5).Select(_ => backoff.Next()), wait => Assert.Equal(TimeSpan.Zero, wait));
+    }
+
+    [Fact]
     public void Backoff_jitter_only_shortens_and_by_at_most_its_share()
     {
         var backoff = new ExponentialBackoff(TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10), jitter: 0.2, random: new Random(7));
         var waits = Enumerable.Range(0, 200).Select(_ => backoff.Next().TotalSeconds).ToList();
         Assert.All(waits, w => Assert.InRange(w, 8, 10));
         Assert.True(waits.Distinct().Count() > 100, "jitter did not spread the waits");
-        Assert.Throws<ArgumentException>(() => new ExponentialBackoff(TimeSpan.Zero, TimeSpan.FromSeconds(1)));
+        Assert.Throws<ArgumentException>(() => new ExponentialBackoff(TimeSpan.FromSeconds(-1), TimeSpan.FromSeconds(1)));
         Assert.Throws<ArgumentException>(() => new ExponentialBackoff(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(1)));
     }
 

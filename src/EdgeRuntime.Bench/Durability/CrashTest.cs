@@ -171,4 +171,59 @@ public static class CrashTest
         }
         return (opened, durable, problem ?? malformed);
     }
+
+    /// <summary>
+    /// `edgert telemetry crash-bench`: the kills in <paramref name="given"/> (which must be empty) or in a temporary
+    /// directory deleted afterwards.
+    /// </summary>
+    public static CrashTestReport RunChecked(string? given, Func<string, int, ProcessStartInfo> startWriter, int kills, int seed, int maxDelayMs, Action<int>? progress)
+    {
+        if (kills is < 1 or > 1_000_000)
+        {
+            throw new ArgumentException($"--kills must be within [1, 1000000], not {kills}");
+        }
+        if (maxDelayMs is < 0 or > 60_000)
+        {
+            throw new ArgumentException($"--max-delay-ms must be within [0, 60000], not {maxDelayMs}");
+        }
+        if (given is not null && Directory.Exists(given) && Directory.EnumerateFileSystemEntries(given).Any())
+        {
+            throw new ArgumentException($"--dir '{given}' is not empty; the crash test needs a log of its own");
+        }
+        string directory = given ?? Path.Combine(Path.GetTempPath(), "edgeruntime-crash-bench", Guid.NewGuid().ToString("N"));
+        try
+        {
+            return Run(directory, startWriter, kills, seed, TimeSpan.FromMilliseconds(maxDelayMs), progress);
+        }
+        finally
+        {
+            if (given is null)
+            {
+                try
+                {
+                    Directory.Delete(directory, recursive: true);
+                }
+                catch (IOException)
+                {
+                }
+            }
+        }
+    }
+
+    public static void WriteText(TextWriter output, CrashTestReport report)
+    {
+        output.WriteLine($"kills                 {report.Kills} ({report.Seconds:F0} s, {report.Seconds / report.Kills * 1000:F0} ms per start, write and kill)");
+        output.WriteLine($"records acknowledged  {report.RecordsAcknowledged}");
+        output.WriteLine($"records recovered     {report.RecordsRecovered} in {report.Segments} segments");
+        output.WriteLine($"lost acknowledged     {report.LostAcknowledged}");
+        output.WriteLine($"corrupt accepted      {report.CorruptAccepted}");
+        output.WriteLine($"out of order          {report.OutOfOrder}");
+        output.WriteLine($"torn tail bytes       {report.TornTailBytes} (dropped by the reader)");
+        output.WriteLine($"corrupt bytes         {report.CorruptBytes}");
+        foreach (string problem in report.Problems)
+        {
+            output.WriteLine($"problem: {problem}");
+        }
+        output.WriteLine(report.Passed ? "passed" : "FAILED");
+    }
 }

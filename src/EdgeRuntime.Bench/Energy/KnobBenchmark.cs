@@ -4,6 +4,7 @@ using EdgeRuntime.Client;
 using EdgeRuntime.Evaluation.Benchmarking;
 using EdgeRuntime.Inference;
 using EdgeRuntime.Protocol;
+using EdgeRuntime.Reporting;
 using EdgeRuntime.Tensors;
 
 namespace EdgeRuntime.Bench.Energy;
@@ -39,7 +40,23 @@ public static class KnobBenchmark
     }
 
     public sealed record Report(string Machine, string Isa, int Cores, string Bundle, string Variant, double RatePerSecond, double Seconds,
-        double BaselineCpuMs, double BaselineWallMs, IReadOnlyList<SettingFigures> Settings, string LoadAverage);
+        double BaselineCpuMs, double BaselineWallMs, IReadOnlyList<SettingFigures> Settings, string LoadAverage)
+    {
+        public void WriteText(TextWriter output)
+        {
+            output.WriteLine($"machine: {Machine}; ISA {Isa}");
+            output.WriteLine($"{Bundle} ({Variant}) at {RatePerSecond:0.#} req/s, {Seconds:0} s per setting; single-thread compute in this run: {BaselineCpuMs:F2} ms CPU, {BaselineWallMs:F2} ms wall");
+            var table = new TextTable("setting", "threads", "requests", "failed", "daemon CPU s", "CPU ms/inference", "vs 1-thread compute", "idle CPU ms/s", "net of idle", "p50 ms", "p95 ms", "daemon's own ms/inf");
+            foreach (var s in Settings)
+            {
+                table.Add(s.Setting, s.DaemonKnobs ?? "-", s.Requests, s.Failures, Math.Round(s.DaemonCpuSeconds, 2), Math.Round(s.CpuSecondsPerInference * 1000, 2),
+                    $"{s.Ratio:F2}x", Math.Round(s.IdleCpuMsPerSecond, 1), $"{s.NetRatio:F2}x", Math.Round(s.P50Ms, 2), Math.Round(s.P95Ms, 2),
+                    s.DaemonReportedCpuMsPerInference is double own ? Math.Round(own, 2) : "-");
+            }
+            table.WriteTo(output);
+            output.WriteLine($"load average during the run: {LoadAverage}");
+        }
+    }
 
     public static async Task<Report> RunAsync(Settings settings, TextWriter? log, CancellationToken cancellationToken = default)
     {

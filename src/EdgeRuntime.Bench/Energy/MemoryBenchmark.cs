@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using EdgeRuntime.Client;
 using EdgeRuntime.Compression.Packing;
+using EdgeRuntime.Reporting;
 
 namespace EdgeRuntime.Bench.Energy;
 
@@ -16,7 +17,19 @@ public static class MemoryBenchmark
 
     public sealed record Row(string Options, int Variants, string Ids, double RssMiB, double FilesMiB, double RatioToOne);
 
-    public sealed record Report(IReadOnlyList<Row> Rows, string LoadAverage);
+    public sealed record Report(IReadOnlyList<Row> Rows, string LoadAverage)
+    {
+        public void WriteText(TextWriter output)
+        {
+            var table = new TextTable("daemon", "variants", "ids", "RSS MiB", "model files MiB", "vs 1 variant");
+            foreach (var row in Rows)
+            {
+                table.Add(row.Options, row.Variants, row.Ids, Math.Round(row.RssMiB, 1), Math.Round(row.FilesMiB, 1), $"{row.RatioToOne:F2}x");
+            }
+            table.WriteTo(output);
+            output.WriteLine($"load average: {LoadAverage}");
+        }
+    }
 
     public static async Task<Report> RunAsync(Settings settings, TextWriter? log, CancellationToken cancellationToken = default)
     {

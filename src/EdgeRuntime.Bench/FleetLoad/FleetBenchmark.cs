@@ -139,4 +139,88 @@ public static class FleetBenchmark
         double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
         return new UplinkReport(count, batchSize, rounds, Median(uplinkRates), Median(rawRates), Median(uplinkRates) / Median(rawRates), endToEnd, store.Count(), "mosquitto");
     }
+
+    /// <summary>
+    /// `edgert fleet bench`: the run in <paramref name="work"/>, or in a temporary directory deleted afterwards.
+    /// </summary>
+    public static async Task<Report> RunCheckedAsync(string? work, int devices, double hours, CancellationToken cancellation)
+    {
+        if (devices < 5 || devices > 100_000)
+        {
+            throw new ArgumentException($"--devices must be within [5, 100000], not {devices}");
+        }
+        if (!(hours > 0) || hours > 24 * 30)
+        {
+            throw new ArgumentException($"--hours must be within (0, 720], not {hours}");
+        }
+        string root = work ?? Path.Combine(Path.GetTempPath(), "edgeruntime-fleet-bench", Guid.NewGuid().ToString("N"));
+        try
+        {
+            return await RunAsync(root, devices, hours, cancellation);
+        }
+        finally
+        {
+            if (work is null)
+            {
+                DeleteQuietly(root);
+            }
+        }
+    }
+
+    public static void WriteText(TextWriter output, Report report)
+    {
+        output.WriteLine($"{report.Devices} devices x {report.Hours} h: {report.Records} records, {report.LogBytes / 1e6:F1} MB of logs");
+        output.WriteLine($"  write     {report.WriteSeconds:F2} s  {report.WriteRecordsPerSecond:F0} records/s (through the device log, fsync per device)");
+        output.WriteLine($"  ingest    {report.IngestSeconds:F2} s  {report.IngestRecordsPerSecond:F0} records/s into DuckDB");
+        output.WriteLine($"  re-ingest {report.ReingestSeconds:F2} s  {report.Duplicates} duplicates dropped, nothing added");
+        output.WriteLine($"  fit       {report.FitSeconds:F2} s  held-out devices ({report.HeldOutDevices}): mean error {report.HeldOutMeanError:P2}, {report.HeldOutWithin10Percent:P1} of windows within 10%");
+        output.WriteLine($"  thermal time constant {report.TimeConstantSeconds:F1} s fitted, {report.TrueTimeConstantSeconds} s true");
+    }
+
+    /// <summary>`edgert fleet bench-uplink`: a private Mosquitto on loopback in a temporary directory, the rounds, then everything deleted.</summary>
+    public static async Task<UplinkReport> RunUplinkCheckedAsync(int count, int batchSize, int rounds, string mosquitto, CancellationToken cancellation)
+    {
+        if (count is < 100 or > 10_000_000)
+        {
+            throw new ArgumentException($"--records must be within [100, 10000000], not {count}");
+        }
+        if (batchSize is < 1 or > 10_000)
+        {
+            throw new ArgumentException($"--batch must be within [1, 10000], not {batchSize}");
+        }
+        if (rounds is < 1 or > 100)
+        {
+            throw new ArgumentException($"--rounds must be within [1, 100], not {rounds}");
+        }
+        string root = Path.Combine(Path.GetTempPath(), "edgeruntime-uplink-bench", Guid.NewGuid().ToString("N"));
+        try
+        {
+            using var broker = await MosquittoBroker.StartAsync(Path.Combine(root, "broker"), binary: mosquitto, saveEveryChange: false, cancellationToken: cancellation);
+            return await RunUplinkAsync(root, broker, count, batchSize, rounds, cancellation);
+        }
+        finally
+        {
+            DeleteQuietly(root);
+        }
+    }
+
+    public static void WriteText(TextWriter output, UplinkReport report)
+    {
+        output.WriteLine($"{report.Records} records, {report.BatchSize} per message, {report.Rounds} interleaved rounds, {report.Broker} on loopback (medians)");
+        output.WriteLine($"  uplink (read log, publish QoS 1, wait PUBACK, move cursor)  {report.UplinkRecordsPerSecond,10:F0} records/s");
+        output.WriteLine($"  bare QoS 1 publish of the same batches (baseline)          {report.RawPublishRecordsPerSecond,10:F0} records/s");
+        output.WriteLine($"  uplink / baseline                                         {report.UplinkVsRaw,10:F2}");
+        output.WriteLine($"  end to end into DuckDB (uplink -> broker -> fleet ingest)   {report.EndToEndRecordsPerSecond,10:F0} records/s ({report.EndToEndStored} stored)");
+    }
+
+    private static void DeleteQuietly(string directory)
+    {
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
 }

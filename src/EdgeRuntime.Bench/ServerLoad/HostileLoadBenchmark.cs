@@ -5,6 +5,8 @@ using EdgeRuntime.Client;
 using EdgeRuntime.Compression.Packing;
 using EdgeRuntime.Inference;
 using EdgeRuntime.Protocol;
+using EdgeRuntime.Reporting;
+using EdgeRuntime.Evaluation.Benchmarking;
 using EdgeRuntime.Samples;
 using EdgeRuntime.Server;
 
@@ -34,7 +36,27 @@ public static class HostileLoadBenchmark
         public bool Holds => EveryStatusAnswered && WorstStatusProcessMs <= 2000 && P99Ratio <= 2;
     }
 
-    public sealed record Report(int IdleConnections, int HalfSentFrames, int Requests, int Workers, IReadOnlyList<ConfigurationFigures> Configurations);
+    public sealed record Report(int IdleConnections, int HalfSentFrames, int Requests, int Workers, IReadOnlyList<ConfigurationFigures> Configurations)
+    {
+        public string Machine { get; init; } = MachineInfo.Current().ToString();
+        public bool Holds => Configurations.All(c => c.Holds);
+
+        public void WriteText(TextWriter output)
+        {
+            output.WriteLine($"machine: {Machine}; {Workers} workers; {IdleConnections} idle connections + {HalfSentFrames} half-sent frames");
+            var table = new TextTable("configuration", "idle p99 us", "attack p99 us", "ratio", "status process ms (worst)", "held", "refused/round", "goal");
+            foreach (var c in Configurations)
+            {
+                table.Add(c.Configuration, Math.Round(c.IdleP99Us), Math.Round(c.AttackP99Us), Math.Round(c.P99Ratio, 2), Math.Round(c.WorstStatusProcessMs),
+                    c.Rounds.Max(r => r.HostileHeld), c.Rounds.Max(r => r.Refused), c.Holds ? "holds" : "MISSED");
+            }
+            table.WriteTo(output);
+            foreach (var c in Configurations.Where(c => c.StatusFailure is not null))
+            {
+                output.WriteLine($"status failed ({c.Configuration}): {c.StatusFailure}");
+            }
+        }
+    }
 
     public static async Task<Report> RunAsync(Settings settings, TextWriter? log)
     {

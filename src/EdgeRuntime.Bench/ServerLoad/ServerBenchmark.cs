@@ -4,6 +4,7 @@ using EdgeRuntime.Client;
 using EdgeRuntime.Compression.Packing;
 using EdgeRuntime.Inference;
 using EdgeRuntime.Protocol;
+using EdgeRuntime.Reporting;
 using EdgeRuntime.Samples;
 using EdgeRuntime.Server;
 using EdgeRuntime.Tensors;
@@ -30,7 +31,27 @@ public static class ServerBenchmark
         double SequentialOverheadP50Us, double SequentialOverheadP99Us,
         double DaemonRunP50Us,
         double ConcurrentOverheadP50Us, double ConcurrentOverheadP99Us, double ConcurrentThroughputRatio,
-        SwitchUnderLoad Switching);
+        SwitchUnderLoad Switching)
+    {
+        public void WriteText(TextWriter output)
+        {
+            output.WriteLine($"machine: {Machine}, {Cores} cores; {Clients} clients, {Workers} workers, {Rounds} rounds");
+            var table = new TextTable("mode", "requests", "failed", "req/s", "mean us", "p50 us", "p95 us", "p99 us");
+            foreach (var mode in Modes)
+            {
+                table.Add(mode.Mode, mode.Requests, mode.Failures, Math.Round(mode.Throughput), mode.MeanUs, mode.P50Us, mode.P95Us, mode.P99Us);
+            }
+            table.WriteTo(output);
+            output.WriteLine($"overhead of the daemon hop, 1 client: p50 {SequentialOverheadP50Us:0.#} us, p99 {SequentialOverheadP99Us:0.#} us (the run inside the daemon: p50 {DaemonRunP50Us:0.#} us)");
+            output.WriteLine($"under {Clients} clients: p50 {ConcurrentOverheadP50Us:0.#} us, p99 {ConcurrentOverheadP99Us:0.#} us, throughput {ConcurrentThroughputRatio:0.###}x of in-process");
+            var s = Switching;
+            output.WriteLine($"variant switch under load: {s.Switches} switches, {s.Requests} requests, {s.Failures} failed ({s.Throughput:0} req/s)");
+            foreach (string failure in s.FirstFailures)
+            {
+                output.WriteLine("  " + failure);
+            }
+        }
+    }
 
     public static async Task<Report> RunAsync(Settings settings, TextWriter? log)
     {

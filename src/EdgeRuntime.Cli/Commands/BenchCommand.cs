@@ -1,7 +1,6 @@
 using System.CommandLine;
 using EdgeRuntime.Bundles;
 using EdgeRuntime.Evaluation.Benchmarking;
-using EdgeRuntime.Evaluation.Reporting;
 
 namespace EdgeRuntime.Cli.Commands;
 
@@ -20,13 +19,10 @@ internal static class BenchCommand
         var overhead = new Option<bool>("--overhead") { Description = "Measure the runtime's overhead against a raw InferenceSession.Run of the same model" };
         var rounds = new Option<int>("--rounds") { Description = "With --overhead: interleaved rounds", DefaultValueFactory = _ => 20 };
         var record = new Option<string?>("--record") { Description = "Write the measured latency and memory into the bundle's manifest under this device class" };
-        var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var json = CliOutput.Json();
         var command = new Command("bench", "Benchmark every variant: session create, first run, warm-up, then min/p50/p95/p99 and peak memory");
         command.Arguments.Add(path);
-        foreach (var option in new Option[] { runs, warmup, maxSeconds, batch, cooldown, variants, shapes, overhead, rounds, record, json })
-        {
-            command.Options.Add(option);
-        }
+        command.AddOptions(runs, warmup, maxSeconds, batch, cooldown, variants, shapes, overhead, rounds, record, json);
         command.SetAction(async (result, cancellation) =>
         {
             string target = result.GetValue(path)!;
@@ -38,19 +34,7 @@ internal static class BenchCommand
                     target = bundle[bundle.Manifest.ReferenceVariant].ModelPath;
                 }
                 var report = await OverheadBenchmark.RunAsync(target, result.GetValue(batch), result.GetValue(rounds), runsPerRound: Math.Max(1, result.GetValue(runs)));
-                if (result.GetValue(json))
-                {
-                    context.Out.WriteLine(ReportJson.Serialize(report));
-                    return 0;
-                }
-                context.Out.WriteLine($"runtime overhead on {report.Model}, batch {report.BatchSize}, {report.Rounds} interleaved rounds of {report.RunsPerRound} runs");
-                context.Out.WriteLine($"machine: {report.Machine}");
-                var table = new TextTable("mode", "runs", "mean us", "p50 us", "p95 us", "ratio mean", "ratio p50");
-                foreach (var mode in report.Modes)
-                {
-                    table.Add(mode.Mode, mode.Runs, mode.MeanUs, mode.P50Us, mode.P95Us, mode.RatioMean, mode.RatioP50);
-                }
-                table.WriteTo(context.Out);
+                context.Write(result.GetValue(json), report, BenchText.WriteText);
                 return 0;
             }
             var options = new BenchOptions
@@ -61,7 +45,7 @@ internal static class BenchCommand
                 BatchSize = result.GetValue(batch),
                 Cooldown = TimeSpan.FromSeconds(result.GetValue(cooldown)),
                 Variants = result.GetValue(variants) is { Length: > 0 } chosen ? chosen : null,
-                InputShapes = ParseShapes(result.GetValue(shapes) ?? []),
+                InputShapes = BenchText.ParseShapes(result.GetValue(shapes) ?? []),
             };
             string? deviceClass = result.GetValue(record);
             if (deviceClass is not null && !Directory.Exists(target))
@@ -73,51 +57,9 @@ internal static class BenchCommand
             {
                 CostRecorder.Record(target, deviceClass, bench);
             }
-            if (result.GetValue(json))
-            {
-                context.Out.WriteLine(ReportJson.Serialize(bench));
-            }
-            else
-            {
-                Print(context.Out, bench);
-            }
+            context.Write(result.GetValue(json), bench, BenchText.WriteText);
             return bench.Variants.Any(v => v.Error is not null) ? 1 : 0;
         });
         return command;
-    }
-
-    public static void Print(TextWriter output, BenchReport report)
-    {
-        output.WriteLine($"{report.Model}: batch {report.BatchSize}, inputs {report.InputShapes}");
-        output.WriteLine($"machine: {report.Machine}");
-        var table = new TextTable("variant", "precision", "create ms", "first ms", "runs", "min ms", "p50 ms", "p95 ms", "p99 ms", "inf/s", "peak rss", "error");
-        foreach (var v in report.Variants)
-        {
-            table.Add(v.Variant, v.Precision, v.SessionCreateMs, v.FirstRunMs, v.Runs, v.MinMs, v.P50Ms, v.P95Ms, v.P99Ms,
-                Math.Round(v.InferencesPerSecond), v.PeakRssBytes > 0 ? Formatting.Bytes(v.PeakRssBytes) : null, v.Error);
-        }
-        table.WriteTo(output);
-    }
-
-    internal static Dictionary<string, long[]> ParseShapes(IEnumerable<string> specs)
-    {
-        var shapes = new Dictionary<string, long[]>();
-        foreach (string spec in specs)
-        {
-            int equals = spec.IndexOf('=');
-            if (equals <= 0)
-            {
-                throw new CliError($"--shape '{spec}': expected NAME=D0xD1x...");
-            }
-            try
-            {
-                shapes[spec[..equals]] = [.. spec[(equals + 1)..].Split('x', ',').Select(d => long.Parse(d, System.Globalization.CultureInfo.InvariantCulture))];
-            }
-            catch (FormatException)
-            {
-                throw new CliError($"--shape '{spec}': dimensions must be whole numbers separated by 'x'");
-            }
-        }
-        return shapes;
     }
 }

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using EdgeRuntime.Bench.ServerLoad;
-using EdgeRuntime.Evaluation.Reporting;
+using EdgeRuntime.Reporting;
 
 namespace EdgeRuntime.Cli.Commands;
 
@@ -15,12 +15,9 @@ internal static class BenchServerCommand
         var requests = new Option<int>("--requests") { Description = "Sequential requests per round and mode", DefaultValueFactory = _ => 2000 };
         var seconds = new Option<double>("--seconds") { Description = "Length of each concurrent phase", DefaultValueFactory = _ => 3 };
         var switchEvery = new Option<double>("--switch-every-ms") { Description = "Variant switch period during the switching phase", DefaultValueFactory = _ => 50 };
-        var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var json = CliOutput.Json();
         var command = new Command("bench-server", "Load-test edgertd against the fixture model: throughput and p50/p99 overhead vs in-process calls, and a variant switch under load");
-        foreach (var option in new Option[] { clients, workers, rounds, requests, seconds, switchEvery, json })
-        {
-            command.Options.Add(option);
-        }
+        command.AddOptions(clients, workers, rounds, requests, seconds, switchEvery, json);
         command.SetAction(async (result, cancellation) =>
         {
             int clientCount = result.GetValue(clients);
@@ -34,27 +31,8 @@ internal static class BenchServerCommand
                 TimeSpan.FromSeconds(result.GetValue(seconds)), TimeSpan.FromMilliseconds(result.GetValue(switchEvery)),
                 Path.Combine(Path.GetTempPath(), $"edgert-bench-server-{Environment.ProcessId}"));
             var report = await ServerBenchmark.RunAsync(settings, asJson ? null : context.Error);
-            if (asJson)
-            {
-                context.Out.WriteLine(ReportJson.Serialize(report));
-                return report.Switching.Failures == 0 ? 0 : 1;
-            }
-            context.Out.WriteLine($"machine: {report.Machine}, {report.Cores} cores; {report.Clients} clients, {report.Workers} workers, {report.Rounds} rounds");
-            var table = new TextTable("mode", "requests", "failed", "req/s", "mean us", "p50 us", "p95 us", "p99 us");
-            foreach (var mode in report.Modes)
-            {
-                table.Add(mode.Mode, mode.Requests, mode.Failures, Math.Round(mode.Throughput), mode.MeanUs, mode.P50Us, mode.P95Us, mode.P99Us);
-            }
-            table.WriteTo(context.Out);
-            context.Out.WriteLine($"overhead of the daemon hop, 1 client: p50 {report.SequentialOverheadP50Us:0.#} us, p99 {report.SequentialOverheadP99Us:0.#} us (the run inside the daemon: p50 {report.DaemonRunP50Us:0.#} us)");
-            context.Out.WriteLine($"under {report.Clients} clients: p50 {report.ConcurrentOverheadP50Us:0.#} us, p99 {report.ConcurrentOverheadP99Us:0.#} us, throughput {report.ConcurrentThroughputRatio:0.###}x of in-process");
-            var s = report.Switching;
-            context.Out.WriteLine($"variant switch under load: {s.Switches} switches, {s.Requests} requests, {s.Failures} failed ({s.Throughput:0} req/s)");
-            foreach (string failure in s.FirstFailures)
-            {
-                context.Out.WriteLine("  " + failure);
-            }
-            return s.Failures == 0 ? 0 : 1;
+            context.Write(asJson, report, (output, r) => r.WriteText(output));
+            return report.Switching.Failures == 0 ? 0 : 1;
         });
         return command;
     }

@@ -2,7 +2,8 @@ using System.CommandLine;
 using EdgeRuntime.Compression.Calibration;
 using EdgeRuntime.Compression.Ladder;
 using EdgeRuntime.Compression.Packing;
-using EdgeRuntime.Evaluation.Reporting;
+using EdgeRuntime.Compression.Pipelines;
+using EdgeRuntime.Reporting;
 using EdgeRuntime.Inference;
 using ScottPlot;
 
@@ -28,14 +29,11 @@ internal static class BuildCommand
             Description = "Specialise the model for a deployment that fixes this input first, e.g. --fix-input sr=16000 (repeatable): the ladder is made from the branch it will run, and the manifest records the value",
             AllowMultipleArgumentsPerToken = true,
         };
-        var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var json = CliOutput.Json();
         var data = new DataOptions();
         var command = new Command("build", "Make the variant ladder (fp16, int8, structured-pruned levels, each pruned level in int8), evaluate and measure each, keep the Pareto front, plot it");
         command.Arguments.Add(model);
-        foreach (var option in new Option[] { output, calib, levels, pruneSamples, distillEpochs, deviceClass, keepAll, roundTo, fasterMargin, fixInputs, json })
-        {
-            command.Options.Add(option);
-        }
+        command.AddOptions(output, calib, levels, pruneSamples, distillEpochs, deviceClass, keepAll, roundTo, fasterMargin, fixInputs, json);
         data.AddTo(command);
         command.SetAction(result =>
         {
@@ -49,8 +47,8 @@ internal static class BuildCommand
             string modelPath = specialized is null ? source.FullName
                 : LadderBuilder.Specialize(source.FullName, fixedInputs, specialized.Path, result.GetValue(json) ? null : line => context.Out.WriteLine(line));
             var specs = result.GetValue(calib) ?? [];
-            var quantizeData = QuantizeCommand.LoadCalibration(modelPath, specs, 500) ?? throw new CliError("--calib is required");
-            var pruneData = QuantizeCommand.LoadCalibration(modelPath, specs, result.GetValue(pruneSamples))!;
+            var quantizeData = CalibrationSources.Load(modelPath, specs, 500) ?? throw new CliError("--calib is required");
+            var pruneData = CalibrationSources.Load(modelPath, specs, result.GetValue(pruneSamples))!;
             var (dataset, labelled, name) = data.Load(result);
             double[] ratios;
             try
@@ -73,7 +71,7 @@ internal static class BuildCommand
             {
                 throw new CliError($"--faster-margin {margin}: expected a fraction in [0, 1)");
             }
-            var alignment = PruneCommand.ChooseRoundTo(result.GetValue(roundTo), null, result.GetValue(json) ? null : line => context.Error.WriteLine(line));
+            var alignment = PrunePipeline.ChooseRoundTo(result.GetValue(roundTo), PruneCommand.LatencyCacheDirectory(null), result.GetValue(json) ? null : line => context.Error.WriteLine(line));
             string bundle = result.GetValue(output)!;
             var report = LadderBuilder.Build(modelPath, bundle, quantizeData, pruneData,
                 new QualityData(dataset, labelled, name) { Limit = result.GetValue(data.Limit) },
@@ -82,19 +80,11 @@ internal static class BuildCommand
                 result.GetValue(json) ? null : line => context.Out.WriteLine(line));
             string plot = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(bundle))!, $"{Path.GetFileName(Path.GetFullPath(bundle))}-ladder.png");
             Plot(report, plot);
-            if (result.GetValue(json))
+            context.Write(result.GetValue(json), report, (output, r) =>
             {
-                context.Out.WriteLine(ReportJson.Serialize(report));
-                return 0;
-            }
-            var table = new TextTable("variant", "precision", report.Metric, "size", "MACs", "p50 ms", "kept", "why dropped");
-            foreach (var rung in report.Rungs)
-            {
-                table.Add(rung.Id, rung.Precision, Formatting.Percent(rung.Quality), Formatting.Bytes(rung.SizeBytes), Formatting.Count(rung.Macs),
-                    double.IsFinite(rung.LatencyP50Ms) ? rung.LatencyP50Ms : null, rung.Kept ? "yes" : "no", rung.DroppedBecause);
-            }
-            table.WriteTo(context.Out);
-            context.Out.WriteLine($"bundle: {bundle} ({report.Rungs.Count(r => r.Kept)} variants); plot: {plot}");
+                r.WriteText(output);
+                output.WriteLine($"bundle: {bundle} ({r.Rungs.Count(x => x.Kept)} variants); plot: {plot}");
+            });
             return 0;
         });
         return command;

@@ -1,8 +1,6 @@
 using System.CommandLine;
 using EdgeRuntime.Bundles;
 using EdgeRuntime.Compression.Packing;
-using EdgeRuntime.Evaluation.Reporting;
-using EdgeRuntime.Inference;
 
 namespace EdgeRuntime.Cli.Commands;
 
@@ -29,10 +27,7 @@ internal static class BundleCommands
         var data = new DataOptions();
         var command = new Command("create", "Pack a reference model and its variants into a new bundle, measuring quality when data is given");
         command.Arguments.Add(directory);
-        foreach (var option in new Option[] { model, referenceId, variants, name, description })
-        {
-            command.Options.Add(option);
-        }
+        command.AddOptions(model, referenceId, variants, name, description);
         data.AddTo(command);
         command.SetAction(result =>
         {
@@ -51,7 +46,7 @@ internal static class BundleCommands
             string dir = result.GetValue(directory)!;
             var manifest = BundleBuilder.Create(dir, result.GetValue(name) ?? Path.GetFileNameWithoutExtension(reference.Name), sources, quality, result.GetValue(description));
             context.Out.WriteLine($"created bundle '{manifest.Name}' in {dir} with {manifest.Variants.Count} variant(s)");
-            PrintVariants(context.Out, manifest, ModelBundle.Open(dir));
+            BundleReports.WriteVariants(context.Out, manifest, dir);
             return 0;
         });
         return command;
@@ -83,7 +78,7 @@ internal static class BundleCommands
             var source = new VariantSource(result.GetValue(id)!, result.GetValue(model)!.FullName) { Precision = p };
             var manifest = BundleBuilder.Add(dir, source, LoadQuality(result, data), result.GetValue(replace));
             context.Out.WriteLine($"added variant '{source.Id}' to bundle '{manifest.Name}'");
-            PrintVariants(context.Out, manifest, ModelBundle.Open(dir));
+            BundleReports.WriteVariants(context.Out, manifest, dir);
             return 0;
         });
         return command;
@@ -92,32 +87,13 @@ internal static class BundleCommands
     private static Command InspectCommand(CliContext context)
     {
         var directory = new Argument<string>("directory") { Description = "Bundle directory" };
-        var json = new Option<bool>("--json") { Description = "Print the manifest and each variant's problem as JSON" };
+        var json = CliOutput.Json("Print the manifest and each variant's problem as JSON");
         var command = new Command("inspect", "Show a bundle's manifest: interface, and per variant precision, size, sparsity, MACs, quality");
         command.Arguments.Add(directory);
         command.Options.Add(json);
         command.SetAction(result =>
         {
-            var bundle = ModelBundle.Open(result.GetValue(directory)!);
-            var manifest = bundle.Manifest;
-            if (result.GetValue(json))
-            {
-                context.Out.WriteLine(ReportJson.Serialize(new
-                {
-                    manifest,
-                    problems = bundle.Variants.Where(v => v.Problem is not null).ToDictionary(v => v.Id, v => v.Problem),
-                }));
-                return 0;
-            }
-            context.Out.WriteLine($"bundle '{manifest.Name}' (schema {manifest.SchemaVersion}, created {manifest.CreatedUtc:u})");
-            if (manifest.Description is not null)
-            {
-                context.Out.WriteLine($"  {manifest.Description}");
-            }
-            context.Out.WriteLine($"reference: {manifest.ReferenceVariant}");
-            context.Out.WriteLine($"inputs:    {string.Join("; ", manifest.Inputs)}");
-            context.Out.WriteLine($"outputs:   {string.Join("; ", manifest.Outputs)}");
-            PrintVariants(context.Out, manifest, bundle);
+            context.Write(result.GetValue(json), BundleInspection.Of(result.GetValue(directory)!), (writer, r) => r.WriteText(writer));
             return 0;
         });
         return command;
@@ -126,43 +102,15 @@ internal static class BundleCommands
     private static Command VerifyCommand(CliContext context)
     {
         var directory = new Argument<string>("directory") { Description = "Bundle directory" };
-        var json = new Option<bool>("--json") { Description = "Print the result as JSON" };
+        var json = CliOutput.Json("Print the result as JSON");
         var command = new Command("verify", "Check every variant: file present, hash, loads in ONNX Runtime, inputs and outputs agree. Exit 1 if any fails");
         command.Arguments.Add(directory);
         command.Options.Add(json);
         command.SetAction(result =>
         {
-            var bundle = ModelBundle.Open(result.GetValue(directory)!);
-            IReadOnlyList<(string Id, string? Problem)> checks;
-            try
-            {
-                using var runtime = ModelRuntime.Open(bundle, new RuntimeOptions { ValidateAllVariantsOnOpen = true, MemoryBudgetBytes = 1 });
-                checks = [.. runtime.GetStatus().Select(s => (s.Id, s.Reason))];
-            }
-            catch (BundleException)
-            {
-                // No variant can serve; the bundle's own checks, or the loader, say why for each.
-                checks = [.. bundle.Variants.Select(v => (v.Id, v.Problem ?? "cannot be loaded"))];
-            }
-            bool ok = checks.All(c => c.Problem is null);
-            if (result.GetValue(json))
-            {
-                context.Out.WriteLine(ReportJson.Serialize(new
-                {
-                    bundle = bundle.Name,
-                    ok,
-                    variants = checks.Select(c => new { id = c.Id, ok = c.Problem is null, problem = c.Problem }),
-                }));
-            }
-            else
-            {
-                foreach (var (variantId, problem) in checks)
-                {
-                    context.Out.WriteLine(problem is null ? $"ok    {variantId}" : $"FAIL  {variantId}: {problem}");
-                }
-                context.Out.WriteLine(ok ? $"bundle '{bundle.Name}' is valid" : $"bundle '{bundle.Name}' has {checks.Count(c => c.Problem is not null)} unusable variant(s)");
-            }
-            return ok ? 0 : 1;
+            var verification = BundleVerification.Of(result.GetValue(directory)!);
+            context.Write(result.GetValue(json), verification, (writer, r) => r.WriteText(writer));
+            return verification.Ok ? 0 : 1;
         });
         return command;
     }
@@ -175,22 +123,5 @@ internal static class BundleCommands
         }
         var (dataset, labelled, name) = data.Load(result);
         return new QualityData(dataset, labelled, name) { Limit = result.GetValue(data.Limit) };
-    }
-
-    private static void PrintVariants(TextWriter output, BundleManifest manifest, ModelBundle bundle)
-    {
-        var table = new TextTable("variant", "precision", "size", "sparsity", "channels", "MACs", "params", "quality", "agreement", "sha256", "problem");
-        foreach (var v in manifest.Variants)
-        {
-            string? quality = v.Quality is null ? null : $"{v.Quality.Metric} {Formatting.Percent(v.Quality.Value)}";
-            table.Add(v.Id, v.Precision, Formatting.Bytes(v.SizeBytes), Formatting.Percent(v.Sparsity), Formatting.Percent(v.ChannelsKept),
-                Formatting.Count(v.Macs), Formatting.Count(v.Parameters), quality, Formatting.Percent(v.Quality?.Agreement), v.Sha256[..Math.Min(12, v.Sha256.Length)],
-                bundle.Variants.FirstOrDefault(b => b.Id == v.Id)?.Problem);
-        }
-        table.WriteTo(output);
-        if (manifest.InputShapes is { Count: > 0 } shapes)
-        {
-            output.WriteLine($"MACs at the recorded calibration shape: {string.Join(", ", shapes.Select(p => $"{p.Key} {string.Join("x", p.Value)}"))}");
-        }
     }
 }

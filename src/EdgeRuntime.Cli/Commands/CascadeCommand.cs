@@ -2,7 +2,7 @@ using System.CommandLine;
 using EdgeRuntime.Bundles;
 using EdgeRuntime.Cascade;
 using EdgeRuntime.Evaluation.Cascade;
-using EdgeRuntime.Evaluation.Reporting;
+using EdgeRuntime.Reporting;
 using EdgeRuntime.Inference;
 
 namespace EdgeRuntime.Cli.Commands;
@@ -17,14 +17,11 @@ internal static class CascadeCommand
         var strong = new Option<string?>("--strong") { Description = "Variant that takes the unsure samples (default: the reference)" };
         var measure = new Option<string>("--measure") { Description = "top | margin | entropy", DefaultValueFactory = _ => "top" };
         var target = new Option<double>("--target-agreement") { Description = "Share of samples on which the cascade must agree with the strong variant", DefaultValueFactory = _ => 0.99 };
-        var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var json = CliOutput.Json();
         var data = new DataOptions();
         var command = new Command("cascade", "Calibrate an input-adaptive cascade (cheap variant first, strong one when unsure) on half the data; report on the other half");
         command.Arguments.Add(bundlePath);
-        foreach (var option in new Option[] { cheap, strong, measure, target, json })
-        {
-            command.Options.Add(option);
-        }
+        command.AddOptions(cheap, strong, measure, target, json);
         data.AddTo(command);
         command.SetAction(result =>
         {
@@ -40,17 +37,15 @@ internal static class CascadeCommand
             using var runtime = ModelRuntime.Open(bundle);
             var report = CascadeCalibrator.Calibrate(runtime, result.GetValue(cheap)!, result.GetValue(strong) ?? bundle.Manifest.ReferenceVariant,
                 dataset, labelled, result.GetValue(target), confidence, limit: result.GetValue(data.Limit));
-            if (result.GetValue(json))
+            context.Write(result.GetValue(json), report, (output, _) =>
             {
-                context.Out.WriteLine(ReportJson.Serialize(report));
-                return 0;
-            }
-            context.Out.WriteLine($"cascade {report.Cheap} → {report.Strong}: threshold {report.Threshold:F4} ({report.Measure}), calibrated on {report.CalibrationSamples}, tested on {report.TestSamples} samples");
-            var table = new TextTable("what", "escalated", "agreement with strong", "top-1", "ms per sample", "cost vs strong");
-            table.Add(report.Cheap, "-", null, Formatting.Percent(report.CheapTop1), report.CheapMs, report.StrongMs > 0 ? report.CheapMs / report.StrongMs : null);
-            table.Add(report.Strong, "-", "100.00%", Formatting.Percent(report.StrongTop1), report.StrongMs, 1.0);
-            table.Add("cascade", Formatting.Percent(report.EscalatedFraction), Formatting.Percent(report.AgreementWithStrong), Formatting.Percent(report.Top1), report.CascadeMs, report.CostRatio);
-            table.WriteTo(context.Out);
+                output.WriteLine($"cascade {report.Cheap} → {report.Strong}: threshold {report.Threshold:F4} ({report.Measure}), calibrated on {report.CalibrationSamples}, tested on {report.TestSamples} samples");
+                var table = new TextTable("what", "escalated", "agreement with strong", "top-1", "ms per sample", "cost vs strong");
+                table.Add(report.Cheap, "-", null, Formatting.Percent(report.CheapTop1), report.CheapMs, report.StrongMs > 0 ? report.CheapMs / report.StrongMs : null);
+                table.Add(report.Strong, "-", "100.00%", Formatting.Percent(report.StrongTop1), report.StrongMs, 1.0);
+                table.Add("cascade", Formatting.Percent(report.EscalatedFraction), Formatting.Percent(report.AgreementWithStrong), Formatting.Percent(report.Top1), report.CascadeMs, report.CostRatio);
+                table.WriteTo(output);
+            });
             return 0;
         });
         return command;

@@ -1,40 +1,19 @@
 using System.CommandLine;
-using System.Diagnostics;
-using EdgeRuntime.Bundles;
-using EdgeRuntime.Compression.Calibration;
-using EdgeRuntime.Compression.Packing;
-using EdgeRuntime.Compression.Quantization.Static;
-using EdgeRuntime.Onnx;
-using EdgeRuntime.Data;
-using EdgeRuntime.Evaluation.Reporting;
-using EdgeRuntime.Inference;
-using EdgeRuntime.Samples;
-using EdgeRuntime.Tensors;
+using EdgeRuntime.Simulation;
 
 namespace EdgeRuntime.Cli.Commands;
 
-/// <summary>
-/// The main job on the embedded default: pack the fixture model into a bundle, then serve a stream of
-/// single-image requests through the runtime, switching variant as it goes, and report each variant.
-/// </summary>
+/// <summary>`edgert demo`: the fixture bundle built and a request stream served through the runtime (see <see cref="FixtureDemo"/>).</summary>
 internal static class DemoCommand
 {
-    public sealed record DemoVariant(string Variant, string Precision, long SizeBytes, long? Macs, double? RecordedQuality,
-        int Served, double? ServedTop1, double P50Ms, double P95Ms, double P99Ms, double InferencesPerSecond);
-
-    public sealed record DemoReport(string Bundle, string Data, int Requests, int Switches, int Failures, IReadOnlyList<DemoVariant> Variants);
-
     public static Command Create(CliContext context)
     {
         var output = new Option<string>("--out") { Description = "Where to write the demo bundle", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "edgeruntime-demo") };
         var requests = new Option<int>("--requests") { Description = "Requests to serve", DefaultValueFactory = _ => 2000 };
         var quick = new Option<bool>("--quick") { Description = "Only the fp32 and int8 variants (seconds instead of about a minute)" };
-        var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var json = CliOutput.Json();
         var command = new Command("demo", "Build a bundle from the embedded fixture model and serve a workload through the runtime (no hardware needed)");
-        command.Options.Add(output);
-        command.Options.Add(requests);
-        command.Options.Add(quick);
-        command.Options.Add(json);
+        command.AddOptions(output, requests, quick, json);
         command.SetAction(result =>
         {
             int count = result.GetValue(requests);
@@ -42,91 +21,11 @@ internal static class DemoCommand
             {
                 throw new CliError("--requests must be at least 1");
             }
-            var report = Run(result.GetValue(output)!, count, result.GetValue(json) ? null : context.Out, result.GetValue(quick));
-            if (result.GetValue(json))
-            {
-                context.Out.WriteLine(ReportJson.Serialize(report));
-            }
+            // Without --json the run prints its progress and table as it goes.
+            var report = FixtureDemo.Run(result.GetValue(output)!, count, result.GetValue(json) ? null : context.Out, result.GetValue(quick));
+            context.Write(result.GetValue(json), report, (_, _) => { });
             return report.Failures == 0 ? 0 : 1;
         });
         return command;
-    }
-
-    public static DemoReport Run(string workDirectory, int requests, TextWriter? log, bool quick = false)
-    {
-        var fixture = FixtureBundle.Build(workDirectory, log, quick);
-        var data = fixture.TestSet;
-        string dataName = fixture.DataDescription;
-        string bundleDirectory = fixture.Directory;
-        var manifest = fixture.Manifest;
-
-        using var runtime = ModelRuntime.Open(bundleDirectory);
-        var ids = manifest.Variants.Select(v => v.Id).ToArray();
-        int switchEvery = Math.Max(1, requests / (ids.Length * 2));
-        log?.WriteLine($"serving {requests} single-image requests from the {dataName}, switching variant every {switchEvery} requests across {ids.Length} variant(s): {string.Join(", ", ids)}");
-
-        var served = ids.ToDictionary(id => id, _ => (Count: 0, Correct: 0, Elapsed: TimeSpan.Zero));
-        var random = new Random(7);
-        var image = new float[28 * 28];
-        int switches = 0, failures = 0;
-        for (int i = 0; i < requests; i++)
-        {
-            if (i > 0 && i % switchEvery == 0 && ids.Length > 1)
-            {
-                runtime.SwitchTo(ids[(i / switchEvery) % ids.Length]);
-                switches++;
-            }
-            long label = -1;
-            if (data is not null)
-            {
-                int index = i % data.Count;
-                data.GetSample(index).CopyTo(image);
-                label = data.GetLabel(index);
-            }
-            else
-            {
-                for (int p = 0; p < image.Length; p++)
-                {
-                    image[p] = random.NextSingle();
-                }
-            }
-            try
-            {
-                var watch = Stopwatch.StartNew();
-                var result = runtime.Run([NamedTensor.FromArray(SampleModels.FashionCnnInputName, image, 1, 1, 28, 28)]);
-                var logits = result.First.AsSpan<float>();
-                int predicted = logits.IndexOf(System.Numerics.Tensors.TensorPrimitives.Max(logits));
-                var entry = served[result.VariantId];
-                served[result.VariantId] = (entry.Count + 1, entry.Correct + (predicted == label ? 1 : 0), entry.Elapsed + watch.Elapsed);
-            }
-            catch (Exception e) when (e is InvalidInputException or VariantUnavailableException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
-            {
-                failures++;
-                log?.WriteLine($"request {i} failed: {e.Message}");
-            }
-        }
-
-        var status = runtime.GetStatus().ToDictionary(s => s.Id);
-        var variants = manifest.Variants.Select(v =>
-        {
-            var (count, correct, elapsed) = served[v.Id];
-            var latency = status[v.Id].Latency;
-            return new DemoVariant(v.Id, v.Precision, v.SizeBytes, v.Macs, v.Quality?.Value, count,
-                data is null || count == 0 ? null : (double)correct / count,
-                latency.P50Ms, latency.P95Ms, latency.P99Ms, count == 0 ? 0 : count / elapsed.TotalSeconds);
-        }).ToList();
-        var report = new DemoReport(bundleDirectory, dataName, requests, switches, failures, variants);
-        if (log is not null)
-        {
-            var table = new TextTable("variant", "precision", "size", "MACs", "recorded top-1", "served", "served top-1", "p50 ms", "p95 ms", "p99 ms", "inf/s");
-            foreach (var v in variants)
-            {
-                table.Add(v.Variant, v.Precision, Formatting.Bytes(v.SizeBytes), Formatting.Count(v.Macs), Formatting.Percent(v.RecordedQuality),
-                    v.Served, Formatting.Percent(v.ServedTop1), v.P50Ms, v.P95Ms, v.P99Ms, Math.Round(v.InferencesPerSecond));
-            }
-            table.WriteTo(log);
-            log.WriteLine($"{requests} requests, {switches} switches, {failures} failed");
-        }
-        return report;
     }
 }

@@ -1,7 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
+using EdgeRuntime.Compression.Calibration;
 using EdgeRuntime.Compression.Diff;
-using EdgeRuntime.Evaluation.Reporting;
+using EdgeRuntime.Reporting;
 
 namespace EdgeRuntime.Cli.Commands;
 
@@ -20,7 +21,7 @@ internal static class DiffCommand
         var limit = new Option<int?>("--limit") { Description = "Compare only the first N samples" };
         var batch = new Option<int>("--batch") { Description = "Samples per inference where the batch dimension is open", DefaultValueFactory = _ => 32 };
         var batchAxis = CreateBatchAxisOption();
-        var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var json = CliOutput.Json();
         var command = new Command("diff", "Per output of the candidate: mean / std / max absolute error, cosine similarity and top-1 agreement against the reference");
         command.Arguments.Add(reference);
         command.Arguments.Add(candidate);
@@ -36,15 +37,8 @@ internal static class DiffCommand
                 result.GetValue(reference)!,
                 result.GetValue(candidate)!,
                 files,
-                new DiffOptions { BatchSize = result.GetValue(batch), Limit = result.GetValue(limit), BatchAxes = ParseBatchAxes(result.GetValue(batchAxis) ?? []) });
-            if (result.GetValue(json))
-            {
-                context.Out.WriteLine(ReportJson.Serialize(report));
-            }
-            else
-            {
-                Print(context.Out, report);
-            }
+                new DiffOptions { BatchSize = result.GetValue(batch), Limit = result.GetValue(limit), BatchAxes = CalibrationSources.ParseBatchAxes(result.GetValue(batchAxis) ?? []) });
+            context.Write(result.GetValue(json), report, Print);
             return 0;
         });
         return command;
@@ -68,24 +62,6 @@ internal static class DiffCommand
         Description = "NAME=K: the samples of input NAME go on its axis K (e.g. state=1 for a [layers, batch, hidden] state); repeatable. Default: inferred from the model's symbolic dims, else 0",
         AllowMultipleArgumentsPerToken = true,
     };
-
-    internal static Dictionary<string, int> ParseBatchAxes(IEnumerable<string> specs)
-    {
-        var axes = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (string spec in specs)
-        {
-            int equals = spec.IndexOf('=');
-            if (equals <= 0 || !int.TryParse(spec[(equals + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out int axis))
-            {
-                throw new CliError($"--batch-axis '{spec}': expected NAME=K with K a non-negative axis number, e.g. state=1");
-            }
-            if (!axes.TryAdd(spec[..equals], axis))
-            {
-                throw new CliError($"--batch-axis: input '{spec[..equals]}' is given twice");
-            }
-        }
-        return axes;
-    }
 
     /// <summary>FILE.npy, or NAME=FILE.npy for one input of a multi-input model.</summary>
     internal static Dictionary<string, string> ParseData(IEnumerable<string> specs)

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using EdgeRuntime.Bundles;
 using EdgeRuntime.Evaluation.Accuracy;
-using EdgeRuntime.Evaluation.Reporting;
+using EdgeRuntime.Reporting;
 using EdgeRuntime.Inference;
 
 namespace EdgeRuntime.Cli.Commands;
@@ -14,7 +14,7 @@ internal static class EvalCommand
         var data = new DataOptions();
         var batch = new Option<int>("--batch") { Description = "Samples per inference where the model's batch is open", DefaultValueFactory = _ => 64 };
         var variants = new Option<string[]>("--variant") { Description = "Evaluate only these variants (repeatable)", AllowMultipleArgumentsPerToken = true };
-        var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var json = CliOutput.Json();
         var command = new Command("eval", "Measure top-1 per variant against labels, and fidelity to the reference variant");
         command.Arguments.Add(path);
         data.AddTo(command);
@@ -33,14 +33,7 @@ internal static class EvalCommand
                 Limit = result.GetValue(data.Limit),
                 Variants = chosen is { Length: > 0 } ? chosen : null,
             }, name);
-            if (result.GetValue(json))
-            {
-                context.Out.WriteLine(ReportJson.Serialize(report));
-            }
-            else
-            {
-                Print(context.Out, report, bundle);
-            }
+            context.Write(result.GetValue(json), report, (writer, r) => Print(writer, r, bundle));
             return report.Variants.Any(v => v.Error is not null) ? 1 : 0;
         });
         return command;

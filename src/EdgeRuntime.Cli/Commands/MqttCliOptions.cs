@@ -23,10 +23,7 @@ internal sealed class MqttCliOptions
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { Endpoint, ClientId, TopicPrefix, Tls, CaFile, Username })
-        {
-            command.Options.Add(option);
-        }
+        command.AddOptions(Endpoint, ClientId, TopicPrefix, Tls, CaFile, Username);
     }
 
     /// <summary>The broker settings, checked; null when --mqtt was not given.</summary>

@@ -38,10 +38,7 @@ internal static class ServeCommand
         mqtt.ClientId.Description = "MQTT client id (default: edgertd-<device id>)";
         var command = new Command("serve", "Run the edgertd daemon in the foreground: serve bundles over a Unix socket (and optionally loopback TCP)");
         command.Arguments.Add(bundles);
-        foreach (var option in new Option[] { socket, group, tcp, token, workers, queue, board, sysfsRoot, profile, noGovernor, knobs, noArena, telemetry, deviceId, bundleRoot, allowNonFinite, verbose })
-        {
-            command.Options.Add(option);
-        }
+        command.AddOptions(socket, group, tcp, token, workers, queue, board, sysfsRoot, profile, noGovernor, knobs, noArena, telemetry, deviceId, bundleRoot, allowNonFinite, verbose);
         mqtt.AddTo(command);
         command.SetAction(async (result, cancellation) =>
         {

@@ -1,10 +1,5 @@
 using System.CommandLine;
-using System.Globalization;
-using EdgeRuntime.Bundles;
-using EdgeRuntime.Devices.Boards;
-using EdgeRuntime.Evaluation.Benchmarking;
-using EdgeRuntime.Evaluation.Reporting;
-using EdgeRuntime.Governance;
+using EdgeRuntime.Reporting;
 using EdgeRuntime.Simulation;
 
 namespace EdgeRuntime.Cli.Commands;
@@ -24,7 +19,7 @@ internal static class SimulateCommand
         var battery = new Option<bool>("--on-battery") { Description = "Run from the board's battery instead of mains" };
         var seed = new Option<int>("--seed") { Description = "Random seed (arrivals, service times, sensor noise)", DefaultValueFactory = _ => 1 };
         var output = new Option<string?>("--out") { Description = "Directory for traces (CSV per policy) and PNG plots" };
-        var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var json = CliOutput.Json();
         var telemetry = new Option<string?>("--telemetry") { Description = "Directory for the adaptive run's device telemetry log" };
         var live = new Option<bool>("--live") { Description = "Real inferences in real time against the simulated board (use a short --duration, e.g. 60s)" };
         var scenario = new Option<string?>("--scenario") { Description = "A scenario file (devices/scenarios/README.md) or a folder of them: load, ambient, power, battery and fan over time" };
@@ -32,10 +27,7 @@ internal static class SimulateCommand
         var measure = new Option<bool>("--measure") { Description = "Measure each variant on this machine (scaled by the board's speed) instead of taking recorded costs" };
         var threadsModel = new Option<bool>("--threads-model") { Description = "Model intra-op threads: costs are on all cores, one thread is slower but keeps one core busy; the adaptive run chooses threads too" };
         var command = new Command("simulate", "Run the adaptive governor against a simulated board in virtual time and compare it with every static variant");
-        foreach (var option in new Option[] { board, bundle, load, rate, duration, slo, ambient, battery, seed, output, json, telemetry, live, scenario, measure, fixtureCache, threadsModel })
-        {
-            command.Options.Add(option);
-        }
+        command.AddOptions(board, bundle, load, rate, duration, slo, ambient, battery, seed, output, json, telemetry, live, scenario, measure, fixtureCache, threadsModel);
         command.SetAction(result =>
         {
             var options = new SimulationOptions
@@ -43,7 +35,7 @@ internal static class SimulateCommand
                 Board = result.GetValue(board)!,
                 Load = result.GetValue(load),
                 RatePerSecond = result.GetValue(rate),
-                Duration = ParseDuration(result.GetValue(duration)!),
+                Duration = SimulationRuns.ParseDuration(result.GetValue(duration)!),
                 SloP95Ms = result.GetValue(slo),
                 AmbientCelsius = result.GetValue(ambient),
                 OnBattery = result.GetValue(battery),
@@ -53,354 +45,26 @@ internal static class SimulateCommand
             TextWriter? log = result.GetValue(json) ? null : context.Out;
             if (result.GetValue(live))
             {
-                var liveReport = RunLive(options, result.GetValue(bundle), log);
-                if (result.GetValue(json))
-                {
-                    context.Out.WriteLine(ReportJson.Serialize(liveReport));
-                }
-                else
-                {
-                    context.Out.WriteLine($"{liveReport.Requests} requests in {liveReport.Seconds:F0} s, {liveReport.Failed} failed; SLO met in {liveReport.SloAttainment:P1} of 1-s windows; max {liveReport.MaxCelsius:F1} °C; throttled {liveReport.SecondsThrottled:F0} s");
-                    context.Out.WriteLine($"served: {string.Join(", ", liveReport.ServedByVariant.Select(p => $"{p.Key} {p.Value}"))}");
-                    foreach (var decision in liveReport.Switches)
-                    {
-                        context.Out.WriteLine($"  {decision.At:HH:mm:ss} {decision.Previous} -> {decision.Variant}: {decision.Reason} ({decision.Detail})");
-                    }
-                }
+                var liveReport = SimulationRuns.RunLive(options, result.GetValue(bundle), log);
+                context.Write(result.GetValue(json), liveReport, LiveSimulation.WriteText);
                 return liveReport.Failed == 0 ? 0 : 1;
             }
             if (result.GetValue(scenario) is string scenarioPath)
             {
-                return RunScenarios(context, scenarioPath, result.GetValue(bundle), result.GetValue(output), result.GetValue(measure), result.GetValue(json), result.GetValue(fixtureCache));
+                bool quiet = result.GetValue(json);
+                var run = SimulationRuns.RunScenarios(scenarioPath, result.GetValue(bundle), result.GetValue(output), result.GetValue(measure), result.GetValue(fixtureCache), quiet ? null : context.Out);
+                context.Write(quiet, run.Results, (writer, _) => run.WriteSummary(writer));
+                return 0;
             }
-            var report = Run(options, result.GetValue(bundle), result.GetValue(output), log, result.GetValue(measure));
+            var report = SimulationRuns.Run(options, result.GetValue(bundle), result.GetValue(output), log, result.GetValue(measure));
             if (result.GetValue(telemetry) is string telemetryDirectory)
             {
-                long written = TelemetryCommand.WriteSimulation(report, telemetryDirectory);
+                long written = SimulationRuns.WriteTelemetry(report, telemetryDirectory);
                 log?.WriteLine($"telemetry: {written} records written to {telemetryDirectory}");
             }
-            if (result.GetValue(json))
-            {
-                context.Out.WriteLine(ReportJson.Serialize(report with { Traces = new Dictionary<string, IReadOnlyList<TracePoint>>() }));
-            }
-            else
-            {
-                Print(context.Out, report);
-            }
+            context.Write(result.GetValue(json), report with { Traces = new Dictionary<string, IReadOnlyList<TracePoint>>() }, (writer, _) => SimulationRuns.WriteText(writer, report));
             return 0;
         });
         return command;
-    }
-
-    public static SimulationReport Run(SimulationOptions options, string? bundlePath, string? outputDirectory, TextWriter? log, bool measure = true)
-    {
-        var catalog = BoardCatalog.BuiltIn();
-        if (!catalog.TryGet(options.Board, out var descriptor))
-        {
-            throw new CliError($"unknown board '{options.Board}'; known: {string.Join(", ", catalog.Boards.Where(b => b.Simulation is not null).Select(b => b.Id))}");
-        }
-        if (descriptor.Simulation is null)
-        {
-            throw new CliError($"board '{options.Board}' has no simulation parameters");
-        }
-        string work = Path.Combine(Path.GetTempPath(), "edgeruntime-simulate", Guid.NewGuid().ToString("N"));
-        try
-        {
-            ModelBundle bundle = bundlePath is null
-                ? ModelBundle.Open(FixtureBundle.Build(Path.Combine(work, "fixture"), log).Directory)
-                : ModelBundle.OpenPath(bundlePath);
-            var profile = ProfileCatalog.BuiltIn(descriptor.Id);
-            var (variants, sources) = VariantCosts(bundle, descriptor, profile, measure, log);
-            options = options with { CostsAreBoardFigures = !measure };
-            var report = AdaptiveSimulation.Run(variants, descriptor, profile, options, Path.Combine(work, "boards"), log is null ? null : line => log.WriteLine(line)) with { CostSources = sources };
-            if (outputDirectory is not null)
-            {
-                WriteTraces(report, outputDirectory);
-                var plots = SimulationPlots.Write(report, outputDirectory);
-                log?.WriteLine($"traces and plots ({string.Join(", ", plots.Select(Path.GetFileName))}) written to {outputDirectory}");
-            }
-            return report;
-        }
-        finally
-        {
-            try
-            {
-                Directory.Delete(work, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
-        }
-    }
-
-    /// <summary>Recorded costs (manifest, profile, board model) or, with <paramref name="measure"/>, this machine's timings.</summary>
-    internal static (List<SimulatedVariant> Variants, Dictionary<string, string> Sources) VariantCosts(
-        ModelBundle bundle, BoardDescriptor board, GovernorProfile profile, bool measure, TextWriter? log)
-    {
-        if (measure)
-        {
-            log?.WriteLine($"measuring each variant of '{bundle.Name}' on this machine (batch 1, interleaved rounds) ...");
-            var measured = MeasureInterleaved(bundle, log);
-            return (measured, measured.ToDictionary(v => v.Id, _ => $"measured here x{BoardSpeed.SlowdownFor(board.Id)}"));
-        }
-        using var runtime = Inference.ModelRuntime.Open(bundle);
-        var serving = runtime.GetStatus().Where(s => s.State != Inference.VariantState.Unavailable).Select(s => s.Id).ToList();
-        try
-        {
-            var (variants, sources) = RecordedCosts.Resolve(bundle.Manifest, board, profile, serving);
-            foreach (var v in variants)
-            {
-                log?.WriteLine($"  {v.Id}: p50 {v.MeasuredP50Ms:F3} ms, p95 {v.MeasuredP95Ms:F3} ms on {board.Id} ({sources[v.Id]}), quality {v.Quality:P2}");
-            }
-            return (variants, sources);
-        }
-        catch (ArgumentException e)
-        {
-            throw new CliError(e.Message);
-        }
-    }
-
-    /// <summary>Every scenario of a file or folder against one bundle: a table and a summary line each.</summary>
-    private static int RunScenarios(CliContext context, string path, string? bundlePath, string? outputDirectory, bool measure, bool json, string? fixtureCache)
-    {
-        var catalog = BoardCatalog.BuiltIn();
-        var files = Directory.Exists(path)
-            ? Directory.EnumerateFiles(path, "*.json").Where(f => !f.EndsWith(".schema.json", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList()
-            : File.Exists(path) ? [path] : throw new CliError($"scenario '{path}' is neither a file nor a folder");
-        if (files.Count == 0)
-        {
-            throw new CliError($"no scenario files (*.json) in {path}");
-        }
-        var scenarios = new List<Scenario>();
-        foreach (string file in files)
-        {
-            try
-            {
-                scenarios.Add(Scenario.Load(file, catalog));
-            }
-            catch (ScenarioException e)
-            {
-                throw new CliError(e.Message);
-            }
-        }
-        TextWriter? log = json ? null : context.Out;
-        string work = Path.Combine(Path.GetTempPath(), "edgeruntime-simulate", Guid.NewGuid().ToString("N"));
-        var results = new List<object>();
-        var summaries = new List<string>();
-        try
-        {
-            ModelBundle bundle;
-            if (bundlePath is null)
-            {
-                log?.WriteLine("model: the embedded fixture (fashion-cnn, 1.2M MACs) and the variants made of it");
-                string? cached = fixtureCache is null ? null : Path.Combine(fixtureCache, "bundle");
-                if (cached is not null && File.Exists(Path.Combine(cached, BundleManifest.FileName)))
-                {
-                    log?.WriteLine($"  reusing the fixture bundle in {cached}");
-                    bundle = ModelBundle.Open(cached);
-                }
-                else
-                {
-                    bundle = ModelBundle.Open(FixtureBundle.Build(fixtureCache ?? Path.Combine(work, "fixture"), log).Directory);
-                }
-            }
-            else
-            {
-                bundle = ModelBundle.OpenPath(bundlePath);
-                log?.WriteLine($"model: bundle '{bundle.Name}' ({bundle.Manifest.Variants.Count} variants)");
-            }
-            var costsByBoard = new Dictionary<string, (List<SimulatedVariant>, Dictionary<string, string>)>();
-            foreach (var scenario in scenarios)
-            {
-                var descriptor = catalog.Get(scenario.Board);
-                var profile = ProfileCatalog.BuiltIn(descriptor.Id);
-                if (!costsByBoard.TryGetValue(descriptor.Id, out var costs))
-                {
-                    log?.WriteLine($"costs on {descriptor.Id}:");
-                    costsByBoard[descriptor.Id] = costs = VariantCosts(bundle, descriptor, profile, measure, log);
-                }
-                var options = new SimulationOptions { Board = descriptor.Id, Scenario = scenario, CostsAreBoardFigures = !measure };
-                log?.WriteLine();
-                var report = AdaptiveSimulation.Run(costs.Item1, descriptor, profile, options, Path.Combine(work, "boards", scenario.Name)) with { CostSources = costs.Item2 };
-                var verdict = ScenarioVerdict.Of(report);
-                if (outputDirectory is not null)
-                {
-                    string directory = Path.Combine(outputDirectory, scenario.Name);
-                    WriteTraces(report, directory);
-                    SimulationPlots.Write(report, directory);
-                }
-                if (!json)
-                {
-                    PrintScenario(context.Out, report, verdict, scenario);
-                }
-                summaries.Add(verdict.Summary(scenario.Name));
-                results.Add(new { Scenario = scenario.Name, Report = report with { Traces = new Dictionary<string, IReadOnlyList<TracePoint>>() }, Verdict = verdict, GainInSpans = verdict.GainInSpans });
-            }
-        }
-        finally
-        {
-            try
-            {
-                Directory.Delete(work, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
-        }
-        if (json)
-        {
-            context.Out.WriteLine(ReportJson.Serialize(results));
-        }
-        else
-        {
-            context.Out.WriteLine();
-            foreach (string line in summaries)
-            {
-                context.Out.WriteLine(line);
-            }
-            if (outputDirectory is not null)
-            {
-                context.Out.WriteLine($"traces and plots per scenario written to {outputDirectory}");
-            }
-        }
-        return 0;
-    }
-
-    private static void PrintScenario(TextWriter output, SimulationReport report, ScenarioVerdict verdict, Scenario scenario)
-    {
-        output.WriteLine($"== {scenario.Name} on {report.Board}: {Scenario.Format(report.DurationSeconds)}, seed {scenario.Seed}, mean {report.RatePerSecond:F0} requests/s, SLO p95 {report.SloP95Ms:F3} ms{(scenario.Description is { } d ? " — " + d : "")}");
-        var table = new TextTable("policy", "SLO met", "mean quality", "throttled s", "mJ/inference", "battery h", "switches", "max °C", "off s", "");
-        foreach (var outcome in report.Outcomes)
-        {
-            string mark = outcome.Policy == AdaptiveSimulation.AdaptivePolicy ? ""
-                : outcome.Policy == verdict.BestStaticKeepingSlo?.Policy ? "best static >= 99%"
-                : outcome.SloAttainment >= ScenarioVerdict.KeepsSlo ? ">= 99%" : "";
-            table.Add(outcome.Policy, Formatting.Percent(outcome.SloAttainment), Formatting.Percent(outcome.MeanQuality), Math.Round(outcome.SecondsThrottled),
-                Math.Round(outcome.EnergyPerInferenceMillijoules, 3), outcome.BatteryHoursAtThisLoad is double h ? Math.Round(h, 2) : null, outcome.Switches,
-                Math.Round(outcome.MaxCelsius, 1), Math.Round(outcome.SecondsOff), mark);
-        }
-        table.WriteTo(output);
-    }
-
-    /// <summary>
-    /// Latency of every variant measured in interleaved rounds, so load from other processes on a shared
-    /// machine falls on all variants alike and their ratios hold.
-    /// </summary>
-    internal static List<SimulatedVariant> MeasureInterleaved(ModelBundle bundle, TextWriter? log, int rounds = 30, int runsPerRound = 40)
-    {
-        using var runtime = Inference.ModelRuntime.Open(bundle);
-        var serving = runtime.GetStatus().Where(s => s.State != Inference.VariantState.Unavailable).Select(s => s.Id).ToList();
-        foreach (var missing in runtime.GetStatus().Where(s => s.State == Inference.VariantState.Unavailable))
-        {
-            log?.WriteLine($"  {missing.Id} left out: {missing.Reason}");
-        }
-        var inputs = Benchmarker.MakeInputs(runtime.Inputs, new BenchOptions { RequireSizedDimensions = false });
-        var samples = serving.ToDictionary(id => id, _ => new List<double>());
-        foreach (string id in serving)
-        {
-            for (int i = 0; i < 50; i++)
-            {
-                runtime.Run(inputs, id);
-            }
-        }
-        for (int round = 0; round < rounds; round++)
-        {
-            foreach (string id in round % 2 == 0 ? serving : Enumerable.Reverse(serving))
-            {
-                for (int i = 0; i < runsPerRound; i++)
-                {
-                    long start = System.Diagnostics.Stopwatch.GetTimestamp();
-                    runtime.Run(inputs, id);
-                    samples[id].Add(System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds);
-                }
-            }
-        }
-        return
-        [
-            .. serving.Select(id =>
-            {
-                var times = samples[id];
-                times.Sort();
-                double p50 = Inference.LatencyTracker.Percentile(times, 0.5), p95 = Inference.LatencyTracker.Percentile(times, 0.95);
-                log?.WriteLine($"  {id}: p50 {p50:F4} ms, p95 {p95:F4} ms here");
-                return new SimulatedVariant(id, AdaptiveController.QualityOf(bundle[id].Manifest), p50, p95);
-            }),
-        ];
-    }
-
-    private static LiveSimulation.LiveReport RunLive(SimulationOptions options, string? bundlePath, TextWriter? log)
-    {
-        if (options.Duration > TimeSpan.FromMinutes(30))
-        {
-            throw new CliError("--live runs in real time: give a --duration of at most 30m");
-        }
-        var catalog = BoardCatalog.BuiltIn();
-        if (!catalog.TryGet(options.Board, out var descriptor) || descriptor.Simulation is null)
-        {
-            throw new CliError($"unknown or unsimulated board '{options.Board}'");
-        }
-        string work = Path.Combine(Path.GetTempPath(), "edgeruntime-simulate", Guid.NewGuid().ToString("N"));
-        try
-        {
-            var bundle = bundlePath is null
-                ? ModelBundle.Open(FixtureBundle.Build(Path.Combine(work, "fixture"), log).Directory)
-                : ModelBundle.OpenPath(bundlePath);
-            return LiveSimulation.Run(bundle, descriptor, options, work, log);
-        }
-        finally
-        {
-            try
-            {
-                Directory.Delete(work, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
-        }
-    }
-
-    public static void Print(TextWriter output, SimulationReport report)
-    {
-        output.WriteLine($"{report.Board}: {report.RatePerSecond:F0} requests/s for {report.DurationSeconds / 60:F0} min, SLO p95 {report.SloP95Ms:F3} ms, board {report.BoardSlowdown}x slower than this machine");
-        var table = new TextTable("policy", "SLO met", "mean quality", "p95 ms", "max °C", "throttled s", "mJ/inference", "battery h", "switches", "share by variant");
-        foreach (var outcome in report.Outcomes)
-        {
-            table.Add(outcome.Policy, Formatting.Percent(outcome.SloAttainment), Formatting.Percent(outcome.MeanQuality),
-                double.IsFinite(outcome.P95Ms) ? outcome.P95Ms : null, Math.Round(outcome.MaxCelsius, 1), Math.Round(outcome.SecondsThrottled),
-                Math.Round(outcome.EnergyPerInferenceMillijoules, 3), outcome.BatteryHoursAtThisLoad is double h ? Math.Round(h, 2) : null, outcome.Switches,
-                string.Join(" ", outcome.ShareByVariant.Where(p => p.Value > 0).Select(p => $"{p.Key}:{p.Value:P0}"))
-                + (outcome.SingleThreadShare > 0 ? $" (1 thread: {outcome.SingleThreadShare:P0})" : ""));
-        }
-        table.WriteTo(output);
-    }
-
-    private static void WriteTraces(SimulationReport report, string directory)
-    {
-        Directory.CreateDirectory(directory);
-        foreach (var (policy, trace) in report.Traces)
-        {
-            using var writer = new StreamWriter(Path.Combine(directory, $"trace-{policy}.csv"));
-            writer.WriteLine("seconds,celsius,frequency_mhz,utilisation,variant,window_p95_ms,rate_per_second,ambient_celsius,battery_percent,external_power");
-            foreach (var point in trace)
-            {
-                writer.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{point.Seconds:F1},{point.Celsius:F2},{point.FrequencyMhz:F0},{point.Utilisation:F3},{point.Variant},{point.WindowP95Ms:F4},{point.RatePerSecond:F1},{point.AmbientCelsius:F1},{point.BatteryPercent:F2},{(point.ExternalPower ? 1 : 0)}"));
-            }
-        }
-    }
-
-    internal static TimeSpan ParseDuration(string text)
-    {
-        text = text.Trim();
-        if (text.Length >= 2 && double.TryParse(text[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out double value) && value > 0)
-        {
-            switch (text[^1])
-            {
-                case 's': return TimeSpan.FromSeconds(value);
-                case 'm': return TimeSpan.FromMinutes(value);
-                case 'h': return TimeSpan.FromHours(value);
-            }
-        }
-        throw new CliError($"--duration '{text}': expected a number with s, m or h (e.g. 90s, 30m, 2h)");
     }
 }

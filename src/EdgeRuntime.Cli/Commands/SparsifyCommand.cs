@@ -1,8 +1,9 @@
 using System.CommandLine;
+using EdgeRuntime.Evaluation.Benchmarking;
 using System.ComponentModel.DataAnnotations;
 using EdgeRuntime.Compression.Packing;
 using EdgeRuntime.Compression.Sparse;
-using EdgeRuntime.Evaluation.Reporting;
+using EdgeRuntime.Reporting;
 using EdgeRuntime.Onnx;
 
 namespace EdgeRuntime.Cli.Commands;
@@ -28,13 +29,10 @@ internal static class SparsifyCommand
         var exclude = new Option<string[]>("--exclude") { Description = "Layer names or op types to leave dense (repeatable)", AllowMultipleArgumentsPerToken = true };
         var addTo = new Option<string?>("--add-to") { Description = "Also add the result to this bundle, with the library copied beside it" };
         var id = new Option<string?>("--id") { Description = "Variant id for --add-to (default: the output file's name)" };
-        var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var json = CliOutput.Json();
         var command = new Command("sparsify", "Replace pruned MatMul, Gemm and 1x1 Conv layers by native sparse kernels where they are measured faster on this device");
         command.Arguments.Add(input);
-        foreach (var option in new Option[] { library, output, batch, threads, minSparsity, margin, rounds, runs, shapes, formats, exclude, addTo, id, json })
-        {
-            command.Options.Add(option);
-        }
+        command.AddOptions(library, output, batch, threads, minSparsity, margin, rounds, runs, shapes, formats, exclude, addTo, id, json);
         command.SetAction(result =>
         {
             var source = result.GetValue(input)!;
@@ -58,7 +56,7 @@ internal static class SparsifyCommand
                 Rounds = result.GetValue(rounds),
                 RunsPerRound = result.GetValue(runs),
                 Exclude = result.GetValue(exclude) ?? [],
-                InputShapes = BenchCommand.ParseShapes(result.GetValue(shapes) ?? []),
+                InputShapes = BenchText.ParseShapes(result.GetValue(shapes) ?? []),
                 Formats = [.. (result.GetValue(formats) ?? []).SelectMany(f => f.Split(',', StringSplitOptions.RemoveEmptyEntries)).Select(ParseFormat)],
             };
             Action<string>? log = result.GetValue(json) ? null : line => context.Error.WriteLine(line);

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using EdgeRuntime.Compression.Specialization;
-using EdgeRuntime.Evaluation.Reporting;
+using EdgeRuntime.Reporting;
 using EdgeRuntime.Onnx;
 
 namespace EdgeRuntime.Cli.Commands;
@@ -21,7 +21,7 @@ internal static class SpecializeCommand
             AllowMultipleArgumentsPerToken = true,
         };
         var output = new Option<FileInfo>("--output", "-o") { Description = "Where to write the specialised model", Required = true };
-        var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var json = CliOutput.Json();
         var command = new Command("specialize", "Fix inputs to constant values: If nodes they decide become the branch taken, constants fold, dead branches go");
         command.Arguments.Add(model);
         command.Options.Add(inputs);
@@ -45,17 +45,12 @@ internal static class SpecializeCommand
             specialized.Model.Save(destination.FullName);
             var report = new SpecializeReport(source.FullName, destination.FullName, [.. values.Select(p => $"{p.Key}={p.Value}")], specialized.InlinedIfs,
                 specialized.FoldedNodes, specialized.RemovedNodes, source.Length, new FileInfo(destination.FullName).Length);
-            if (result.GetValue(json))
+            context.Write(result.GetValue(json), report, (output, r) =>
             {
-                context.Out.WriteLine(ReportJson.Serialize(report));
-                return 0;
-            }
-            context.Out.WriteLine($"wrote {destination.FullName}: {Formatting.Bytes(report.OutputBytes)} ({(double)report.OutputBytes / report.InputBytes:P1} of {Formatting.Bytes(report.InputBytes)}) for {string.Join(", ", report.FixedInputs)}");
-            foreach (string inlined in specialized.InlinedIfs)
-            {
-                context.Out.WriteLine($"  {inlined}");
-            }
-            context.Out.WriteLine($"  {specialized.FoldedNodes} node(s) folded to constants, {specialized.RemovedNodes} node(s) fewer in all (dead branches included)");
+                output.WriteLine($"wrote {r.Output}: {Formatting.Bytes(r.OutputBytes)} ({(double)r.OutputBytes / r.InputBytes:P1} of {Formatting.Bytes(r.InputBytes)}) for {string.Join(", ", r.FixedInputs)}");
+                output.WriteLine(string.Concat(specialized.InlinedIfs.Select(inlined => $"  {inlined}{Environment.NewLine}")) +
+                    $"  {specialized.FoldedNodes} node(s) folded to constants, {specialized.RemovedNodes} node(s) fewer in all (dead branches included)");
+            });
             return 0;
         });
         return command;

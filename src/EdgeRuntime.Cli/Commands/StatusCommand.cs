@@ -1,7 +1,5 @@
 using System.CommandLine;
-using System.Globalization;
-using EdgeRuntime.Evaluation.Reporting;
-using EdgeRuntime.Protocol.Messages;
+using EdgeRuntime.Client;
 
 namespace EdgeRuntime.Cli.Commands;
 
@@ -12,7 +10,7 @@ internal static class StatusCommand
     {
         var connection = new DaemonConnection();
         var model = new Option<string?>("--model") { Description = "Only this model" };
-        var json = new Option<bool>("--json") { Description = "Print the status as JSON" };
+        var json = CliOutput.Json("Print the status as JSON");
         var command = new Command("status", "Ask a running edgertd for its models, current variants and why (the governor's reasons), latency, queue, sensors and profile");
         connection.AddTo(command);
         command.Options.Add(model);
@@ -21,82 +19,9 @@ internal static class StatusCommand
         {
             await using var client = connection.CreateClient(result);
             var status = await DaemonCall.RunAsync(() => client.StatusAsync(result.GetValue(model), cancellation));
-            if (result.GetValue(json))
-            {
-                context.Out.WriteLine(ReportJson.Serialize(status));
-                return 0;
-            }
-            Write(status, context.Out);
+            context.Write(result.GetValue(json), status, (writer, s) => StatusText.Write(s, writer));
             return 0;
         });
         return command;
     }
-
-    public static void Write(StatusResponse status, TextWriter output)
-    {
-        var s = status.Server;
-        output.WriteLine($"edgertd {s.Version}, up {TimeSpan.FromMilliseconds(s.UptimeMs):d\\.hh\\:mm\\:ss}, {(s.Healthy ? "healthy" : "UNHEALTHY")}{(s.Draining ? ", draining" : "")}");
-        output.WriteLine($"connections {s.Connections} (refused {s.ConnectionsRefused}, timed out {s.ConnectionsTimedOut}), workers {s.Workers}, queue {s.QueueDepth}/{s.QueueCapacity}, in flight {s.InFlight}");
-        if (status.Telemetry is { } telemetry)
-        {
-            output.WriteLine(DescribeTelemetry(telemetry));
-        }
-        output.WriteLine($"requests: completed {s.Completed}, failed {s.Failed}, overloaded {s.Overloaded}, expired {s.Expired}, cancelled {s.Cancelled}");
-        output.WriteLine(DescribeCpu(s));
-        if (status.Governor is { } governor)
-        {
-            output.WriteLine(DescribeGovernor(governor));
-            if (governor.ProfileRefusal is string refusal)
-            {
-                output.WriteLine($"last profile refused: {refusal}");
-            }
-            if (governor.LastError is string error && governor.FailingForMs is not null)
-            {
-                output.WriteLine($"GOVERNOR FAILING for {governor.FailingForMs} ms: {error}");
-            }
-        }
-        foreach (var model in status.Models)
-        {
-            output.WriteLine();
-            output.WriteLine($"model {model.Name}: variant {model.CurrentVariant}, {model.Switches} switch(es), {model.Reloads} reload(s), threads {model.Knobs ?? "-"}");
-            foreach (string reason in model.Reasons)
-            {
-                output.WriteLine($"  because: {reason}");
-            }
-            if (model.Hints.Count > 0)
-            {
-                output.WriteLine($"  hints: {string.Join(", ", model.Hints.Select(h => $"{h.Key}={h.Value}"))}");
-            }
-            var table = new TextTable("  variant", "state", "requests", "failures", "p50 ms", "p95 ms", "p99 ms");
-            foreach (var v in model.Variants)
-            {
-                table.Add((v.Current ? "* " : "  ") + v.Id, v.UnavailableReason is string why ? $"{v.State}: {why}" : v.State, v.Count, v.Failures, v.P50Ms, v.P95Ms, v.P99Ms);
-            }
-            table.WriteTo(output);
-        }
-        output.WriteLine();
-        output.WriteLine(status.Sensors.Count == 0
-            ? "sensors: none readable on this board"
-            : "sensors: " + string.Join(", ", status.Sensors.OrderBy(p => p.Key).Select(p => $"{p.Key}={p.Value.ToString("0.##", CultureInfo.InvariantCulture)}")));
-        output.WriteLine($"thermal state: {status.ThermalState ?? "unknown (no temperature readable)"}" +
-            (status.Throttle.Length > 0 ? $", throttle: {string.Join(" ", status.Throttle)}" : "") +
-            (status.PowerMode is string mode ? $", power mode: {mode}" : ""));
-    }
-
-    /// <summary>One line: the telemetry log's state and what it lost.</summary>
-    public static string DescribeTelemetry(TelemetryStatus t) =>
-        $"telemetry: {t.State}, {t.LostRecords} record(s) lost, {t.WriteErrors} write error(s)" +
-        (t.FailingSinceUnixMs is long since ? $"; WRITES FAILING since {DateTimeOffset.FromUnixTimeMilliseconds(since):HH:mm:ss}: {t.LastError}" : "");
-
-    /// <summary>One line: board, profile in force, whether the governor switches, and how its ticks fare.</summary>
-    public static string DescribeGovernor(GovernorStatus g) =>
-        $"board {g.Board} ({g.BoardReason}); profile {g.DeviceClass} v{g.ProfileVersion} ({g.ProfileProvenance}, from {g.ProfileFrom}); " +
-        $"governor {(g.Adaptive ? "adaptive" : "off (sensors only)")}, tick {g.TickMs.ToString("0.##", CultureInfo.InvariantCulture)} ms, {g.Ticks} ticks, {g.TickFailures} failed";
-
-    /// <summary>The daemon's CPU line: total, per inference over the recent window, share of the cores, energy estimate.</summary>
-    public static string DescribeCpu(ServerStatus s) =>
-        FormattableString.Invariant($"cpu: {s.CpuSeconds:0.##} s since start; last {s.CpuWindowSeconds:0} s: ") +
-        (s.CpuSecondsPerInference is double perInference ? FormattableString.Invariant($"{perInference * 1000:0.##} ms CPU/inference, ") : "no inferences, ") +
-        FormattableString.Invariant($"{s.CpuUtilisation:P1} of the cores") +
-        (s.EnergyMillijoulesPerInference is double mj ? FormattableString.Invariant($", ~{mj:0.##} mJ/inference (board power model)") : "");
 }

@@ -39,7 +39,20 @@ public sealed record LadderOptions
 /// <summary>One rung: what it is, what it keeps, what it costs, and whether it stays.</summary>
 public sealed record LadderRung(string Id, string Precision, double? Quality, long SizeBytes, long? Macs, double LatencyP50Ms, bool Kept, string? DroppedBecause);
 
-public sealed record LadderReport(string Bundle, string Metric, IReadOnlyList<LadderRung> Rungs);
+public sealed record LadderReport(string Bundle, string Metric, IReadOnlyList<LadderRung> Rungs)
+{
+    /// <summary>The rung table `edgert build` prints.</summary>
+    public void WriteText(TextWriter output)
+    {
+        var table = new EdgeRuntime.Reporting.TextTable("variant", "precision", Metric, "size", "MACs", "p50 ms", "kept", "why dropped");
+        foreach (var rung in Rungs)
+        {
+            table.Add(rung.Id, rung.Precision, EdgeRuntime.Reporting.Formatting.Percent(rung.Quality), EdgeRuntime.Reporting.Formatting.Bytes(rung.SizeBytes),
+                EdgeRuntime.Reporting.Formatting.Count(rung.Macs), double.IsFinite(rung.LatencyP50Ms) ? rung.LatencyP50Ms : null, rung.Kept ? "yes" : "no", rung.DroppedBecause);
+        }
+        table.WriteTo(output);
+    }
+}
 
 /// <summary>
 /// Makes the standard variant ladder of one fp32 model — fp16, int8, structured-pruned at several levels,

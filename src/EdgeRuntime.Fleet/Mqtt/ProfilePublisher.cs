@@ -67,4 +67,36 @@ public static class ProfilePublisher
         }
         return published;
     }
+
+    /// <summary>Loads and checks every profile of <paramref name="directory"/>, connects, and sends them (what `edgert fleet publish` does).</summary>
+    public static async Task<IReadOnlyList<PublishedProfile>> PublishDirectoryAsync(MqttBrokerOptions broker, string topicPrefix, string directory, CancellationToken cancellationToken)
+    {
+        var loaded = Load(directory);
+        await using var session = new MqttSession(broker, TimeSpan.Zero);
+        session.Start();
+        try
+        {
+            await session.WaitConnectedAsync(cancellationToken).WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            throw new IOException($"could not connect to the broker at {broker.Host}:{broker.Port} within 30 s: {session.LastError ?? "no answer"}");
+        }
+        try
+        {
+            return await PublishAsync(session, topicPrefix, loaded, cancellationToken);
+        }
+        catch (MqttSessionException e)
+        {
+            throw new IOException(e.Message, e);
+        }
+    }
+
+    public static void WriteText(TextWriter output, IReadOnlyList<PublishedProfile> sent)
+    {
+        foreach (var profile in sent)
+        {
+            output.WriteLine($"{profile.DeviceClass} version {profile.Version} -> {profile.Topic} (retained, sha256 {profile.Sha256[..16]}...) from {profile.File}");
+        }
+    }
 }

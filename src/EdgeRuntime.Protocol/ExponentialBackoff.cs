@@ -1,8 +1,9 @@
-namespace EdgeRuntime.Uplink;
+namespace EdgeRuntime.Protocol;
 
 /// <summary>
 /// Waits between reconnection attempts: min, 2×min, 4×min ... up to max, each shortened by up to
-/// <c>jitter</c> of itself so a fleet does not reconnect in step after the broker comes back.
+/// <c>jitter</c> of itself so a fleet does not reconnect in step after the broker (or daemon) comes back.
+/// One implementation for both reconnecting sides: the app client and the device uplink.
 /// </summary>
 public sealed class ExponentialBackoff
 {
@@ -14,9 +15,10 @@ public sealed class ExponentialBackoff
 
     public ExponentialBackoff(TimeSpan min, TimeSpan max, double jitter = 0.2, Random? random = null)
     {
-        if (min <= TimeSpan.Zero || max < min)
+        // A zero min is allowed: retry at once (the client's InitialBackoff may be zero).
+        if (min < TimeSpan.Zero || max < min)
         {
-            throw new ArgumentException($"backoff needs 0 < min <= max, not min {min}, max {max}");
+            throw new ArgumentException($"backoff needs 0 <= min <= max, not min {min}, max {max}");
         }
         if (jitter is < 0 or >= 1)
         {

@@ -7,15 +7,14 @@ using EdgeRuntime.Devices.Simulation;
 using EdgeRuntime.Evaluation.Benchmarking;
 using EdgeRuntime.Governance;
 using EdgeRuntime.Inference;
-using EdgeRuntime.Simulation;
 
-namespace EdgeRuntime.Cli.Commands;
+namespace EdgeRuntime.Simulation;
 
 /// <summary>
 /// `edgert simulate --live`: real ONNX Runtime inferences in real time, the real governor and device monitor,
 /// and a simulated board heated by the measured busy time (scaled by the board's slowdown).
 /// </summary>
-internal static class LiveSimulation
+public static class LiveSimulation
 {
     public sealed record LiveReport(string Board, double Seconds, double RatePerSecond, double SloP95Ms, long Requests, long Failed,
         double SloAttainment, double MaxCelsius, double SecondsThrottled, IReadOnlyDictionary<string, long> ServedByVariant, IReadOnlyList<GovernorDecision> Switches);
@@ -115,5 +114,15 @@ internal static class LiveSimulation
         return new LiveReport(board.Id, clock.Elapsed.TotalSeconds, rate, slo, requests, failed,
             windows.Count == 0 ? 1 : (double)met / windows.Count, maxCelsius, throttled,
             served.ToDictionary(p => p.Key, p => p.Value), [.. controller.RecentDecisions.Where(d => d.Switched)]);
+    }
+
+    public static void WriteText(TextWriter output, LiveReport report)
+    {
+        output.WriteLine($"{report.Requests} requests in {report.Seconds:F0} s, {report.Failed} failed; SLO met in {report.SloAttainment:P1} of 1-s windows; max {report.MaxCelsius:F1} °C; throttled {report.SecondsThrottled:F0} s");
+        output.WriteLine($"served: {string.Join(", ", report.ServedByVariant.Select(p => $"{p.Key} {p.Value}"))}");
+        foreach (var decision in report.Switches)
+        {
+            output.WriteLine($"  {decision.At:HH:mm:ss} {decision.Previous} -> {decision.Variant}: {decision.Reason} ({decision.Detail})");
+        }
     }
 }

@@ -1,10 +1,9 @@
-using EdgeRuntime.Simulation;
 using ScottPlot;
 
-namespace EdgeRuntime.Cli.Commands;
+namespace EdgeRuntime.Simulation;
 
 /// <summary>PNG plots of a simulation: temperature, clock and the variant served, adaptive against fp32.</summary>
-internal static class SimulationPlots
+public static class SimulationPlots
 {
     private static readonly string[] FontFiles =
     [

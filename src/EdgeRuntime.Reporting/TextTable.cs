@@ -1,7 +1,7 @@
-namespace EdgeRuntime.Cli;
+namespace EdgeRuntime.Reporting;
 
 /// <summary>Left-aligned text columns, like the tables of ncnn's benchncnn or `docker ps`.</summary>
-internal sealed class TextTable(params string[] headers)
+public sealed class TextTable(params string[] headers)
 {
     private readonly List<string[]> _rows = [];
 

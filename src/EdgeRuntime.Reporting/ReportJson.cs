@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace EdgeRuntime.Evaluation.Reporting;
+namespace EdgeRuntime.Reporting;
 
 /// <summary>One JSON shape for every report a command prints with --json.</summary>
 public static class ReportJson

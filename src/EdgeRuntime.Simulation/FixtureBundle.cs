@@ -9,13 +9,13 @@ using EdgeRuntime.Inference;
 using EdgeRuntime.Onnx;
 using EdgeRuntime.Samples;
 
-namespace EdgeRuntime.Cli.Commands;
+namespace EdgeRuntime.Simulation;
 
 /// <summary>
 /// The embedded default: the fixture CNN and the variants the toolchain makes of it, packed into a bundle
 /// with quality measured on Fashion-MNIST when the data set is installed.
 /// </summary>
-internal sealed record FixtureBundle(string Directory, BundleManifest Manifest, LabelledDataset? TestSet, string DataDescription)
+public sealed record FixtureBundle(string Directory, BundleManifest Manifest, LabelledDataset? TestSet, string DataDescription)
 {
     /// <param name="quick">Only fp32 and int8 (seconds); otherwise also fp16 and structured-pruned variants (about a minute).</param>
     public static FixtureBundle Build(string workDirectory, TextWriter? log, bool quick = false)

@@ -1,8 +1,9 @@
 using System.Globalization;
 
-namespace EdgeRuntime.Cli;
+namespace EdgeRuntime.Reporting;
 
-internal static class Formatting
+/// <summary>Sizes, counts and percentages as the reports print them.</summary>
+public static class Formatting
 {
     public static string Bytes(long bytes) => bytes switch
     {
