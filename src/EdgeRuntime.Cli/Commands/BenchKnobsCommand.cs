@@ -12,7 +12,7 @@ internal static class BenchKnobsCommand
         var bundle = new Argument<string>("bundle") { Description = "Bundle directory (or .onnx file) the daemon serves" };
         var rate = new Option<double>("--rate") { Description = "Requests per second", DefaultValueFactory = _ => 10 };
         var seconds = new Option<double>("--seconds") { Description = "Measured seconds per setting", DefaultValueFactory = _ => 20 };
-        var settle = new Option<double>("--settle") { Description = "Seconds at the rate before measuring (the governor settles)", DefaultValueFactory = _ => 5 };
+        var settle = new Option<double>("--settle") { Description = "Seconds at the rate before measuring (the governor settles and the JIT finishes tiering up)", DefaultValueFactory = _ => 30 };
         var knobs = new Option<string[]>("--knobs") { Description = "Settings to measure (default: default 1 all all,spin); 'default' lets the governor choose, 'slo=MS' too with that p95 SLO hint", AllowMultipleArgumentsPerToken = true };
         var shape = new Option<string[]>("--shape") { Description = "NAME=DIMS for symbolic input dimensions, e.g. input_ids=1x128", AllowMultipleArgumentsPerToken = true };
         var json = CliOutput.Json();
