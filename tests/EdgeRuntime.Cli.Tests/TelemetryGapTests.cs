@@ -11,13 +11,8 @@ public sealed class TelemetryGapTests
         string directory = Path.Combine(Path.GetTempPath(), "edgert-gap-" + Guid.NewGuid().ToString("N")[..8]);
         try
         {
-            bool full = true;
-            Stream Create(string path)
-            {
-                var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read | FileShare.Delete);
-                return full ? new FullDiskStream(file) : file;
-            }
-            await using (var log = TelemetryLog.Open(new TelemetryLogOptions { Directory = directory, RetryInterval = TimeSpan.Zero }, createSegment: Create))
+            var disk = new FaultyDisk { Full = true };
+            await using (var log = TelemetryLog.Open(new TelemetryLogOptions { Directory = directory, RetryInterval = TimeSpan.Zero }, createSegment: disk.Create))
             {
                 // The first 414 records meet a full disk; the next 6 are written once space returns.
                 for (int i = 0; i < 414; i++)
@@ -25,7 +20,7 @@ public sealed class TelemetryGapTests
                     Assert.True(log.TryWrite(TelemetryRecord.For(new SensorSample { Name = "x", Value = i, Unit = "" })));
                 }
                 Assert.False(await log.FlushAsync());
-                full = false;
+                disk.Full = false;
                 for (int i = 0; i < 6; i++)
                 {
                     Assert.True(log.TryWrite(TelemetryRecord.For(new SensorSample { Name = "x", Value = i, Unit = "" })));
@@ -40,29 +35,6 @@ public sealed class TelemetryGapTests
         finally
         {
             Directory.Delete(directory, recursive: true);
-        }
-    }
-
-    private sealed class FullDiskStream(FileStream inner) : Stream
-    {
-        public override void Write(byte[] buffer, int offset, int count) => throw new IOException("No space left on device");
-        public override void Flush() => throw new IOException("No space left on device");
-        public override bool CanRead => false;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => 0;
-        public override long Position { get => 0; set => throw new NotSupportedException(); }
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                inner.Dispose();
-            }
-            base.Dispose(disposing);
         }
     }
 }
