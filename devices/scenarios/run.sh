@@ -24,7 +24,7 @@ reason=""
 fail() { reason="not the PP-OCR classifier: $1 ($(tail -n 1 "$2"))"; return 1; }
 
 build_ladder() {
-    local work="$root/.cache/ladder/work"
+    local work="$root/.cache/ladder/build"
     rm -rf "$work" "$ladder" && mkdir -p "$work"
     local started=$SECONDS
     "$EDGERT" models fetch --cache "$models" --model ppocr-cls >"$work/fetch.log" 2>&1 || { fail "it could not be fetched" "$work/fetch.log"; return 1; }
@@ -53,7 +53,7 @@ build_ladder() {
             || { rm -rf "$ladder"; fail "adding the pruned70 rung's int8 copy failed" "$work/pruned70-int8.log"; return 1; }
     fi
     echo "$recipe" >"$ladder/recipe"
-    echo "ladder built in $((SECONDS - started)) s (log: .cache/ladder/work/build.log)" >&2
+    echo "ladder built in $((SECONDS - started)) s (log in .cache/ladder/build)" >&2
 }
 
 if [[ "${EDGERT_SCENARIO_MODEL:-ppocr-cls}" == fixture ]]; then
