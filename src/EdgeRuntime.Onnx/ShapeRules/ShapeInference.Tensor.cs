@@ -94,13 +94,19 @@ internal sealed partial class ShapeInference
             throw new UnresolvedShapeException($"cannot reshape {TensorShapes.Format(x)} ({total} elements) to {TensorShapes.Format(output)}");
         }
 
+        SetReshapedOutput(node, output);
+
+        return 0;
+    }
+
+    /// <summary>A new shape over the same elements in the same order, so known values pass through unchanged.</summary>
+    private void SetReshapedOutput(NodeProto node, long[] output)
+    {
         SetOutput(node, 0, output);
         if (_values.TryGetValue(node.Input[0], out var values))
         {
             SetValues(node.Output[0], values);
         }
-
-        return 0;
     }
 
     private long Transpose(NodeProto node)
@@ -231,11 +237,7 @@ internal sealed partial class ShapeInference
             output[i] = inserted.Contains(i) ? 1 : x[source++];
         }
 
-        SetOutput(node, 0, output);
-        if (_values.TryGetValue(node.Input[0], out var values))
-        {
-            SetValues(node.Output[0], values);
-        }
+        SetReshapedOutput(node, output);
 
         return 0;
     }
