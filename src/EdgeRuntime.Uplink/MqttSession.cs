@@ -101,6 +101,28 @@ public sealed class MqttSession : IAsyncDisposable
         }
     }
 
+    /// <summary>Forgets a subscription (not made again after a reconnect) and tells the broker when connected.</summary>
+    public async Task UnsubscribeAsync(string topicFilter, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            _subscriptions.RemoveAll(f => f.Topic == topicFilter);
+            _unconfirmed.RemoveAll(f => f.Topic == topicFilter);
+        }
+        if (_client.IsConnected)
+        {
+            try
+            {
+                await _client.UnsubscribeAsync(new MqttClientUnsubscribeOptionsBuilder().WithTopicFilter(topicFilter).Build(), cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // A subscription left behind in a lost connection's session only delivers messages nobody asks for.
+                _logger.LogDebug("MQTT unsubscribe from {Topic} failed: {Reason}", topicFilter, e.Message);
+            }
+        }
+    }
+
     /// <summary>Publishes and, for QoS 1, waits for the broker's PUBACK.</summary>
     /// <returns>Null when the broker accepted the message; otherwise why not.</returns>
     /// <exception cref="MqttSessionException">Not connected, or the connection failed before the broker answered.</exception>

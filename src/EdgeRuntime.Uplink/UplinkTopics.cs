@@ -4,7 +4,8 @@ namespace EdgeRuntime.Uplink;
 /// Topic names of the fleet loop, under a prefix (default "edgert"): telemetry as
 /// <c>{prefix}/telemetry/{deviceClass}/{deviceId}</c>, retained profiles as <c>{prefix}/profiles/{deviceClass}</c>,
 /// device status as <c>{prefix}/status/{deviceId}</c>, and requests to resend telemetry from a sequence number
-/// (sent by ingest when it finds a hole) as <c>{prefix}/replay/{deviceId}</c>.
+/// (sent by ingest when it finds a hole) as <c>{prefix}/replay/{deviceId}</c>; model deployment under
+/// <c>{prefix}/deploy/</c> (desired state, archive chunks, device status; see UPLINK.md).
 /// </summary>
 public static class UplinkTopics
 {
@@ -20,6 +21,21 @@ public static class UplinkTopics
     public static string Status(string prefix, string deviceId) => $"{prefix}/status/{deviceId}";
 
     public static string Replay(string prefix, string deviceId) => $"{prefix}/replay/{deviceId}";
+
+    /// <summary>The bundle every device of a class should run (retained).</summary>
+    public static string DesiredForClass(string prefix, string deviceClass) => $"{prefix}/deploy/desired/{deviceClass}";
+
+    /// <summary>The bundle one device should run (retained); overrides its class's.</summary>
+    public static string DesiredForDevice(string prefix, string deviceClass, string deviceId) => $"{prefix}/deploy/desired/{deviceClass}/{deviceId}";
+
+    /// <summary>One chunk of a bundle archive (retained), named by the archive's SHA-256 so two builds of one version never mix.</summary>
+    public static string BundleChunk(string prefix, string bundle, string sha256, int index) => $"{prefix}/deploy/chunks/{bundle}/{sha256}/{index}";
+
+    /// <summary>Where a device's deployment stands (retained).</summary>
+    public static string DeploymentStatus(string prefix, string deviceId) => $"{prefix}/deploy/status/{deviceId}";
+
+    /// <summary>Every device's deployment status.</summary>
+    public static string AllDeploymentStatus(string prefix) => $"{prefix}/deploy/status/+";
 
     /// <summary>The device class and id of a telemetry topic, or null when the topic is not one.</summary>
     public static (string DeviceClass, string DeviceId)? ParseTelemetry(string prefix, string topic)
