@@ -72,16 +72,7 @@ public static class ProfilePublisher
     public static async Task<IReadOnlyList<PublishedProfile>> PublishDirectoryAsync(MqttBrokerOptions broker, string topicPrefix, string directory, CancellationToken cancellationToken)
     {
         var loaded = Load(directory);
-        await using var session = new MqttSession(broker, TimeSpan.Zero);
-        session.Start();
-        try
-        {
-            await session.WaitConnectedAsync(cancellationToken).WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
-        }
-        catch (TimeoutException)
-        {
-            throw new IOException($"could not connect to the broker at {broker.Host}:{broker.Port} within 30 s: {session.LastError ?? "no answer"}");
-        }
+        await using var session = await FleetConnection.ConnectAsync(broker, cancellationToken);
         try
         {
             return await PublishAsync(session, topicPrefix, loaded, cancellationToken);
