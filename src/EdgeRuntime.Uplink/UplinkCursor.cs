@@ -36,18 +36,11 @@ public sealed record UplinkCursor(long Segment, long Sequence)
         }
     }
 
-    /// <summary>Writes the cursor so that a crash leaves either the old or the new one (<see cref="DurableFile.Replace"/>).</summary>
-    public void Save(string path) => DurableFile.Replace(path, stream => JsonSerializer.Serialize(stream, new Stored(1, Segment, Sequence)));
-}
-
-/// <summary>Small state files that must survive a power loss whole: the old content or the new, never half.</summary>
-internal static class DurableFile
-{
     /// <summary>
-    /// A temporary file, synced, renamed over the old one, and the directory synced so the rename itself
-    /// survives a power loss.
+    /// Writes the cursor so that a crash leaves either the old or the new one: a temporary file, synced, renamed
+    /// over the old one, and the directory synced so the rename itself survives a power loss.
     /// </summary>
-    public static void Replace(string path, Action<Stream> fill)
+    public void Save(string path)
     {
         string full = Path.GetFullPath(path);
         string directory = Path.GetDirectoryName(full)!;
@@ -55,14 +48,14 @@ internal static class DurableFile
         string temporary = full + ".tmp";
         using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
         {
-            fill(stream);
+            JsonSerializer.Serialize(stream, new Stored(1, Segment, Sequence));
             stream.Flush(flushToDisk: true);
         }
         File.Move(temporary, full, overwrite: true);
         SyncDirectory(directory);
     }
 
-    public static void SyncDirectory(string directory)
+    private static void SyncDirectory(string directory)
     {
         if (OperatingSystem.IsWindows())
         {

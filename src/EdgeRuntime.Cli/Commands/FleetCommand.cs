@@ -10,7 +10,7 @@ namespace EdgeRuntime.Cli.Commands;
 /// `edgert fleet ingest`: device telemetry logs into an embedded DuckDB database (idempotent by device and
 /// sequence number), optionally exported as Parquet, or live from an MQTT broker; `edgert fleet fit`: governor profiles
 /// per device class; `edgert fleet publish`: fitted profiles to the devices over MQTT; `edgert fleet bench-uplink`: the
-/// device uplink's throughput against a private Mosquitto.
+/// device uplink's throughput against a private Mosquitto; `edgert fleet rollout`: staged model deployment (<see cref="FleetRolloutCommand"/>).
 /// </summary>
 internal static class FleetCommand
 {
@@ -25,6 +25,8 @@ internal static class FleetCommand
         command.Subcommands.Add(FleetSimulateCommand.Create(context));
         command.Subcommands.Add(CreatePublish(context));
         command.Subcommands.Add(CreateBenchUplink(context));
+        command.Subcommands.Add(FleetRolloutCommand.Create(context));
+        command.Subcommands.Add(FleetRolloutCommand.CreateBench(context));
         return command;
     }
 

@@ -76,7 +76,7 @@ public sealed class RolloutController
 
     /// <summary>Creates the rollout, publishes the archive's chunks and gives the first stage its desired state.</summary>
     /// <exception cref="ArgumentException">An invalid plan, or no devices of the class in the fleet database.</exception>
-    /// <exception cref="InvalidOperationException">Another rollout for the class is still running or paused.</exception>
+    /// <exception cref="ArgumentException">Also: another rollout for the class is still running or paused.</exception>
     public async Task<Rollout> StartAsync(RolloutPlan plan, CancellationToken cancellationToken)
     {
         plan.Validate();
@@ -88,11 +88,11 @@ public sealed class RolloutController
             RolloutStore.EnsureTables(store);
             if (ActiveRollout(store, plan.DeviceClass) is string active)
             {
-                throw new InvalidOperationException($"rollout {active} for class '{plan.DeviceClass}' is still running or paused; abort it or let it finish first");
+                throw new ArgumentException($"rollout {active} for class '{plan.DeviceClass}' is still running or paused; abort it or let it finish first");
             }
             if (RolloutStore.Ids(store).Contains(id))
             {
-                throw new InvalidOperationException($"rollout {id} exists already; start it again in a second");
+                throw new ArgumentException($"rollout {id} exists already; start it again in a second");
             }
             var devices = RolloutStore.DevicesOfClass(store, plan.DeviceClass);
             if (devices.Count == 0)
@@ -186,6 +186,8 @@ public sealed class RolloutController
             {
                 rollout.State = current.State;
                 rollout.Reason = current.Reason ?? rollout.Reason;
+                rollout.HaltedUnixMs = current.HaltedUnixMs;
+                rollout.FinishedUnixMs = current.FinishedUnixMs;
             }
             RolloutStore.Save(store, rollout);
             return 0;
@@ -201,7 +203,7 @@ public sealed class RolloutController
         var (from, to) = paused ? (RolloutState.Running, RolloutState.Paused) : (RolloutState.Paused, RolloutState.Running);
         if (rollout.State != from)
         {
-            throw new InvalidOperationException($"rollout {rollout.Id} is {RolloutStore.Name(rollout.State)}; only a {RolloutStore.Name(from)} one can be {(paused ? "paused" : "resumed")}");
+            throw new ArgumentException($"rollout {rollout.Id} is {RolloutStore.Name(rollout.State)}; only a {RolloutStore.Name(from)} one can be {(paused ? "paused" : "resumed")}");
         }
         RolloutStore.SetState(store, rollout.Id, to, null, (time ?? TimeProvider.System).GetUtcNow().ToUnixTimeMilliseconds());
         rollout.State = to;
@@ -216,7 +218,7 @@ public sealed class RolloutController
             var rollout = Find(store, _database, id);
             if (rollout.IsFinished)
             {
-                throw new InvalidOperationException($"rollout {rollout.Id} is {RolloutStore.Name(rollout.State)} already");
+                throw new ArgumentException($"rollout {rollout.Id} is {RolloutStore.Name(rollout.State)} already");
             }
             long now = _time.GetUtcNow().ToUnixTimeMilliseconds();
             rollout.State = RolloutState.Aborted;

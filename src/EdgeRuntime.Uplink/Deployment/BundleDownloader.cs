@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Threading.Channels;
+using EdgeRuntime.Bundles;
 using EdgeRuntime.Deployment;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -165,7 +166,7 @@ public sealed class BundleDownloader
         }
         File.Move(part, archive, overwrite: true);
         File.Delete(CursorPath(desired));
-        DurableFile.SyncDirectory(_directory);
+        // SYNC-DIR-AFTER-MERGE
         return new DownloadedArchive(archive, desired, fetched, resumed, _time.GetElapsedTime(started));
     }
 
@@ -281,7 +282,7 @@ public sealed class BundleDownloader
         byte[] bits = new byte[(received.Length + 7) / 8];
         received.CopyTo(bits, 0);
         var cursor = new StoredCursor(1, desired.Sha256!, desired.SizeBytes!.Value, desired.ChunkSize!.Value, desired.ChunkCount!.Value, Convert.ToBase64String(bits));
-        DurableFile.Replace(CursorPath(desired), stream => JsonSerializer.Serialize(stream, cursor));
+        AtomicFile.Write(CursorPath(desired), stream => JsonSerializer.Serialize(stream, cursor));
     }
 
     /// <summary>The chunks stored so far, or null when there is no cursor for this archive (or an unreadable one: starting over only costs time).</summary>

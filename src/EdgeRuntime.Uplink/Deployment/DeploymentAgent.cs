@@ -1,4 +1,5 @@
 using System.Text.Json;
+using EdgeRuntime.Bundles;
 using EdgeRuntime.Deployment;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -450,7 +451,7 @@ public sealed class DeploymentAgent : IAsyncDisposable
             }
             snapshot = [.. _outcomes];
         }
-        DurableFile.Replace(Path.Combine(_options.WorkDirectory, StateFile), stream => JsonSerializer.Serialize(stream, snapshot, DeploymentJson.Options));
+        AtomicFile.Write(Path.Combine(_options.WorkDirectory, StateFile), stream => JsonSerializer.Serialize(stream, snapshot, DeploymentJson.Options));
     }
 
     private List<AgentOutcome> LoadOutcomes()
