@@ -28,6 +28,12 @@ public interface IDeviceDeployment
     /// activated again automatically. Either way the verdict says why.
     /// </summary>
     Task<ProbationVerdict> ProbateAsync(string bundleName, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Activates the previous version again whatever the active one's phase, e.g. when a fleet halts a rollout
+    /// on devices that already committed it. The reason is kept as the state's last failure.
+    /// </summary>
+    Task<DeploymentState> RollbackAsync(string bundleName, string reason, CancellationToken cancellationToken);
 }
 
 public enum DeploymentPhase

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using System.Runtime.InteropServices;
+using EdgeRuntime.Bundles;
 
 namespace EdgeRuntime.Uplink;
 
@@ -43,46 +43,7 @@ public sealed record UplinkCursor(long Segment, long Sequence)
     public void Save(string path)
     {
         string full = Path.GetFullPath(path);
-        string directory = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(directory);
-        string temporary = full + ".tmp";
-        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            JsonSerializer.Serialize(stream, new Stored(1, Segment, Sequence));
-            stream.Flush(flushToDisk: true);
-        }
-        File.Move(temporary, full, overwrite: true);
-        SyncDirectory(directory);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        AtomicFile.Write(full, stream => JsonSerializer.Serialize(stream, new Stored(1, Segment, Sequence)));
     }
-
-    private static void SyncDirectory(string directory)
-    {
-        if (OperatingSystem.IsWindows())
-        {
-            return;
-        }
-        // .NET cannot open a directory as a file; some file systems cannot sync one, and then the rename is
-        // still atomic, only its durability weaker.
-        int descriptor = NativeFile.Open(directory, NativeFile.ReadOnlyDirectory);
-        if (descriptor >= 0)
-        {
-            NativeFile.Fsync(descriptor);
-            NativeFile.Close(descriptor);
-        }
-    }
-}
-
-internal static partial class NativeFile
-{
-    /// <summary>O_RDONLY, which opens a directory too (O_DIRECTORY differs between architectures).</summary>
-    public const int ReadOnlyDirectory = 0;
-
-    [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    public static partial int Open(string path, int flags);
-
-    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
-    public static partial int Fsync(int descriptor);
-
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    public static partial int Close(int descriptor);
 }

@@ -116,8 +116,8 @@ public static class ModelDiff
                     $"output '{name}' has shape [{string.Join(",", reference.Shape)}] in the reference but [{string.Join(",", candidate.Shape)}] in the candidate on the same inputs");
             }
             _shape ??= reference.Shape;
-            double[] expected = ToDouble(reference);
-            double[] actual = ToDouble(candidate);
+            double[] expected = reference.ToDoubles();
+            double[] actual = candidate.ToDoubles();
             // Outputs that keep the batch axis are split per sample (padding rows of a fixed batch skipped).
             bool perSample = hasBatchAxis && reference.Shape.Length > 0 && reference.Shape[0] >= count && count > 0;
             int rows = perSample ? count : 1;
@@ -187,22 +187,5 @@ public static class ModelDiff
             }
             _samples++;
         }
-
-        private static double[] ToDouble(NamedTensor tensor) => tensor.ElementType switch
-        {
-            ElementType.Float32 => Array.ConvertAll(tensor.AsSpan<float>().ToArray(), v => (double)v),
-            ElementType.Float16 => Array.ConvertAll(tensor.AsSpan<Half>().ToArray(), v => (double)v),
-            ElementType.Float64 => tensor.AsSpan<double>().ToArray(),
-            ElementType.Int64 => Array.ConvertAll(tensor.AsSpan<long>().ToArray(), v => (double)v),
-            ElementType.Int32 => Array.ConvertAll(tensor.AsSpan<int>().ToArray(), v => (double)v),
-            ElementType.Int16 => Array.ConvertAll(tensor.AsSpan<short>().ToArray(), v => (double)v),
-            ElementType.Int8 => Array.ConvertAll(tensor.AsSpan<sbyte>().ToArray(), v => (double)v),
-            ElementType.UInt8 => Array.ConvertAll(tensor.AsSpan<byte>().ToArray(), v => (double)v),
-            ElementType.UInt16 => Array.ConvertAll(tensor.AsSpan<ushort>().ToArray(), v => (double)v),
-            ElementType.UInt32 => Array.ConvertAll(tensor.AsSpan<uint>().ToArray(), v => (double)v),
-            ElementType.UInt64 => Array.ConvertAll(tensor.AsSpan<ulong>().ToArray(), v => (double)v),
-            ElementType.Bool => Array.ConvertAll(tensor.AsSpan<byte>().ToArray(), v => v != 0 ? 1.0 : 0.0),
-            _ => throw new NotSupportedException($"output '{tensor.Name}' is {tensor.ElementType.ToName()}, which cannot be compared"),
-        };
     }
 }

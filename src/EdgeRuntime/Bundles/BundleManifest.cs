@@ -14,6 +14,11 @@ public sealed record BundleManifest
 
     public int SchemaVersion { get; init; } = CurrentSchemaVersion;
     public required string Name { get; init; }
+    /// <summary>
+    /// Release number of this bundle under its name, counting up (0 = never set). A signature covers it, so a
+    /// device can refuse a replayed older signed release as a downgrade.
+    /// </summary>
+    public long Version { get; init; }
     public string? Description { get; init; }
     public DateTimeOffset CreatedUtc { get; init; }
     /// <summary>The variant others are compared against (normally fp32).</summary>
@@ -31,6 +36,12 @@ public sealed record BundleManifest
     /// `edgert specialize` or `edgert build --fix-input`): the variants no longer take these inputs and serve only these values.
     /// </summary>
     public IReadOnlyDictionary<string, string>? FixedInputs { get; init; }
+
+    /// <summary>
+    /// Reference inputs with the reference variant's outputs and a tolerance per output, hashed like a model:
+    /// a device checks a newly activated version against them before it keeps it.
+    /// </summary>
+    public ExternalDataFile? ReferenceChecks { get; init; }
 
     public VariantManifest? FindVariant(string id) => Variants.FirstOrDefault(v => v.Id == id);
 }

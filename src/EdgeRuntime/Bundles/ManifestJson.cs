@@ -91,6 +91,14 @@ public static class ManifestJson
                 problems.Add($"reference_variant '{manifest.ReferenceVariant}' is not one of the variants");
             }
         }
+        if (manifest.Version < 0)
+        {
+            problems.Add($"'version' {manifest.Version} is negative");
+        }
+        if (manifest.ReferenceChecks is { } checks && !IsPlainFileName(checks.File))
+        {
+            problems.Add($"reference_checks file '{checks.File}' must be a plain file name inside the bundle");
+        }
         if (manifest.Inputs is null || manifest.Outputs is null)
         {
             problems.Add("'inputs' and 'outputs' are required");

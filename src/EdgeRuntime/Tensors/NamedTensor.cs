@@ -62,6 +62,24 @@ public sealed class NamedTensor
         _ => throw new NotSupportedException($"no tensor element type for {typeof(T).Name}"),
     };
 
+    /// <summary>The elements as doubles (bool as 0 or 1), for comparing outputs across element types.</summary>
+    public double[] ToDoubles() => ElementType switch
+    {
+        ElementType.Float32 => Array.ConvertAll(AsSpan<float>().ToArray(), v => (double)v),
+        ElementType.Float16 => Array.ConvertAll(AsSpan<Half>().ToArray(), v => (double)v),
+        ElementType.Float64 => AsSpan<double>().ToArray(),
+        ElementType.Int64 => Array.ConvertAll(AsSpan<long>().ToArray(), v => (double)v),
+        ElementType.Int32 => Array.ConvertAll(AsSpan<int>().ToArray(), v => (double)v),
+        ElementType.Int16 => Array.ConvertAll(AsSpan<short>().ToArray(), v => (double)v),
+        ElementType.Int8 => Array.ConvertAll(AsSpan<sbyte>().ToArray(), v => (double)v),
+        ElementType.UInt8 => Array.ConvertAll(AsSpan<byte>().ToArray(), v => (double)v),
+        ElementType.UInt16 => Array.ConvertAll(AsSpan<ushort>().ToArray(), v => (double)v),
+        ElementType.UInt32 => Array.ConvertAll(AsSpan<uint>().ToArray(), v => (double)v),
+        ElementType.UInt64 => Array.ConvertAll(AsSpan<ulong>().ToArray(), v => (double)v),
+        ElementType.Bool => Array.ConvertAll(AsSpan<byte>().ToArray(), v => v != 0 ? 1.0 : 0.0),
+        _ => throw new NotSupportedException($"tensor '{Name}' is {ElementType.ToName()}, which has no numeric value"),
+    };
+
     public override string ToString() => $"{Name}: {ElementType.ToName()}[{string.Join(",", Shape)}]";
 
     internal static long ElementCount(ReadOnlySpan<long> shape, string name)
