@@ -84,12 +84,16 @@ public sealed record RolloutBenchmarkReport(
 /// </summary>
 public static class RolloutBenchmark
 {
+    public const string BundleName = "fashion-cnn";
+
     public sealed record Settings
     {
         public int Devices { get; init; } = 50;
         public string Stages { get; init; } = "5%,25%,100%";
         public string MaxFailure { get; init; } = "2%";
-        public IReadOnlyList<BundleFault> Faults { get; init; } = [BundleFault.CorruptBytes, BundleFault.BadSignature, BundleFault.OutputsOff, BundleFault.Slower];
+        public IReadOnlyList<BundleFlaw> Faults { get; init; } = [BundleFlaw.CorruptBytes, BundleFlaw.BadSignature, BundleFlaw.OutputsOff, BundleFlaw.Slower];
+        /// <summary>Work per inference of the slower bundle relative to the good one (by multiply-accumulates).</summary>
+        public double SlowdownFactor { get; init; } = 1.5;
         public TimeSpan ProbationPeriod { get; init; } = TimeSpan.FromSeconds(2);
         public int ChunkSize { get; init; } = 64 << 10;
         public string? MosquittoBinary { get; init; }
@@ -105,17 +109,17 @@ public static class RolloutBenchmark
         Directory.CreateDirectory(workDirectory);
         using var broker = await MosquittoBroker.StartAsync(Path.Combine(workDirectory, "broker"), binary: settings.MosquittoBinary, saveEveryChange: false,
             cancellationToken: cancellationToken);
-        var bundles = new RolloutBundles(Path.Combine(workDirectory, "publisher"));
-        string first = bundles.MakeArchive(1);
+        var bundles = new BundleFactory(Path.Combine(workDirectory, "publisher")) { SlowdownFactor = settings.SlowdownFactor };
+        string first = bundles.MakeArchive(BundleName, 1);
         var fleetOptions = new SimulatedFleetOptions
         {
             Devices = settings.Devices,
-            BundleName = RolloutBundles.Name,
-            TrustedKeysDirectory = bundles.TrustedKeysDirectory,
+            BundleName = BundleName,
+            TrustedKeysDirectory = bundles.TrustedDirectory,
             Broker = new MqttBrokerOptions { Host = broker.Host, Port = broker.Port, ClientId = "unused" },
             Probation = new ProbationOptions { Period = settings.ProbationPeriod },
         };
-        log?.Invoke($"provisioning {settings.Devices} devices with {RolloutBundles.Name} v1 ...");
+        log?.Invoke($"provisioning {settings.Devices} devices with {BundleName} v1 ...");
         var provision = Stopwatch.StartNew();
         await using var fleet = await SimulatedDeploymentFleet.StartAsync(fleetOptions, Path.Combine(workDirectory, "devices"), "1", first, loggers, cancellationToken);
         double provisionSeconds = provision.Elapsed.TotalSeconds;
@@ -130,12 +134,12 @@ public static class RolloutBenchmark
 
         var scenarios = new List<RolloutScenario>();
         long version = 2;
-        foreach (var fault in new[] { BundleFault.Good }.Concat(settings.Faults))
+        foreach (var fault in new[] { BundleFlaw.None }.Concat(settings.Faults))
         {
-            string archive = bundles.MakeArchive(version, fault);
+            string archive = bundles.MakeArchive(BundleName, version, fault);
             var plan = new RolloutPlan
             {
-                BundleName = RolloutBundles.Name,
+                BundleName = BundleName,
                 Version = version.ToString(CultureInfo.InvariantCulture),
                 ArchivePath = archive,
                 DeviceClass = fleetOptions.DeviceClass,

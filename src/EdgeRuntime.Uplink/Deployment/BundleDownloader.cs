@@ -166,7 +166,7 @@ public sealed class BundleDownloader
         }
         File.Move(part, archive, overwrite: true);
         File.Delete(CursorPath(desired));
-        // SYNC-DIR-AFTER-MERGE
+        AtomicFile.SyncDirectory(_directory);
         return new DownloadedArchive(archive, desired, fetched, resumed, _time.GetElapsedTime(started));
     }
 

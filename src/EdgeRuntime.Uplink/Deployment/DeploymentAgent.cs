@@ -236,7 +236,8 @@ public sealed class DeploymentAgent : IAsyncDisposable
         if (state.PreviousVersion == desired.Version)
         {
             long started = _time.GetTimestamp();
-            await _deployment.ActivateAsync(desired.Bundle, desired.Version, CancellationToken.None).ConfigureAwait(false);
+            await _deployment.RollbackAsync(desired.Bundle, $"the fleet asked for {desired.Version} (rollout {desired.RolloutId ?? "none"})", CancellationToken.None)
+                .ConfigureAwait(false);
             Report(desired, DeviceDeploymentState.RolledBack, DeploymentReasons.FleetRollback,
                 $"the fleet asked for {desired.Version}; the kept version is active again (was {state.ActiveVersion})",
                 timings: new Timings { ActivateMs = _time.GetElapsedTime(started).TotalMilliseconds });
