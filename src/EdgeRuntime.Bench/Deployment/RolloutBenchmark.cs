@@ -32,6 +32,11 @@ public sealed record RolloutScenario(
     IReadOnlyDictionary<string, int> ActiveVersions,
     long Requests,
     long FailedRequests,
+    /// <summary>Requests that started while a device was swapping versions (activation, probation's rollback, the fleet's rollback).</summary>
+    long RequestsDuringSwaps,
+    long FailedRequestsDuringSwaps,
+    /// <summary>What the first failed device said.</summary>
+    string? FirstFailure,
     RolloutSummary Summary);
 
 public sealed record RolloutBenchmarkReport(
@@ -47,6 +52,9 @@ public sealed record RolloutBenchmarkReport(
     long FailedRequests,
     long Swaps,
     long SwapsDuringRequests,
+    long RequestsDuringSwaps,
+    long FailedRequestsDuringSwaps,
+    double RequestIntervalSeconds,
     IReadOnlyList<string> Errors,
     double Seconds)
 {
@@ -54,22 +62,23 @@ public sealed record RolloutBenchmarkReport(
     {
         var c = CultureInfo.InvariantCulture;
         output.WriteLine($"machine: {Machine}; load average {LoadAverage}");
-        output.WriteLine($"{Devices} simulated devices (own store, MQTT session, serving runtime, a request every {0.2.ToString(c)} s) through a private Mosquitto; " +
+        output.WriteLine($"{Devices} simulated devices (own store, MQTT session, serving runtime, a request every {RequestIntervalSeconds.ToString(c)} s) through a private Mosquitto; " +
             $"stages {Stages}, max failure {MaxFailure}, probation {ProbationSeconds.ToString("F0", c)} s; provisioned in {ProvisionSeconds.ToString("F1", c)} s");
-        var table = new TextTable("bundle", "version", "outcome", "stages", "given", "passed", "failed", "back", "halted at s", "all back s", "took s", "download ms", "probation ms", "versions after", "failed requests");
+        var table = new TextTable("bundle", "version", "outcome", "stages", "given", "passed", "failed", "back", "halted at s", "all back s", "took s", "download ms", "probation ms", "versions after", "failed requests", "during swaps");
         foreach (var s in Scenarios)
         {
             table.Add(s.Fault, s.Version, s.State, s.StagesStarted, s.GivenBundle, s.Passed, s.Failed, s.Reverted,
                 s.HaltedAfterSeconds is double h ? Math.Round(h, 1) : null, s.RevertSeconds is double r ? Math.Round(r, 1) : null, Math.Round(s.Seconds, 1),
                 s.MedianDownloadMs is double d ? Math.Round(d) : null, s.MedianProbationMs is double p ? Math.Round(p) : null,
-                string.Join(" ", s.ActiveVersions.OrderBy(v => v.Key, StringComparer.Ordinal).Select(v => $"v{v.Key}:{v.Value}")), $"{s.FailedRequests} of {s.Requests}");
+                string.Join(" ", s.ActiveVersions.OrderBy(v => v.Key, StringComparer.Ordinal).Select(v => $"v{v.Key}:{v.Value}")), $"{s.FailedRequests} of {s.Requests}", $"{s.FailedRequestsDuringSwaps} of {s.RequestsDuringSwaps}");
         }
         table.WriteTo(output);
         foreach (var s in Scenarios.Where(s => s.Reason is not null && s.State != "completed"))
         {
-            output.WriteLine($"  {s.Fault}: {s.Reason}");
+            output.WriteLine($"  {s.Fault}: {s.Reason}; first device: {s.FirstFailure}");
         }
-        output.WriteLine($"requests: {FailedRequests} failed of {Requests}; {Swaps} hot swaps ({SwapsDuringRequests} while a request ran on the replaced version); total {Seconds.ToString("F1", c)} s");
+        output.WriteLine($"requests: {FailedRequests} failed of {Requests}, {FailedRequestsDuringSwaps} failed of the {RequestsDuringSwaps} that started during one of {Swaps} hot swaps " +
+            $"({SwapsDuringRequests} swaps while a request ran on the replaced version); total {Seconds.ToString("F1", c)} s");
         foreach (string error in Errors)
         {
             output.WriteLine($"  request error: {error}");
@@ -167,13 +176,16 @@ public static class RolloutBenchmark
             var versions = fleet.ActiveVersions().GroupBy(p => p.Value ?? "none").ToDictionary(g => g.Key, g => g.Count());
             scenarios.Add(new RolloutScenario(fault.ToString(), plan.Version, summary.State, summary.Reason, finished.Stages.Count(s => s.StartedUnixMs is not null),
                 summary.GivenBundle, summary.Passed, summary.Failed, summary.Reverted, summary.FailuresByReason, summary.Seconds, summary.HaltedAfterSeconds,
-                summary.RevertSeconds, summary.MedianDownloadMs, summary.MedianProbationMs, versions, after.Requests - before.Requests, after.Failures - before.Failures, summary));
+                summary.RevertSeconds, summary.MedianDownloadMs, summary.MedianProbationMs, versions, after.Requests - before.Requests, after.Failures - before.Failures,
+                after.RequestsDuringSwaps - before.RequestsDuringSwaps, after.FailuresDuringSwaps - before.FailuresDuringSwaps,
+                summary.DeviceTable.FirstOrDefault(d => d.Outcome == "failed")?.Reason, summary));
             log?.Invoke($"  {summary.State} after {summary.Seconds:F1} s: {summary.Passed} passed, {summary.Failed} failed, versions now {string.Join(" ", versions.Select(v => $"v{v.Key}:{v.Value}"))}");
             version++;
         }
         var tally = fleet.Tally();
         return new RolloutBenchmarkReport(machine.ToString(), LoadAverage(), settings.Devices, settings.Stages, settings.MaxFailure, settings.ProbationPeriod.TotalSeconds,
-            provisionSeconds, scenarios, tally.Requests, tally.Failures, tally.Swaps, tally.SwapsDuringRequests, tally.Errors, total.Elapsed.TotalSeconds);
+            provisionSeconds, scenarios, tally.Requests, tally.Failures, tally.Swaps, tally.SwapsDuringRequests, tally.RequestsDuringSwaps, tally.FailuresDuringSwaps,
+            fleetOptions.RequestInterval.TotalSeconds, tally.Errors, total.Elapsed.TotalSeconds);
     }
 
     private static string LoadAverage()

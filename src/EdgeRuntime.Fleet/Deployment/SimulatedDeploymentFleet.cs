@@ -150,7 +150,8 @@ public sealed class SimulatedDeploymentDevice : IServingHealth, IAsyncDisposable
 }
 
 /// <summary>Requests every simulated device served, and failed, so far.</summary>
-public sealed record FleetServingTally(long Requests, long Failures, long Swaps, long SwapsDuringRequests, IReadOnlyList<string> Errors);
+public sealed record FleetServingTally(long Requests, long Failures, long Swaps, long SwapsDuringRequests, long RequestsDuringSwaps, long FailuresDuringSwaps,
+    IReadOnlyList<string> Errors);
 
 /// <summary>A fleet of <see cref="SimulatedDeploymentDevice"/>s, each provisioned with a first version, announced to the fleet database by a telemetry record.</summary>
 public sealed class SimulatedDeploymentFleet : IAsyncDisposable
@@ -216,7 +217,7 @@ public sealed class SimulatedDeploymentFleet : IAsyncDisposable
     }
 
     public FleetServingTally Tally() => new(Devices.Sum(d => d.Serving.Requests), Devices.Sum(d => d.Serving.Failures), Devices.Sum(d => d.Serving.Swaps),
-        Devices.Sum(d => d.Serving.SwapsDuringRequests), [.. Devices.SelectMany(d => d.Serving.Errors.Select(e => $"{d.Id}: {e}")).Take(10)]);
+        Devices.Sum(d => d.Serving.SwapsDuringRequests), Devices.Sum(d => d.Serving.RequestsDuringSwaps), Devices.Sum(d => d.Serving.FailuresDuringSwaps), [.. Devices.SelectMany(d => d.Serving.Errors.Select(e => $"{d.Id}: {e}")).Take(10)]);
 
     /// <summary>Active version of each device (as its store says).</summary>
     public IReadOnlyDictionary<string, string?> ActiveVersions() => Devices.ToDictionary(d => d.Id, d => d.Store.GetState(Options.BundleName).ActiveVersion);

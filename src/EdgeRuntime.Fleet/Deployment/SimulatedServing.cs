@@ -30,6 +30,10 @@ public sealed class SimulatedServing : IDisposable
     private long _sloMet;
     private long _swaps;
     private long _swapsDuringRequests;
+    private long _swapping;
+    private long _requestsDuringSwaps;
+    private long _failuresDuringSwaps;
+    private long _inFlight;
 
     /// <param name="sloMs">A request slower than this misses the SLO.</param>
     public SimulatedServing(double sloMs)
@@ -43,6 +47,9 @@ public sealed class SimulatedServing : IDisposable
     public long Swaps => Interlocked.Read(ref _swaps);
     /// <summary>Swaps made while a request was running on the replaced version (the case a naive swap would fail).</summary>
     public long SwapsDuringRequests => Interlocked.Read(ref _swapsDuringRequests);
+    /// <summary>Requests that started while a new version was being opened and swapped in (an activation or a rollback).</summary>
+    public long RequestsDuringSwaps => Interlocked.Read(ref _requestsDuringSwaps);
+    public long FailuresDuringSwaps => Interlocked.Read(ref _failuresDuringSwaps);
     public string? ServingDirectory => Volatile.Read(ref _current)?.Directory;
 
     public IReadOnlyList<string> Errors
@@ -57,7 +64,20 @@ public sealed class SimulatedServing : IDisposable
     }
 
     /// <summary>Serves <paramref name="directory"/> from now on (what the store's activation calls).</summary>
-    public Task ActivateAsync(string bundleName, string directory, CancellationToken cancellationToken) => Task.Run(() =>
+    public async Task ActivateAsync(string bundleName, string directory, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _swapping);
+        try
+        {
+            await Task.Run(() => Swap(directory), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _swapping);
+        }
+    }
+
+    private void Swap(string directory)
     {
         var runtime = ModelRuntime.Open(directory, new RuntimeOptions { Knobs = ExecutionKnobs.SingleThread, ValidateAllVariantsOnOpen = false });
         Slot next;
@@ -80,9 +100,7 @@ public sealed class SimulatedServing : IDisposable
             }
             Retire(replaced);
         }
-    }, cancellationToken);
-
-    private long _inFlight;
+    }
 
     /// <summary>One request on whatever version is active; false when it failed.</summary>
     public bool Serve()
@@ -103,6 +121,11 @@ public sealed class SimulatedServing : IDisposable
         }
         Interlocked.Increment(ref _inFlight);
         Interlocked.Increment(ref _requests);
+        bool duringSwap = Interlocked.Read(ref _swapping) > 0;
+        if (duringSwap)
+        {
+            Interlocked.Increment(ref _requestsDuringSwaps);
+        }
         long started = Stopwatch.GetTimestamp();
         try
         {
@@ -116,6 +139,10 @@ public sealed class SimulatedServing : IDisposable
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             Interlocked.Increment(ref _failures);
+            if (duringSwap)
+            {
+                Interlocked.Increment(ref _failuresDuringSwaps);
+            }
             lock (_errorsGate)
             {
                 if (_errors.Count < 10)
