@@ -28,6 +28,7 @@ public sealed record RolloutScenario(
     double? RevertSeconds,
     double? MedianDownloadMs,
     double? MedianProbationMs,
+    double? MedianLatencyRatio,
     /// <summary>Devices per active version once the rollout finished (and every device given the bundle was back, for a halt).</summary>
     IReadOnlyDictionary<string, int> ActiveVersions,
     long Requests,
@@ -64,12 +65,12 @@ public sealed record RolloutBenchmarkReport(
         output.WriteLine($"machine: {Machine}; load average {LoadAverage}");
         output.WriteLine($"{Devices} simulated devices (own store, MQTT session, serving runtime, a request every {RequestIntervalSeconds.ToString(c)} s) through a private Mosquitto; " +
             $"stages {Stages}, max failure {MaxFailure}, probation {ProbationSeconds.ToString("F0", c)} s; provisioned in {ProvisionSeconds.ToString("F1", c)} s");
-        var table = new TextTable("bundle", "version", "outcome", "stages", "given", "passed", "failed", "back", "halted at s", "all back s", "took s", "download ms", "probation ms", "versions after", "failed requests", "during swaps");
+        var table = new TextTable("bundle", "version", "outcome", "stages", "given", "passed", "failed", "back", "halted at s", "all back s", "took s", "download ms", "probation ms", "latency x", "versions after", "failed requests", "during swaps");
         foreach (var s in Scenarios)
         {
             table.Add(s.Fault, s.Version, s.State, s.StagesStarted, s.GivenBundle, s.Passed, s.Failed, s.Reverted,
                 s.HaltedAfterSeconds is double h ? Math.Round(h, 1) : null, s.RevertSeconds is double r ? Math.Round(r, 1) : null, Math.Round(s.Seconds, 1),
-                s.MedianDownloadMs is double d ? Math.Round(d) : null, s.MedianProbationMs is double p ? Math.Round(p) : null,
+                s.MedianDownloadMs is double d ? Math.Round(d) : null, s.MedianProbationMs is double p ? Math.Round(p) : null, s.MedianLatencyRatio is double x ? Math.Round(x, 2) : null,
                 string.Join(" ", s.ActiveVersions.OrderBy(v => v.Key, StringComparer.Ordinal).Select(v => $"v{v.Key}:{v.Value}")), $"{s.FailedRequests} of {s.Requests}", $"{s.FailedRequestsDuringSwaps} of {s.RequestsDuringSwaps}");
         }
         table.WriteTo(output);
@@ -102,8 +103,10 @@ public static class RolloutBenchmark
         public string MaxFailure { get; init; } = "2%";
         public IReadOnlyList<BundleFlaw> Faults { get; init; } = [BundleFlaw.CorruptBytes, BundleFlaw.BadSignature, BundleFlaw.OutputsOff, BundleFlaw.Slower];
         /// <summary>Work per inference of the slower bundle relative to the good one (by multiply-accumulates).</summary>
-        public double SlowdownFactor { get; init; } = 1.5;
+        public double SlowdownFactor { get; init; } = 1.25;
         public TimeSpan ProbationPeriod { get; init; } = TimeSpan.FromSeconds(2);
+        /// <summary>Alternating timed runs of new and replaced version in probation: many, since 50 devices share the cores.</summary>
+        public int LatencyRounds { get; init; } = 41;
         public int ChunkSize { get; init; } = 64 << 10;
         public string? MosquittoBinary { get; init; }
         /// <summary>A rollout taking longer than this fails the run.</summary>
@@ -126,7 +129,7 @@ public static class RolloutBenchmark
             BundleName = BundleName,
             TrustedKeysDirectory = bundles.TrustedDirectory,
             Broker = new MqttBrokerOptions { Host = broker.Host, Port = broker.Port, ClientId = "unused" },
-            Probation = new ProbationOptions { Period = settings.ProbationPeriod },
+            Probation = new ProbationOptions { Period = settings.ProbationPeriod, LatencyRounds = settings.LatencyRounds },
         };
         log?.Invoke($"provisioning {settings.Devices} devices with {BundleName} v1 ...");
         var provision = Stopwatch.StartNew();
@@ -176,7 +179,7 @@ public static class RolloutBenchmark
             var versions = fleet.ActiveVersions().GroupBy(p => p.Value ?? "none").ToDictionary(g => g.Key, g => g.Count());
             scenarios.Add(new RolloutScenario(fault.ToString(), plan.Version, summary.State, summary.Reason, finished.Stages.Count(s => s.StartedUnixMs is not null),
                 summary.GivenBundle, summary.Passed, summary.Failed, summary.Reverted, summary.FailuresByReason, summary.Seconds, summary.HaltedAfterSeconds,
-                summary.RevertSeconds, summary.MedianDownloadMs, summary.MedianProbationMs, versions, after.Requests - before.Requests, after.Failures - before.Failures,
+                summary.RevertSeconds, summary.MedianDownloadMs, summary.MedianProbationMs, summary.MedianLatencyRatio, versions, after.Requests - before.Requests, after.Failures - before.Failures,
                 after.RequestsDuringSwaps - before.RequestsDuringSwaps, after.FailuresDuringSwaps - before.FailuresDuringSwaps,
                 summary.DeviceTable.FirstOrDefault(d => d.Outcome == "failed")?.Reason, summary));
             log?.Invoke($"  {summary.State} after {summary.Seconds:F1} s: {summary.Passed} passed, {summary.Failed} failed, versions now {string.Join(" ", versions.Select(v => $"v{v.Key}:{v.Value}"))}");

@@ -269,6 +269,10 @@ public sealed class RolloutController
                 device.State = Name(report.State);
                 device.DownloadMs = report.DownloadMs ?? device.DownloadMs;
                 device.ProbationMs = report.ProbationMs ?? device.ProbationMs;
+                if (report.Figures?.TryGetValue("latency_ratio", out double ratio) == true)
+                {
+                    device.LatencyRatio = ratio;
+                }
                 if (device.Outcome is null && report.IsFinal)
                 {
                     bool passed = report.State == DeviceDeploymentState.Committed;

@@ -26,6 +26,8 @@ public sealed class RolloutDevice
     public long? RevertedUnixMs { get; set; }
     public double? DownloadMs { get; set; }
     public double? ProbationMs { get; set; }
+    /// <summary>Probation's latency of the new version over the replaced one, on this device.</summary>
+    public double? LatencyRatio { get; set; }
 
     public bool Assigned => AssignedUnixMs is not null;
 }
@@ -72,7 +74,8 @@ internal static class RolloutStore
           started_unix_ms BIGINT, finished_unix_ms BIGINT, PRIMARY KEY (rollout_id, stage));
         CREATE TABLE IF NOT EXISTS rollout_devices (rollout_id VARCHAR NOT NULL, device_id VARCHAR NOT NULL, stage INTEGER NOT NULL, state VARCHAR,
           outcome VARCHAR, reason_code VARCHAR, reason VARCHAR, active_version VARCHAR, previous_version VARCHAR, revert_to VARCHAR, reverted BOOLEAN NOT NULL,
-          assigned_unix_ms BIGINT, finished_unix_ms BIGINT, reverted_unix_ms BIGINT, download_ms DOUBLE, probation_ms DOUBLE, PRIMARY KEY (rollout_id, device_id));
+          assigned_unix_ms BIGINT, finished_unix_ms BIGINT, reverted_unix_ms BIGINT, download_ms DOUBLE, probation_ms DOUBLE, latency_ratio DOUBLE,
+          PRIMARY KEY (rollout_id, device_id));
         """;
 
     public static void EnsureTables(FleetStore store) => store.Execute(Tables);
@@ -108,7 +111,7 @@ internal static class RolloutStore
         {
             Run(store, """
                 INSERT INTO rollout_devices VALUES ($id, $device, $stage, $state, $outcome, $code, $reason, $active, $previous, $revert_to, $reverted,
-                  $assigned, $finished, $reverted_at, $download, $probation)
+                  $assigned, $finished, $reverted_at, $download, $probation, $latency_ratio)
                 """, DeviceParameters(rollout.Id, device));
         }
     }
@@ -131,7 +134,7 @@ internal static class RolloutStore
             Run(store, """
                 UPDATE rollout_devices SET state = $state, outcome = $outcome, reason_code = $code, reason = $reason, active_version = $active,
                   previous_version = $previous, revert_to = $revert_to, reverted = $reverted, assigned_unix_ms = $assigned, finished_unix_ms = $finished,
-                  reverted_unix_ms = $reverted_at, download_ms = $download, probation_ms = $probation
+                  reverted_unix_ms = $reverted_at, download_ms = $download, probation_ms = $probation, latency_ratio = $latency_ratio
                 WHERE rollout_id = $id AND device_id = $device AND stage = $stage
                 """, DeviceParameters(rollout.Id, device));
         }
@@ -219,7 +222,7 @@ internal static class RolloutStore
         {
             command.CommandText = """
                 SELECT device_id, stage, state, outcome, reason_code, reason, active_version, previous_version, revert_to, reverted, assigned_unix_ms,
-                  finished_unix_ms, reverted_unix_ms, download_ms, probation_ms FROM rollout_devices WHERE rollout_id = $id ORDER BY stage, device_id
+                  finished_unix_ms, reverted_unix_ms, download_ms, probation_ms, latency_ratio FROM rollout_devices WHERE rollout_id = $id ORDER BY stage, device_id
                 """;
             command.Parameters.Add(new DuckDBParameter("id", id));
             using var reader = command.ExecuteReader();
@@ -242,6 +245,7 @@ internal static class RolloutStore
                     RevertedUnixMs = reader.IsDBNull(12) ? null : reader.GetInt64(12),
                     DownloadMs = reader.IsDBNull(13) ? null : reader.GetDouble(13),
                     ProbationMs = reader.IsDBNull(14) ? null : reader.GetDouble(14),
+                    LatencyRatio = reader.IsDBNull(15) ? null : reader.GetDouble(15),
                 });
             }
         }
@@ -267,6 +271,7 @@ internal static class RolloutStore
         new("code", device.ReasonCode), new("reason", device.Reason), new("active", device.ActiveVersion), new("previous", device.PreviousVersion),
         new("revert_to", device.RevertTo), new("reverted", device.Reverted), new("assigned", device.AssignedUnixMs), new("finished", device.FinishedUnixMs),
         new("reverted_at", device.RevertedUnixMs), new("download", device.DownloadMs), new("probation", device.ProbationMs),
+        new("latency_ratio", device.LatencyRatio),
     ];
 
     private static void Run(FleetStore store, string sql, DuckDBParameter[] parameters)

@@ -6,7 +6,7 @@ namespace EdgeRuntime.Fleet.Deployment;
 public sealed record StageSummary(int Stage, string Share, int Devices, int Passed, int Failed, int Waiting, double? StartedAfterSeconds, double? Seconds);
 
 public sealed record DeviceSummary(string DeviceId, int Stage, string? State, string? Outcome, string? ReasonCode, string? Reason, string? ActiveVersion,
-    string? PreviousVersion, string? RevertTo, bool Reverted, double? DownloadMs, double? ProbationMs);
+    string? PreviousVersion, string? RevertTo, bool Reverted, double? DownloadMs, double? ProbationMs, double? LatencyRatio);
 
 /// <summary>A rollout as `edgert fleet rollout status` shows it: stages, outcomes, timings.</summary>
 public sealed record RolloutSummary(
@@ -30,6 +30,8 @@ public sealed record RolloutSummary(
     IReadOnlyDictionary<string, int> FailuresByReason,
     double? MedianDownloadMs,
     double? MedianProbationMs,
+    /// <summary>Median over the devices of probation's new/replaced latency ratio.</summary>
+    double? MedianLatencyRatio,
     IReadOnlyList<StageSummary> StageTable,
     IReadOnlyList<DeviceSummary> DeviceTable)
 {
@@ -54,9 +56,9 @@ public sealed record RolloutSummary(
             given.Count(d => d.Outcome == "passed"), given.Count(d => d.Outcome == "failed"), given.Count(d => d.Reverted),
             reverted.Count > 0 && rollout.HaltedUnixMs is long halted ? (reverted.Max(d => d.RevertedUnixMs!.Value) - halted) / 1000.0 : null,
             given.Where(d => d.Outcome == "failed").GroupBy(d => d.ReasonCode ?? "unknown").ToDictionary(g => g.Key, g => g.Count()),
-            Median(given.Select(d => d.DownloadMs)), Median(given.Select(d => d.ProbationMs)), stages,
+            Median(given.Select(d => d.DownloadMs)), Median(given.Select(d => d.ProbationMs)), Median(given.Select(d => d.LatencyRatio)), stages,
             rollout.Devices.Select(d => new DeviceSummary(d.DeviceId, d.Stage + 1, d.State, d.Outcome, d.ReasonCode, d.Reason, d.ActiveVersion, d.PreviousVersion,
-                d.RevertTo, d.Reverted, d.DownloadMs, d.ProbationMs)).ToList());
+                d.RevertTo, d.Reverted, d.DownloadMs, d.ProbationMs, d.LatencyRatio)).ToList());
     }
 
     private static double? Median(IEnumerable<double?> values)
@@ -78,7 +80,8 @@ public sealed record RolloutSummary(
             (HaltedAfterSeconds is double halt ? $"; halted at {halt.ToString("F1", c)} s, {Reverted} of {GivenBundle} back on their previous version" +
                 (RevertSeconds is double back ? $" {back.ToString("F1", c)} s later" : "") : "") +
             (MedianDownloadMs is double download ? $"; median download {download.ToString("F0", c)} ms" : "") +
-            (MedianProbationMs is double probation ? $", probation {probation.ToString("F0", c)} ms" : ""));
+            (MedianProbationMs is double probation ? $", probation {probation.ToString("F0", c)} ms" : "") +
+            (MedianLatencyRatio is double ratio ? $", latency {ratio.ToString("F2", c)}x the replaced version" : ""));
         var table = new TextTable("stage", "share", "devices", "passed", "failed", "waiting", "started at s", "took s");
         foreach (var stage in StageTable)
         {
@@ -89,10 +92,10 @@ public sealed record RolloutSummary(
         var shown = DeviceTable.Where(d => devices || d.Outcome == "failed").ToList();
         if (shown.Count > 0)
         {
-            var deviceTable = new TextTable("device", "stage", "state", "outcome", "reason", "active", "sent back to", "back");
+            var deviceTable = new TextTable("device", "stage", "state", "outcome", "reason", "latency x", "active", "sent back to", "back");
             foreach (var d in shown)
             {
-                deviceTable.Add(d.DeviceId, d.Stage, d.State, d.Outcome, d.ReasonCode, d.ActiveVersion, d.RevertTo, d.RevertTo is null ? null : d.Reverted ? "yes" : "no");
+                deviceTable.Add(d.DeviceId, d.Stage, d.State, d.Outcome, d.ReasonCode, d.LatencyRatio is double x ? Math.Round(x, 2) : null, d.ActiveVersion, d.RevertTo, d.RevertTo is null ? null : d.Reverted ? "yes" : "no");
             }
             deviceTable.WriteTo(output);
         }

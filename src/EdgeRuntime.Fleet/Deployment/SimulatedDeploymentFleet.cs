@@ -21,7 +21,7 @@ public sealed record SimulatedFleetOptions
     public string TopicPrefix { get; init; } = UplinkTopics.DefaultPrefix;
     public ProbationOptions Probation { get; init; } = new() { Period = TimeSpan.FromSeconds(2) };
     /// <summary>How often each device serves a request on its active version.</summary>
-    public TimeSpan RequestInterval { get; init; } = TimeSpan.FromMilliseconds(200);
+    public TimeSpan RequestInterval { get; init; } = TimeSpan.FromMilliseconds(50);
     /// <summary>Latency a request must meet for SLO attainment (generous: 50 devices share a few cores).</summary>
     public double SloMs { get; init; } = 1000;
     public DownloadOptions Download { get; init; } = new() { StallTimeout = TimeSpan.FromSeconds(10) };
