@@ -154,7 +154,18 @@ public sealed class BundleDownloader
             {
                 _logger.LogInformation("Resuming download of {Bundle}: {Stored} of {Count} chunks already stored", desired, resumed, count);
             }
-            fetched = await FetchMissingAsync(desired, handle, received, resumed, progress, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                fetched = await FetchMissingAsync(desired, handle, received, resumed, progress, cancellationToken).ConfigureAwait(false);
+            }
+            catch (DeploymentRefusedException)
+            {
+                // Refused for good: the staged bytes are of no further use.
+                handle.Dispose();
+                File.Delete(part);
+                File.Delete(CursorPath(desired));
+                throw;
+            }
         }
         string hash = HashOf(part);
         if (hash != desired.Sha256)

@@ -423,8 +423,13 @@ public sealed class DeploymentAgent : IAsyncDisposable
                     }
                 }
             }
-            catch (Exception e) when (e is MqttSessionException or OperationCanceledException && !stopping.IsCancellationRequested)
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
             {
+                break;
+            }
+            catch (Exception e) when (e is MqttSessionException or OperationCanceledException)
+            {
+                // Kept as unsent: tried again after ReportRetry, or sooner when a newer report comes.
                 _logger.LogDebug("Deployment status not published yet: {Reason}", e.Message);
             }
         }
