@@ -17,6 +17,8 @@ public static class EdgertCli
         root.Options.Add(threads);
         root.Subcommands.Add(DemoCommand.Create(context));
         root.Subcommands.Add(BundleCommands.Create(context));
+        root.Subcommands.Add(KeysCommand.Create(context));
+        root.Subcommands.Add(DeployCommand.Create(context));
         root.Subcommands.Add(EvalCommand.Create(context));
         root.Subcommands.Add(BenchCommand.Create(context));
         root.Subcommands.Add(DiffCommand.Create(context));
@@ -61,5 +63,5 @@ public static class EdgertCli
     private static bool IsUserFacing(Exception e) => e is CliError or BundleException or VariantUnavailableException
         or InvalidInputException or OnnxFormatException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException
         or IOException or UnauthorizedAccessException or ArgumentException or KeyNotFoundException or NotSupportedException
-        or Microsoft.ML.OnnxRuntime.OnnxRuntimeException;
+        or Microsoft.ML.OnnxRuntime.OnnxRuntimeException or Deployment.DeploymentRefusedException;
 }

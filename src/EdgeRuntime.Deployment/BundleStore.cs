@@ -97,6 +97,9 @@ public sealed class BundleStore : IDeviceDeployment, IDisposable
             : [];
     }
 
+    public StoreStatus Status() =>
+        new(Recovery.Actions, [.. BundleNames().Select(name => new StoreEntry(GetState(name), InstalledVersions(name)))]);
+
     /// <summary>Checks the active version's signature and every file again, as the daemon does before serving it.</summary>
     public VerifiedBundle VerifyActive(string bundleName)
     {

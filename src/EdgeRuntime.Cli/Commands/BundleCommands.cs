@@ -1,6 +1,8 @@
 using System.CommandLine;
 using EdgeRuntime.Bundles;
 using EdgeRuntime.Compression.Packing;
+using EdgeRuntime.Deployment;
+using EdgeRuntime.Deployment.Signing;
 
 namespace EdgeRuntime.Cli.Commands;
 
@@ -13,6 +15,9 @@ internal static class BundleCommands
         command.Subcommands.Add(AddCommand(context));
         command.Subcommands.Add(InspectCommand(context));
         command.Subcommands.Add(VerifyCommand(context));
+        command.Subcommands.Add(ReferenceCommand(context));
+        command.Subcommands.Add(SignCommand(context));
+        command.Subcommands.Add(PackCommand(context));
         return command;
     }
 
@@ -111,6 +116,75 @@ internal static class BundleCommands
             var verification = BundleVerification.Of(result.GetValue(directory)!);
             context.Write(result.GetValue(json), verification, (writer, r) => r.WriteText(writer));
             return verification.Ok ? 0 : 1;
+        });
+        return command;
+    }
+
+    private static Command ReferenceCommand(CliContext context)
+    {
+        var directory = new Argument<string>("directory") { Description = "Bundle directory" };
+        var samples = new Option<int>("--samples") { Description = "Reference inputs to record", DefaultValueFactory = _ => 4 };
+        var tolerance = new Option<double>("--tolerance") { Description = "Largest absolute difference allowed per output element", DefaultValueFactory = _ => 1e-3 };
+        var perOutput = new Option<string[]>("--output-tolerance") { Description = "NAME=T for one output (repeatable)", AllowMultipleArgumentsPerToken = true };
+        var data = new DataOptions();
+        var json = CliOutput.Json();
+        var command = new Command("reference", "Record reference inputs with the reference variant's outputs and tolerances; a device checks a new version against them in probation. Sign afterwards");
+        command.Arguments.Add(directory);
+        command.AddOptions(samples, tolerance, perOutput, json);
+        data.AddTo(command);
+        command.SetAction(result =>
+        {
+            var tolerances = new Dictionary<string, double>(StringComparer.Ordinal);
+            foreach (string spec in result.GetValue(perOutput) ?? [])
+            {
+                int equals = spec.IndexOf('=');
+                if (equals <= 0 || !double.TryParse(spec[(equals + 1)..], System.Globalization.CultureInfo.InvariantCulture, out double t) || t < 0)
+                {
+                    throw new CliError($"--output-tolerance '{spec}': expected NAME=T with T a number from 0 up");
+                }
+                tolerances[spec[..equals]] = t;
+            }
+            var dataset = data.IsGiven(result) ? data.Load(result).Data : null;
+            var recording = ReferenceRecorder.Record(result.GetValue(directory)!, result.GetValue(samples), result.GetValue(tolerance), tolerances, dataset);
+            context.Write(result.GetValue(json), recording, (writer, r) => writer.WriteLine(
+                $"recorded {r.Samples} reference input(s) ({r.InputSource}) with variant '{r.Variant}' outputs into {r.File}; tolerances " +
+                string.Join(", ", r.Tolerances.Select(t => $"{t.Key}={t.Value:G4}"))));
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command SignCommand(CliContext context)
+    {
+        var directory = new Argument<string>("directory") { Description = "Bundle directory" };
+        var key = new Option<FileInfo>("--key") { Description = "Private key (NAME.key from `edgert keys new`)", Required = true };
+        var version = new Option<long?>("--version") { Description = "Set the bundle's version first (counts up with every release; devices refuse lower ones)" };
+        var json = CliOutput.Json();
+        var command = new Command("sign", "Write manifest.sig: an ECDSA P-256 signature over manifest.json, which hashes every file and holds the version");
+        command.Arguments.Add(directory);
+        command.AddOptions(key, version, json);
+        command.SetAction(result =>
+        {
+            var signed = BundleSigner.Sign(result.GetValue(directory)!, result.GetValue(key)!.FullName, result.GetValue(version));
+            context.Write(result.GetValue(json), signed, (writer, s) => writer.WriteLine($"signed '{s.BundleName}' version {s.Version} with key {s.KeyId}: {s.SignaturePath}"));
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command PackCommand(CliContext context)
+    {
+        var directory = new Argument<string>("directory") { Description = "Signed bundle directory" };
+        var output = new Option<string>("--out") { Description = "Archive to write (.tar)", Required = true };
+        var json = CliOutput.Json();
+        var command = new Command("pack", "Pack a bundle into the one-file archive a device installs");
+        command.Arguments.Add(directory);
+        command.AddOptions(output, json);
+        command.SetAction(result =>
+        {
+            var packed = BundleArchive.Pack(result.GetValue(directory)!, result.GetValue(output)!);
+            context.Write(result.GetValue(json), packed, (writer, p) => writer.WriteLine($"packed {p.Files} file(s), {p.Bytes} bytes: {p.ArchivePath}"));
+            return 0;
         });
         return command;
     }
