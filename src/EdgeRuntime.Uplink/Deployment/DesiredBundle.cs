@@ -116,8 +116,6 @@ internal static class DeploymentJson
 /// <summary>The device's deployment states as the fleet sees them on the status topic.</summary>
 public enum DeviceDeploymentState
 {
-    /// <summary>Nothing to do: the active version is what the fleet wants (or nothing was asked).</summary>
-    Idle,
     Downloading,
     Installed,
     Probation,
