@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using EdgeRuntime.Devices;
 using EdgeRuntime.Devices.Boards;
 using EdgeRuntime.Devices.Sysfs;
+using EdgeRuntime.Deployment;
 using EdgeRuntime.Inference;
 using EdgeRuntime.Server.Connections;
 using EdgeRuntime.Server.Governance;
@@ -35,6 +36,7 @@ public sealed class EdgertdServer : IAsyncDisposable
     private ServerContext? _context;
     private DaemonTelemetry? _telemetry;
     private DaemonUplink? _uplink;
+    private BundleStore? _store;
     private long _nextConnectionId;
     private long _lastRefusalLog;
     private PeerShares _peerShares = null!;
@@ -95,9 +97,28 @@ public sealed class EdgertdServer : IAsyncDisposable
         GovernorLoop? governance = null;
         try
         {
-            foreach (string bundle in _options.Bundles)
+            if (_options.StoreRoot is not null)
             {
-                string path = _options.ResolveBundlePath(bundle);
+                _store = new BundleStore(new BundleStoreOptions
+                {
+                    Root = _options.StoreRoot,
+                    TrustedKeysDirectory = _options.TrustedKeysDirectory!,
+                    Probation = new ProbationOptions { Period = TimeSpan.FromSeconds(_options.ProbationSeconds), MaxLatencyRatio = _options.ProbationMaxLatencyRatio },
+                }, ActivateFromStoreAsync, new SchedulerHealth(this), _time, _loggers.CreateLogger<BundleStore>());
+            }
+            var served = _options.Bundles.Select(_options.ResolveBundlePath)
+                .Concat(_store?.BundleNames().Select(_store.ActiveDirectory).OfType<string>() ?? [])
+                .ToList();
+            if (served.Count == 0)
+            {
+                throw new ArgumentException($"the bundle store '{_options.StoreRoot}' has no active version of any bundle yet, and no bundle was given to serve");
+            }
+            foreach (string path in served)
+            {
+                if (BundleTrust.Problem(path, _options.TrustedKeysDirectory) is string untrusted)
+                {
+                    throw new ArgumentException($"bundle '{path}' refused: {untrusted}");
+                }
                 var host = await Task.Run(() => ModelHost.Open(path, runtimeOptions, _options, _time, _loggers.CreateLogger<ModelHost>(), events), cancellationToken).ConfigureAwait(false);
                 hosts.Add(host);
                 if (hosts.Count(h => h.Name == host.Name) > 1)
@@ -114,11 +135,16 @@ public sealed class EdgertdServer : IAsyncDisposable
             }
             if (_options.MqttBroker is not null)
             {
-                _uplink = await DaemonUplink.StartAsync(_options, governance, _telemetry?.Log, _time, _loggers, cancellationToken).ConfigureAwait(false);
+                _uplink = await DaemonUplink.StartAsync(_options, governance, _telemetry?.Log, _store, [.. hosts.Select(h => h.Name)], _time, _loggers, cancellationToken)
+                    .ConfigureAwait(false);
             }
             var scheduler = new InferenceScheduler(_options.ResolvedWorkers, _options.QueueCapacity, _time, _loggers.CreateLogger<InferenceScheduler>());
             _context = new ServerContext(_options, new ModelRegistry(hosts), scheduler, events, governance, _time, _loggers) { Telemetry = _telemetry?.Log };
             _peerShares = new PeerShares(_options.MaxConnectionsPerUser, _options.MaxConnectionsPerProcess);
+            if (_uplink is not null)
+            {
+                await _uplink.StartDeploymentAsync(cancellationToken).ConfigureAwait(false);
+            }
             ListenOnUnixSocket();
             if (_options.TcpPort is int port)
             {
@@ -134,6 +160,7 @@ public sealed class EdgertdServer : IAsyncDisposable
             }
             await StopFleetLinkAsync().ConfigureAwait(false);
             governance?.Dispose();
+            _store?.Dispose();
             if (_context is not null)
             {
                 await _context.Scheduler.DrainAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
@@ -143,6 +170,31 @@ public sealed class EdgertdServer : IAsyncDisposable
                 host.Dispose();
             }
             throw;
+        }
+    }
+
+    /// <summary>The device bundle store, when <see cref="ServerOptions.StoreRoot"/> is set: delivery installs and activates through it.</summary>
+    public IDeviceDeployment? Deployment => _store;
+
+    /// <summary>A store activation: the served model's drained hot swap onto the new version's directory.</summary>
+    private async Task ActivateFromStoreAsync(string bundleName, string directory, CancellationToken cancellationToken)
+    {
+        var host = Context.Registry.Models.FirstOrDefault(m => m.Name == bundleName)
+            ?? throw new InvalidOperationException($"'{bundleName}' is not served by this daemon; a new bundle name is served after a restart");
+        await host.ReloadAsync(directory, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Probation's view of live traffic: the scheduler's counters, which cover every model the daemon serves
+    /// (a request past its deadline counts as missing the SLO, a failed one as an error).
+    /// </summary>
+    private sealed class SchedulerHealth(EdgertdServer server) : IServingHealth
+    {
+        public ServingCounters Read(string bundleName)
+        {
+            var scheduler = server.Context.Scheduler;
+            long completed = scheduler.Completed, failed = scheduler.Failed, expired = scheduler.Expired;
+            return new ServingCounters(completed + failed + expired, failed, completed);
         }
     }
 
@@ -335,6 +387,7 @@ public sealed class EdgertdServer : IAsyncDisposable
         await StopFleetLinkAsync().ConfigureAwait(false);
         context.Governance.Dispose();
         context.Registry.Dispose();
+        _store?.Dispose();
         TryDeleteSocket();
         _logger.LogInformation(drained ? "Stopped after answering every accepted request" : "Stopped; the drain timeout cut some requests short");
     }

@@ -36,6 +36,21 @@ public sealed class ServerOptions : IValidatableObject
     /// <summary>Shared secret a TCP client sends in its hello; required with <see cref="TcpPort"/>.</summary>
     public string? TcpToken { get; set; }
 
+    /// <summary>
+    /// Directory of trusted signing keys (*.pub, a 'revoked' list): every bundle is then checked against them at
+    /// start and on reload (signature, every file's hash) and refused with the reason when it fails.
+    /// </summary>
+    public string? TrustedKeysDirectory { get; set; }
+
+    /// <summary>A device bundle store (DEPLOYMENT.md): serve the active version of every bundle in it, and hot-swap on activation. Needs <see cref="TrustedKeysDirectory"/>.</summary>
+    public string? StoreRoot { get; set; }
+
+    /// <summary>How long live traffic is watched after a store activation before the version is committed.</summary>
+    public double ProbationSeconds { get; set; } = 300;
+
+    /// <summary>Probation fails when a new version's median latency exceeds the replaced one's by this factor.</summary>
+    public double ProbationMaxLatencyRatio { get; set; } = 1.3;
+
     /// <summary>Bundle directories (or single .onnx files) to serve; relative paths are under <see cref="BundleRoot"/>.</summary>
     public List<string> Bundles { get; set; } = [];
 
@@ -183,6 +198,10 @@ public sealed class ServerOptions : IValidatableObject
                 return Path.TrimEndingDirectorySeparator(Path.GetFullPath(BundleRoot));
             }
             var parents = Bundles.Select(b => Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(ResolveBundlePath(b))) ?? "/").ToList();
+            if (StoreRoot is not null)
+            {
+                parents.Add(Path.TrimEndingDirectorySeparator(Path.GetFullPath(StoreRoot)));
+            }
             string common = parents.Count == 0 ? Path.GetFullPath(".") : parents[0];
             foreach (string parent in parents.Skip(1))
             {
@@ -222,9 +241,21 @@ public sealed class ServerOptions : IValidatableObject
         {
             yield return new ValidationResult($"Knobs: {knobsProblem}", [nameof(Knobs)]);
         }
-        if (Bundles.Count == 0)
+        if (Bundles.Count == 0 && StoreRoot is null)
         {
-            yield return new ValidationResult("at least one bundle must be given", [nameof(Bundles)]);
+            yield return new ValidationResult("at least one bundle (or a bundle store) must be given", [nameof(Bundles)]);
+        }
+        if (StoreRoot is not null && TrustedKeysDirectory is null)
+        {
+            yield return new ValidationResult("a bundle store needs trusted keys (TrustedKeysDirectory): it installs only signed bundles", [nameof(TrustedKeysDirectory)]);
+        }
+        if (ProbationSeconds < 0 || ProbationMaxLatencyRatio < 1)
+        {
+            yield return new ValidationResult("ProbationSeconds must be at least 0 and ProbationMaxLatencyRatio at least 1", [nameof(ProbationSeconds)]);
+        }
+        if (TrustedKeysDirectory is not null && !Directory.Exists(TrustedKeysDirectory))
+        {
+            yield return new ValidationResult($"trusted keys directory '{TrustedKeysDirectory}' does not exist", [nameof(TrustedKeysDirectory)]);
         }
         if (Bundles.Any(string.IsNullOrWhiteSpace))
         {

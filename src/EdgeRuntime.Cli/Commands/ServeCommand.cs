@@ -14,7 +14,10 @@ internal static class ServeCommand
 {
     public static Command Create(CliContext context)
     {
-        var bundles = new Argument<string[]>("bundle") { Description = "Bundle directories (or .onnx files) to serve", Arity = ArgumentArity.OneOrMore };
+        var bundles = new Argument<string[]>("bundle") { Description = "Bundle directories (or .onnx files) to serve", Arity = ArgumentArity.ZeroOrMore };
+        var trustedKeys = new Option<string?>("--trusted-keys") { Description = "Serve only bundles signed by a key in this directory (*.pub, 'revoked' list), at start and on reload" };
+        var store = new Option<string?>("--store") { Description = "Bundle store directory: serve the active version of each bundle in it (needs --trusted-keys)" };
+        var probation = new Option<double>("--probation-seconds") { Description = "After a store activation, watch live traffic this long before committing", DefaultValueFactory = _ => 300 };
         var socket = new Option<string?>("--socket") { Description = "Unix socket path (default: /run/edgeruntime/edgertd.sock)" };
         var group = new Option<string?>("--group") { Description = "Group given the socket (mode 0660)" };
         var tcp = new Option<int?>("--tcp") { Description = "Also listen on loopback TCP at this port (needs --token)" };
@@ -38,7 +41,7 @@ internal static class ServeCommand
         mqtt.ClientId.Description = "MQTT client id (default: edgertd-<device id>)";
         var command = new Command("serve", "Run the edgertd daemon in the foreground: serve bundles over a Unix socket (and optionally loopback TCP)");
         command.Arguments.Add(bundles);
-        command.AddOptions(socket, group, tcp, token, workers, queue, board, sysfsRoot, profile, noGovernor, knobs, noArena, telemetry, deviceId, bundleRoot, allowNonFinite, verbose);
+        command.AddOptions(trustedKeys, store, probation, socket, group, tcp, token, workers, queue, board, sysfsRoot, profile, noGovernor, knobs, noArena, telemetry, deviceId, bundleRoot, allowNonFinite, verbose);
         mqtt.AddTo(command);
         command.SetAction(async (result, cancellation) =>
         {
@@ -46,6 +49,9 @@ internal static class ServeCommand
             {
                 Bundles = [.. result.GetValue(bundles)!.Select(Path.GetFullPath)],
                 BundleRoot = result.GetValue(bundleRoot) is string root ? Path.GetFullPath(root) : null,
+                TrustedKeysDirectory = result.GetValue(trustedKeys) is string keys ? Path.GetFullPath(keys) : null,
+                StoreRoot = result.GetValue(store) is string storeRoot ? Path.GetFullPath(storeRoot) : null,
+                ProbationSeconds = result.GetValue(probation),
                 AllowNonFiniteInputs = [.. result.GetValue(allowNonFinite) ?? []],
                 SocketGroup = result.GetValue(group),
                 TcpPort = result.GetValue(tcp),

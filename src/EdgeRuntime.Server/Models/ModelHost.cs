@@ -281,6 +281,11 @@ internal sealed class ModelHost : IDisposable
         await _reloadGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            if (BundleTrust.Problem(target, _options.TrustedKeysDirectory) is string untrusted)
+            {
+                _logger.LogWarning("Reload of {Model} from {Path} refused: {Reason}", Name, target, untrusted);
+                throw new RefusedException(Refusal.ReloadFailed, $"bundle at '{target}' refused: {untrusted}; '{Name}' keeps serving from '{Path}'");
+            }
             ModelRuntime fresh;
             try
             {
