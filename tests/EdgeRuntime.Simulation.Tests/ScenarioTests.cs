@@ -228,6 +228,20 @@ public sealed class ScenarioTests
     }
 
     [Fact]
+    public void A_battery_horizon_is_the_deployments_and_goes_into_the_profile_and_a_bad_one_is_refused()
+    {
+        var scenario = Parse(Segments("""{"at": "0m", "load": 0.2}""", extra: """, "battery_horizon": "45m" """));
+        Assert.Equal(2700, scenario.BatteryHorizonSeconds);
+        var profile = scenario.ApplyTo(ProfileCatalog.BuiltIn("raspberry-pi-4"));
+        Assert.Equal(2700, profile.Policy.BatteryHorizonSeconds);
+        Assert.Null(Parse(Segments("""{"at": "0m", "load": 0.2}""")).ApplyTo(ProfileCatalog.BuiltIn("raspberry-pi-4")).Policy.BatteryHorizonSeconds);
+        Assert.Contains("battery_horizon must be positive", Assert.Throws<ScenarioException>(() =>
+            Parse(Segments("""{"at": "0m", "load": 0.2}""", extra: """, "battery_horizon": 0"""))).Message);
+        Assert.Contains("board 'raspberry-pi-5' has no battery", Assert.Throws<ScenarioException>(() =>
+            Parse(Segments("""{"at": "0m", "load": 0.2}""", board: "raspberry-pi-5", extra: """, "battery_horizon": "1h" """))).Message);
+    }
+
+    [Fact]
     public void A_static_variant_that_matches_adaptive_only_by_throttling_longer_is_named_apart_not_as_at_least_as_good()
     {
         static PolicyOutcome Outcome(string policy, double slo, double quality, double throttled) =>
