@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using EdgeRuntime.Devices.Boards;
+using EdgeRuntime.Governance;
 
 namespace EdgeRuntime.Simulation;
 
@@ -63,9 +64,19 @@ public sealed record Scenario
     public double? SloP95Ms { get; init; }
     /// <summary>What every segment's <c>load</c> is a share of (<c>load_of</c>; default the reference variant).</summary>
     public LoadBasis LoadOf { get; init; } = LoadBasis.Reference;
+    /// <summary>
+    /// How long the deployment's battery must carry the board (<c>battery_horizon</c>): its autonomy, a property of the
+    /// site, not of the board. The governor keeps the projected charge lasting this long; null: the profile's setting.
+    /// </summary>
+    public double? BatteryHorizonSeconds { get; init; }
     public required IReadOnlyList<ScenarioSegment> Segments { get; init; }
 
-    private static readonly string[] TopFields = ["name", "description", "board", "duration", "seed", "slo_p95_ms", "load_of", "segments"];
+    /// <summary>The board's profile with what the scenario says about the deployment (its battery horizon) in force.</summary>
+    public GovernorProfile ApplyTo(GovernorProfile profile) => BatteryHorizonSeconds is double horizon
+        ? profile with { Policy = profile.Policy with { BatteryHorizonSeconds = horizon } }
+        : profile;
+
+    private static readonly string[] TopFields = ["name", "description", "board", "duration", "seed", "slo_p95_ms", "load_of", "battery_horizon", "segments"];
     private static readonly string[] SegmentFields = ["at", "load", "rate", "ambient_c", "power", "battery_percent", "fan", "ramp", "burst", "note"];
     private static readonly string[] BurstFields = ["every", "on", "factor"];
 
@@ -149,6 +160,19 @@ public sealed record Scenario
                     _ => throw new ScenarioException($"{source}: load_of must be \"reference\" or \"lightest\", got {loadOfElement.GetRawText()}"),
                 };
             }
+            double? horizon = null;
+            if (root.TryGetProperty("battery_horizon", out var horizonElement))
+            {
+                horizon = ParseTime(horizonElement, $"{source}: battery_horizon");
+                if (horizon <= 0 || horizon > 2 * 86400)
+                {
+                    throw new ScenarioException($"{source}: battery_horizon must be positive and at most two days, got {horizon} s");
+                }
+                if (descriptor.Simulation.Battery is null)
+                {
+                    throw new ScenarioException($"{source}: battery_horizon is set, but board '{board}' has no battery in its simulation model");
+                }
+            }
             string? description = root.TryGetProperty("description", out var d) ? d.GetString() : null;
             if (!root.TryGetProperty("segments", out var segmentsElement) || segmentsElement.ValueKind != JsonValueKind.Array || segmentsElement.GetArrayLength() == 0)
             {
@@ -164,6 +188,7 @@ public sealed record Scenario
             var scenario = new Scenario
             {
                 Name = name, Description = description, Board = board, DurationSeconds = duration, Seed = seed, SloP95Ms = slo, LoadOf = loadOf, Segments = segments,
+                BatteryHorizonSeconds = horizon,
             };
             scenario.Check(source, descriptor);
             return scenario;

@@ -233,7 +233,7 @@ public static class SimulationRuns
             foreach (var scenario in scenarios)
             {
                 var descriptor = catalog.Get(scenario.Board);
-                var profile = ProfileCatalog.BuiltIn(descriptor.Id);
+                var profile = scenario.ApplyTo(ProfileCatalog.BuiltIn(descriptor.Id));
                 if (!costsByBoard.TryGetValue(descriptor.Id, out var costs))
                 {
                     log?.WriteLine($"costs on {descriptor.Id}:");

@@ -227,6 +227,41 @@ public sealed class ScenarioTests
         Assert.Equal(0, adaptive.SecondsThrottled);
     }
 
+    [Fact]
+    public void A_battery_horizon_is_the_deployments_and_goes_into_the_profile_and_a_bad_one_is_refused()
+    {
+        var scenario = Parse(Segments("""{"at": "0m", "load": 0.2}""", extra: """, "battery_horizon": "45m" """));
+        Assert.Equal(2700, scenario.BatteryHorizonSeconds);
+        var profile = scenario.ApplyTo(ProfileCatalog.BuiltIn("raspberry-pi-4"));
+        Assert.Equal(2700, profile.Policy.BatteryHorizonSeconds);
+        Assert.Null(Parse(Segments("""{"at": "0m", "load": 0.2}""")).ApplyTo(ProfileCatalog.BuiltIn("raspberry-pi-4")).Policy.BatteryHorizonSeconds);
+        Assert.Contains("battery_horizon must be positive", Assert.Throws<ScenarioException>(() =>
+            Parse(Segments("""{"at": "0m", "load": 0.2}""", extra: """, "battery_horizon": 0"""))).Message);
+        Assert.Contains("board 'raspberry-pi-5' has no battery", Assert.Throws<ScenarioException>(() =>
+            Parse(Segments("""{"at": "0m", "load": 0.2}""", board: "raspberry-pi-5", extra: """, "battery_horizon": "1h" """))).Message);
+    }
+
+    [Fact]
+    public void A_static_variant_that_matches_adaptive_only_by_throttling_longer_is_named_apart_not_as_at_least_as_good()
+    {
+        static PolicyOutcome Outcome(string policy, double slo, double quality, double throttled) =>
+            new(policy, 1000, 1000, slo, quality, 1, 70, throttled, 1, null, 0, new Dictionary<string, double>());
+        var report = new SimulationReport("raspberry-pi-5", 1, 100, 3, 3600, Variants,
+        [
+            Outcome(AdaptiveSimulation.AdaptivePolicy, 0.999, 0.9055, 0),
+            Outcome("fp32", 1.0, 0.906, 1594),
+            Outcome("int8", 1.0, 0.905, 0),
+            Outcome("pruned", 1.0, 0.893, 0),
+        ]);
+        var verdict = ScenarioVerdict.Of(report);
+        Assert.Empty(verdict.StaticsAtLeastAsGood);
+        Assert.Equal("fp32", Assert.Single(verdict.StaticsAsGoodOnlyByThrottling).Policy);
+        Assert.Contains("as good on both only by throttling: fp32 1594 s", verdict.Summary("fan-failure"));
+        // Without throttling, the same figures make it at least as good.
+        var fair = ScenarioVerdict.Of(report with { Outcomes = [report.Outcomes[0], Outcome("fp32", 1.0, 0.906, 0), report.Outcomes[2], report.Outcomes[3]] });
+        Assert.Equal(["fp32"], fair.StaticsAtLeastAsGood);
+    }
+
     private static string RepositoryRoot()
     {
         string? directory = AppContext.BaseDirectory;

@@ -16,7 +16,7 @@ public sealed class Governor
     private readonly TimeProvider _time;
     private int _current;
     private DateTimeOffset _lastSwitch;
-    private readonly Queue<(DateTimeOffset At, double Celsius)> _readings = new();
+    private readonly Queue<(DateTimeOffset At, double Celsius, int Serving)> _readings = new();
     private double _trend;
     private bool _started;
     private readonly Queue<(DateTimeOffset At, double Rate)> _tickRates = new();
@@ -27,6 +27,8 @@ public sealed class Governor
     private bool _batterySeen;
     private double? _lastBatteryPercent;
     private BatteryCap _battery;
+    private readonly BatteryBudget _budget = new();
+    private BatteryBudget.Projection? _projection;
 
     /// <summary>The energy cap of this tick: a tier from a good reading, the held tier while the reading is unknown, or none.</summary>
     private readonly record struct BatteryCap(double? Ratio, string Why, bool Unknown);
@@ -90,12 +92,17 @@ public sealed class Governor
             }
         }
         _battery = Battery(input.Device, policy);
+        _projection = _budget.Update(input.Device, _current, now);
         double frequencyFactor = FrequencyFactor(input.Device);
         double? slo = input.Hints.SloP95Ms ?? policy.SloP95Ms ?? DefaultSlo();
         double rate = PlanningRate(Math.Max(0, input.ArrivalRatePerSecond), now, policy);
 
         // Steady-state temperature now: a first-order system heading for T + τ·dT/dt.
-        double currentUtilisation = Utilisation(_current, rate, frequencyFactor, input);
+        // The trend was measured on the variants that served over its window, not necessarily the current one (a switch
+        // a few seconds ago): each variant's steady state is shifted from the utilisation they had.
+        double currentUtilisation = _readings.Count > 0
+            ? _readings.Average(r => Utilisation(r.Serving, rate, frequencyFactor, input))
+            : Utilisation(_current, rate, frequencyFactor, input);
         double? steadyNow = celsius is double c ? c + Math.Max(0, _trend) * thermal.TimeConstantSeconds : null;
         double limit = thermal.ThrottleCelsius - policy.ThermalMarginCelsius;
 
@@ -139,14 +146,21 @@ public sealed class Governor
         bool throttled = device is not null && device.Throttle.TryGetValue(out var flags) && IsThrottlingNow(flags);
         if (device is not null && (device.ThermalState == ThermalState.Serious || throttled))
         {
-            // Step to the most accurate variant that is cheaper than the current one, if there is one.
             string why = throttled ? "the board reports throttling" : $"serious thermal state{At(celsius)}";
+            if (!throttled && TrendEstablished && evaluations[_current].Fits)
+            {
+                // Serious is a warning, not throttling: a variant whose measured trend forecasts it below the limit keeps
+                // serving (stepping down would give up quality for nothing), but nothing heavier is tried until it passes.
+                return (_current, DecisionReason.ThermalSerious,
+                    why + $"; {_variants[_current].Id} forecast {evaluations[_current].SteadyCelsius:F1} °C within the limit: it stays, no move up");
+            }
+            // Step to the most accurate variant that is cheaper than the current one, if there is one.
             int lighter = Enumerable.Range(0, _variants.Count)
                 .Where(i => evaluations[i].ServiceMs < evaluations[_current].ServiceMs)
                 .DefaultIfEmpty(-1).First();
             return lighter < 0
                 ? (_current, DecisionReason.ThermalSerious, why + $"; no variant is lighter than {_variants[_current].Id}")
-                : (lighter, DecisionReason.ThermalSerious, why + $"; stepping down to {_variants[lighter].Id}");
+                : (lighter, DecisionReason.ThermalSerious, why + $"; {_variants[_current].Id}: {evaluations[_current].Explanation}; stepping down to {_variants[lighter].Id}");
         }
 
         // Lighter variants win under background priority: the one that fits with the least energy.
@@ -265,6 +279,19 @@ public sealed class Governor
         {
             return new Evaluation(false, DecisionReason.BatteryTier, $"{_battery.Why}: energy per inference capped at {ratio:P0} of the reference", predictedP95, steady);
         }
+        if (policy.BatteryHorizonSeconds is double horizon && _projection is { } projection && !IsMostFrugal(index, input, frequencyFactor))
+        {
+            // The current variant's draw is measured; another's is scaled by its energy per inference, as if all the draw
+            // were the CPU's: generous to lighter variants (tried, then measured) and strict with heavier ones.
+            double scale = index == _current ? 1 : EnergyRatio(index, input, frequencyFactor) / EnergyRatio(_current, input, frequencyFactor);
+            double lasts = projection.SecondsAt(scale);
+            if (lasts < horizon)
+            {
+                return new Evaluation(false, DecisionReason.BatteryBudget,
+                    $"battery at {projection.Percent:F0}% drawing {projection.Watts * scale:F2} W lasts {lasts / 60:F0} min, under the {horizon / 60:F0}-min horizon",
+                    predictedP95, steady);
+            }
+        }
         return new Evaluation(true, null, "within every limit", predictedP95, atHorizon);
     }
 
@@ -375,6 +402,16 @@ public sealed class Governor
         return null;
     }
 
+    /// <summary>The variant that spends the least energy per inference: the one served when no variant lasts the battery horizon.</summary>
+    private bool IsMostFrugal(int index, GovernorInput input, double frequencyFactor)
+    {
+        double mine = EnergyRatio(index, input, frequencyFactor);
+        return Enumerable.Range(0, _variants.Count).All(i => EnergyRatio(i, input, frequencyFactor) >= mine);
+    }
+
+    /// <summary>The readings span at least half the trend window: the trend measures the board, not the first readings.</summary>
+    private bool TrendEstablished => _readings.Count >= 3 && (_readings.Last().At - _readings.Peek().At) >= TrendWindow / 2;
+
     private static string At(double? celsius) => celsius is double c ? $" at {c:F1} °C" : " (temperature unreadable)";
 
     private static double FrequencyFactor(DeviceSnapshot? device)
@@ -407,7 +444,7 @@ public sealed class Governor
 
     private void UpdateTrend(double celsius, DateTimeOffset now)
     {
-        _readings.Enqueue((now, celsius));
+        _readings.Enqueue((now, celsius, _current));
         while (_readings.Count > 0 && now - _readings.Peek().At > TrendWindow)
         {
             _readings.Dequeue();
@@ -418,7 +455,7 @@ public sealed class Governor
             return;
         }
         double meanT = 0, meanC = 0;
-        foreach (var (at, c) in _readings)
+        foreach (var (at, c, _) in _readings)
         {
             meanT += (at - now).TotalSeconds;
             meanC += c;
@@ -426,7 +463,7 @@ public sealed class Governor
         meanT /= _readings.Count;
         meanC /= _readings.Count;
         double covariance = 0, variance = 0;
-        foreach (var (at, c) in _readings)
+        foreach (var (at, c, _) in _readings)
         {
             double dt = (at - now).TotalSeconds - meanT;
             covariance += dt * (c - meanC);

@@ -60,6 +60,12 @@ public sealed record GovernorPolicy
     public double ThermalMarginCelsius { get; init; } = 5;
     /// <summary>Extra margin a heavier variant must keep, so the choice does not oscillate.</summary>
     public double HysteresisCelsius { get; init; } = 3;
+    /// <summary>
+    /// On battery, serve so the remaining charge is projected to last at least this long at the measured draw (the
+    /// battery's power reading, converted to charge by the drops of its percentage seen so far); when no variant
+    /// lasts it, the most frugal one serves. Null: no such budget, only the tiers.
+    /// </summary>
+    public double? BatteryHorizonSeconds { get; init; }
     /// <summary>Limits while running on battery, lowest charge first.</summary>
     public IReadOnlyList<BatteryTier> BatteryTiers { get; init; } =
     [

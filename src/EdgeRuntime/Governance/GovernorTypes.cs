@@ -26,6 +26,8 @@ public enum DecisionReason
     ThermalCritical,
     /// <summary>On battery below a tier: energy per inference is capped.</summary>
     BatteryTier,
+    /// <summary>On battery, the remaining charge is projected not to last the profile's horizon at this variant's draw.</summary>
+    BatteryBudget,
     /// <summary>The app's quality floor rules out lighter variants.</summary>
     QualityFloor,
     /// <summary>Temperature is unknown or stale: no move to a heavier variant.</summary>

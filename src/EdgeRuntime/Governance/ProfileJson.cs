@@ -91,6 +91,7 @@ public static class ProfileJson
         Check(policy.MaxUtilisation is > 0 and < 1, "policy.max_utilisation must be in (0, 1)");
         Check(policy.ThermalMarginCelsius >= 0, "policy.thermal_margin_celsius must not be negative");
         Check(policy.HysteresisCelsius >= 0, "policy.hysteresis_celsius must not be negative");
+        Check(policy.BatteryHorizonSeconds is null or > 0, "policy.battery_horizon_seconds must be positive");
         for (int i = 0; i < policy.BatteryTiers.Count; i++)
         {
             var tier = policy.BatteryTiers[i];
