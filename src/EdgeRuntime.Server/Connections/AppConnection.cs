@@ -32,6 +32,8 @@ internal sealed class AppConnection : IJobResponder
     private bool _greeted;
     private long _acceptedAt;
     private FrameReadPhase _phase;
+    // The thread serving the connection writes its replies itself, blocking (see FrameWriter.Write).
+    private int _readerThread = -1;
 
     public AppConnection(ServerContext server, Socket socket, bool requiresToken, long id)
     {
@@ -52,6 +54,9 @@ internal sealed class AppConnection : IJobResponder
     /// <summary>Serves the connection on the calling thread (a thread of its own) until the peer or the daemon closes it.</summary>
     public void Run()
     {
+        _readerThread = Environment.CurrentManagedThreadId;
+        // A client that stops reading its replies cannot hold this thread in a blocking write for longer than a body may take.
+        _socket.SendTimeout = (int)Math.Clamp(_server.Options.BodyTimeout.TotalMilliseconds, 1, int.MaxValue);
         try
         {
             while (!_closed.IsCancellationRequested)
@@ -101,6 +106,8 @@ internal sealed class AppConnection : IJobResponder
             Close();
         }
     }
+
+    private bool OnReaderThread => Environment.CurrentManagedThreadId == _readerThread;
 
     private bool IsBusy => Volatile.Read(ref _outstanding) > 0 || _subscriptions.Count > 0;
 
@@ -379,6 +386,11 @@ internal sealed class AppConnection : IJobResponder
             ReplyDone();
             return;
         }
+        if (OnReaderThread)
+        {
+            WriteOnReaderThread(type, requestId, body);
+            return;
+        }
         var write = _writer.WriteAsync(type, requestId, body);
         if (write.IsCompletedSuccessfully)
         {
@@ -386,6 +398,29 @@ internal sealed class AppConnection : IJobResponder
             return;
         }
         _ = ObserveReplyAsync(write, requestId);
+    }
+
+    /// <summary>A reply to a request run inline: written by the reader itself, which has nothing else to do meanwhile.</summary>
+    private void WriteOnReaderThread<T>(MessageType type, uint requestId, T body)
+    {
+        try
+        {
+            _writer.Write(type, requestId, body);
+        }
+        catch (ProtocolException e)
+        {
+            Wait(SendErrorAsync(requestId, e.Code, e.Message));
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        {
+            // A half-written frame leaves the stream unusable.
+            _logger.LogDebug("Reply to request {Request} on connection {Connection} lost: {Reason}", requestId, Id, e.Message);
+            Close();
+        }
+        finally
+        {
+            ReplyDone();
+        }
     }
 
     private async Task ObserveReplyAsync(ValueTask write, uint requestId)
@@ -461,13 +496,21 @@ internal sealed class AppConnection : IJobResponder
         PostReply(MessageType.Reload, requestId, response);
     }
 
-    private ValueTask SendAsync<T>(MessageType type, uint requestId, T body) => _writer.WriteAsync(type, requestId, body, _closed.Token);
+    private ValueTask SendAsync<T>(MessageType type, uint requestId, T body)
+    {
+        if (OnReaderThread)
+        {
+            _writer.Write(type, requestId, body);
+            return ValueTask.CompletedTask;
+        }
+        return _writer.WriteAsync(type, requestId, body, _closed.Token);
+    }
 
     private async ValueTask SendErrorAsync(uint requestId, ErrorCode code, string message)
     {
         try
         {
-            await _writer.WriteAsync(MessageType.Error, requestId, new ErrorBody { Code = (int)code, Message = message }, _closed.Token).ConfigureAwait(false);
+            await SendAsync(MessageType.Error, requestId, new ErrorBody { Code = (int)code, Message = message }).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
         {
