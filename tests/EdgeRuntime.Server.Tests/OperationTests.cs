@@ -67,6 +67,9 @@ public sealed class OperationTests
         var current = model.Variants.Single(v => v.Current);
         Assert.True(current.Count >= 5);
         Assert.NotNull(current.P50Ms);
+        // Runs and their CPU on the threads that ran them: what a request costs beside the rest of the daemon's work.
+        Assert.True(model.Runs >= 5, $"{model.Runs} runs");
+        Assert.True(model.RunCpuSeconds > 0 && model.RunCpuSeconds < status.Server.CpuSeconds, $"run CPU {model.RunCpuSeconds} s of the process's {status.Server.CpuSeconds} s");
 
         var error = await Assert.ThrowsAsync<EdgertException>(() => client.StatusAsync("no-such-model"));
         Assert.Equal(ErrorCode.UnknownModel, error.Code);

@@ -6,6 +6,7 @@ using EdgeRuntime.Protocol;
 using EdgeRuntime.Protocol.Messages;
 using EdgeRuntime.Server.Domain;
 using EdgeRuntime.Server.Inference;
+using EdgeRuntime.Tensors;
 using Microsoft.Extensions.Logging;
 
 namespace EdgeRuntime.Server.Connections;
@@ -329,16 +330,27 @@ internal sealed class AppConnection : IJobResponder
         var request = FrameCodec.DecodeBody<InferRequest>(envelope);
         Operations.CheckInfer(request);
         var model = _server.Registry.Resolve(request.Model);
-        var inputs = WireTensors.ToInputs(request.Inputs!);
-        if (!request.AllowNonFinite && !_server.Options.AllowsNonFinite(model.Name))
+        var memory = new RequestMemory(frame);
+        NamedTensor[] inputs;
+        try
         {
-            WireTensors.RejectNonFinite(inputs, model.Name);
+            inputs = WireTensors.ToInputs(request.Inputs!, memory);
+            if (!request.AllowNonFinite && !_server.Options.AllowsNonFinite(model.Name))
+            {
+                WireTensors.RejectNonFinite(inputs, model.Name);
+            }
+            if (_jobs.Count >= _server.Options.MaxPendingPerConnection)
+            {
+                throw new ProtocolException(ErrorCode.Overloaded, $"this connection already has {_jobs.Count} requests waiting or running (at most {_server.Options.MaxPendingPerConnection})");
+            }
         }
-        if (_jobs.Count >= _server.Options.MaxPendingPerConnection)
+        catch
         {
-            throw new ProtocolException(ErrorCode.Overloaded, $"this connection already has {_jobs.Count} requests waiting or running (at most {_server.Options.MaxPendingPerConnection})");
+            // The frame stays with the caller, which disposes it.
+            memory.ReturnCopies();
+            throw;
         }
-        var job = new InferenceJob(this, envelope.RequestId, frame, inputs, model, _closed.Token)
+        var job = new InferenceJob(this, envelope.RequestId, memory, inputs, model, _closed.Token)
         {
             ReceivedAt = _server.Time.GetTimestamp(),
             Deadline = request.DeadlineMs == 0 ? null : TimeSpan.FromMilliseconds(request.DeadlineMs),
