@@ -116,6 +116,9 @@ public sealed class ServerOptions : IValidatableObject
     /// <summary>ONNX Runtime's CPU memory arena for every session; off returns memory after each run.</summary>
     public bool CpuMemoryArena { get; set; } = true;
 
+    /// <summary>One CPU memory arena shared by every session of the daemon instead of one per session.</summary>
+    public bool SharedCpuArena { get; set; }
+
     /// <summary><see cref="Knobs"/> parsed; null when the governor chooses.</summary>
     public ExecutionKnobs? FixedKnobs => Knobs is null ? null : ExecutionKnobs.Parse(Knobs);
 

@@ -10,6 +10,32 @@ namespace EdgeRuntime.Tests;
 public sealed class ExecutionKnobsRuntimeTests
 {
     [Fact]
+    public void Sessions_on_one_shared_cpu_arena_compute_what_sessions_with_their_own_arenas_do()
+    {
+        using var temp = new TempDirectory();
+        string model = SampleModels.WriteFashionCnn(Path.Combine(temp.Path, "m"));
+        string bundle = Path.Combine(temp.Path, "b");
+        byte[] bytes = File.ReadAllBytes(model);
+        TestBundles.Write(bundle, ("a", bytes), ("b", bytes));
+        var pixels = Enumerable.Range(0, 28 * 28).Select(i => (i % 13) / 13f).ToArray();
+        NamedTensor[] input = [NamedTensor.FromArray(SampleModels.FashionCnnInputName, pixels, 1, 1, 28, 28)];
+        using var own = ModelRuntime.Open(bundle, new RuntimeOptions { IntraOpThreads = 2 });
+        float[] expected = own.Run(input).First.AsSpan<float>().ToArray();
+
+        using var shared = ModelRuntime.Open(bundle, new RuntimeOptions { IntraOpThreads = 2, SharedCpuArena = true, Knobs = ExecutionKnobs.SingleThread });
+        foreach (string variant in new[] { "a", "b" })
+        {
+            shared.SwitchTo(variant);
+            foreach (var knobs in new[] { ExecutionKnobs.SingleThread, ExecutionKnobs.AllThreads() })
+            {
+                var result = shared.Run(input, knobs);
+                Assert.Equal(variant, result.VariantId);
+                Assert.Equal(expected, result.First.AsSpan<float>().ToArray(), (x, y) => Math.Abs(x - y) <= 1e-5f);
+            }
+        }
+    }
+
+    [Fact]
     public async Task Knobs_switch_under_eight_concurrent_callers_without_a_failed_request()
     {
         using var temp = new TempDirectory();

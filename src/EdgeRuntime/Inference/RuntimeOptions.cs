@@ -22,6 +22,10 @@ public sealed class RuntimeOptions : IValidatableObject
     /// <summary>ONNX Runtime's CPU memory arena; off trades a little allocation time for memory returned after each run.</summary>
     public bool CpuMemoryArena { get; set; } = true;
 
+    /// <summary>One CPU memory arena in ONNX Runtime's environment for every session of the process, instead of one per
+    /// session: resident variants share the activation memory their runs need (<c>session.use_env_allocators</c>).</summary>
+    public bool SharedCpuArena { get; set; }
+
     /// <summary>Resident session memory to aim for; least recently used idle variants are unloaded
     /// beyond it. The current variant always stays. Null: no limit.</summary>
     [Range(1L, long.MaxValue)]
