@@ -119,6 +119,9 @@ public sealed class ServerOptions : IValidatableObject
     /// <summary>One CPU memory arena shared by every session of the daemon instead of one per session.</summary>
     public bool SharedCpuArena { get; set; }
 
+    /// <summary>Keep only the serving variant and the next lighter one loaded; others load when switched to.</summary>
+    public bool StandbyOnly { get; set; }
+
     /// <summary><see cref="Knobs"/> parsed; null when the governor chooses.</summary>
     public ExecutionKnobs? FixedKnobs => Knobs is null ? null : ExecutionKnobs.Parse(Knobs);
 

@@ -10,6 +10,28 @@ namespace EdgeRuntime.Tests;
 public sealed class ExecutionKnobsRuntimeTests
 {
     [Fact]
+    public void Standby_keeps_only_the_serving_variant_and_the_next_lighter_one_loaded()
+    {
+        using var temp = new TempDirectory();
+        byte[] model = SampleModels.FashionCnn();
+        string bundle = TestBundles.Write(Path.Combine(temp.Path, "b"), ("a", model), ("b", model), ("c", model), ("d", model));
+        using var runtime = ModelRuntime.Open(bundle, new RuntimeOptions { StandbyOnly = true });
+        string[] Ready() => [.. runtime.GetStatus().Where(v => v.State == VariantState.Ready).Select(v => v.Id)];
+        Assert.Equal(["a", "b"], Ready());
+
+        runtime.SwitchTo("c");
+        Assert.Equal(["c", "d"], Ready());
+        var pixels = new float[28 * 28];
+        Assert.Equal("c", runtime.Run([NamedTensor.FromArray(SampleModels.FashionCnnInputName, pixels, 1, 1, 28, 28)]).VariantId);
+
+        // The lightest has nothing below it; a step back up loads on the switch and takes its standby along.
+        runtime.SwitchTo("d");
+        Assert.Equal(["d"], Ready());
+        runtime.SwitchTo("a");
+        Assert.Equal(["a", "b"], Ready());
+    }
+
+    [Fact]
     public void Sessions_on_one_shared_cpu_arena_compute_what_sessions_with_their_own_arenas_do()
     {
         using var temp = new TempDirectory();

@@ -61,7 +61,7 @@ internal static class BenchKnobsCommand
             try
             {
                 var report = await MemoryBenchmark.RunAsync(new MemoryBenchmark.Settings(list, wanted,
-                    [("default", []), ("arena off", ["--no-arena"]), ("shared arena", ["--shared-arena"])], Daemon(), work), result.GetValue(json) ? null : context.Error, cancellation);
+                    [("default", []), ("arena off", ["--no-arena"]), ("shared arena", ["--shared-arena"]), ("standby only", ["--standby"])], Daemon(), work), result.GetValue(json) ? null : context.Error, cancellation);
                 context.Write(result.GetValue(json), report, (output, r) => r.WriteText(output));
                 return 0;
             }

@@ -35,6 +35,13 @@ public sealed class RuntimeOptions : IValidatableObject
     /// mismatched inputs) before any request needs them.</summary>
     public bool ValidateAllVariantsOnOpen { get; set; } = true;
 
+    /// <summary>
+    /// Keep only the serving variant and the next lighter one (the governor's usual step down) loaded, as a warm standby;
+    /// any other variant loads when switched to. Distinct variants' weights add up (five MiniLM variants: 3.3x the
+    /// first's file), so this is what keeps a ladder within a small board's memory. Off: every variant stays resident.
+    /// </summary>
+    public bool StandbyOnly { get; set; }
+
     /// <summary>Run one inference on zeros right after loading, so the first real request is not the slow one.</summary>
     public bool WarmUpOnLoad { get; set; } = true;
 
