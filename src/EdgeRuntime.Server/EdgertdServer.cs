@@ -91,7 +91,7 @@ public sealed class EdgertdServer : IAsyncDisposable
             throw new InvalidOperationException("the server was already started");
         }
         _options.ValidateOrThrow();
-        var runtimeOptions = new RuntimeOptions { IntraOpThreads = _options.IntraOpThreads, Knobs = _options.FixedKnobs ?? DefaultKnobs(_options), CpuMemoryArena = _options.CpuMemoryArena };
+        var runtimeOptions = new RuntimeOptions { IntraOpThreads = _options.IntraOpThreads, Knobs = _options.FixedKnobs ?? DefaultKnobs(_options), CpuMemoryArena = _options.CpuMemoryArena, SharedCpuArena = _options.SharedCpuArena, StandbyOnly = _options.StandbyOnly };
         var events = new EventHub();
         var hosts = new List<ModelHost>();
         GovernorLoop? governance = null;

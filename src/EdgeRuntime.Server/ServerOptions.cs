@@ -131,6 +131,12 @@ public sealed class ServerOptions : IValidatableObject
     /// <summary>ONNX Runtime's CPU memory arena for every session; off returns memory after each run.</summary>
     public bool CpuMemoryArena { get; set; } = true;
 
+    /// <summary>One CPU memory arena shared by every session of the daemon instead of one per session.</summary>
+    public bool SharedCpuArena { get; set; }
+
+    /// <summary>Keep only the serving variant and the next lighter one loaded; others load when switched to.</summary>
+    public bool StandbyOnly { get; set; }
+
     /// <summary><see cref="Knobs"/> parsed; null when the governor chooses.</summary>
     public ExecutionKnobs? FixedKnobs => Knobs is null ? null : ExecutionKnobs.Parse(Knobs);
 

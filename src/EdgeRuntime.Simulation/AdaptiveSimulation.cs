@@ -110,8 +110,9 @@ public static class AdaptiveSimulation
         private readonly int _cores;
         private readonly ExecutionKnobPolicy? _knobPolicy;
         private readonly Dictionary<(string Variant, ExecutionKnobs Knobs), LatencyTracker> _knobObserved = [];
-        // Static variants run on all cores, as they would by default; the adaptive run starts on one thread like the daemon.
-        private ExecutionKnobs _knobs = ExecutionKnobs.AllThreads();
+        // Static variants run on all cores, as they would by default (spinning too, when its cost is recorded); the adaptive
+        // run starts on one thread like the daemon.
+        private ExecutionKnobs _knobs;
 
         public PolicyRun(IReadOnlyList<SimulatedVariant> variants, BoardDescriptor board, GovernorProfile profile, SimulationOptions options,
             double slowdown, Func<double, double> rateAt, double duration, int seed, double slo, ScenarioTimeline? timeline, string policy, string directory)
@@ -132,6 +133,7 @@ public static class AdaptiveSimulation
             }
             _policyRules = profile.Policy;
             _cores = Math.Max(1, board.CpuFreq.Cores);
+            _knobs = options.Threads?.StaticKnobs ?? ExecutionKnobs.AllThreads();
             if (options.Threads is not null && policy == AdaptivePolicy)
             {
                 _knobPolicy = new ExecutionKnobPolicy(_time);
@@ -222,6 +224,9 @@ public static class AdaptiveSimulation
             double energyJoules = 0, throttled = 0, maxCelsius = _sim.Celsius, qualitySum = 0, boardJoules = 0;
             double batteryJoules = 0, batterySeconds = 0, secondsOff = 0;
             long requests = 0, completed = 0, dropped = 0, singleThreaded = 0;
+            // Pool threads spinning after a run: from spinFrom (counted up to there) until spinEnd, or until the next run starts.
+            double spinFrom = 0, spinEnd = 0, spinWindow = (_options.Threads?.SpinWindowMs ?? 0) / 1000;
+            int spinningThreads = _cores - 1;
             int switches = 0, windowsMet = 0, windows = 0, appliedSegment = -1;
             long windowSecond = 0;
             var windowLatencies = new List<double>();
@@ -295,6 +300,7 @@ public static class AdaptiveSimulation
                     mass -= rate * (end - cursor);
                 }
                 double busy = Math.Max(0, Math.Min(free, end) - now);
+                double spinCoreSeconds = 0;
                 double frequencyFactor = maxMhz / _sim.CapMhz;
                 var variant = _variants[current];
                 while (pending.Count > 0)
@@ -306,6 +312,9 @@ public static class AdaptiveSimulation
                         break;
                     }
                     pending.Dequeue();
+                    // The next run puts spinning threads to work.
+                    spinCoreSeconds += Math.Max(0, Math.Min(spinEnd, start) - spinFrom) * spinningThreads;
+                    spinFrom = spinEnd = 0;
                     double service = ServiceSeconds(variant) * frequencyFactor * ThreadSlowdown(_knobs);
                     if (observe)
                     {
@@ -313,6 +322,11 @@ public static class AdaptiveSimulation
                     }
                     double finish = start + service;
                     free = finish;
+                    if (_knobs.Spin && !_knobs.IsSingleThread && spinWindow > 0)
+                    {
+                        spinFrom = finish;
+                        spinEnd = finish + spinWindow;
+                    }
                     busy += Math.Min(finish, end) - start;
                     double latencyMs = (finish - arrival) * 1000;
                     if (finish <= duration)
@@ -339,8 +353,15 @@ public static class AdaptiveSimulation
                         }
                     }
                 }
-                // Busy time keeps the cores the run uses active: all of them, or one of the board's on one thread.
-                double utilisation = off ? 0 : Math.Clamp(busy / (end - now), 0, 1) * ActiveCoreShare(_knobs);
+                if (spinEnd > spinFrom && spinFrom < end)
+                {
+                    double until = Math.Min(spinEnd, end);
+                    spinCoreSeconds += (until - spinFrom) * spinningThreads;
+                    spinFrom = until;
+                }
+                // Busy time keeps the cores the run uses active: all of them, or one of the board's on one thread; spinning
+                // pool threads keep theirs active after it.
+                double utilisation = off ? 0 : Math.Clamp(Math.Clamp(busy / (end - now), 0, 1) * ActiveCoreShare(_knobs) + spinCoreSeconds / (_cores * (end - now)), 0, 1);
                 _sim.Step(TimeSpan.FromSeconds(end - now), utilisation);
                 if (off)
                 {
@@ -443,8 +464,7 @@ public static class AdaptiveSimulation
             _options.Threads is { } threads && knobs.IsSingleThread ? threads.SingleThreadSlowdown(_cores) : 1;
 
         /// <summary>Share of the board's cores a run keeps active.</summary>
-        private double ActiveCoreShare(ExecutionKnobs knobs) =>
-            _options.Threads is not null && knobs.IsSingleThread ? 1.0 / _cores : 1;
+        private double ActiveCoreShare(ExecutionKnobs knobs) => _options.Threads?.ActiveCoreShare(knobs, _cores) ?? 1;
 
         private void ApplySegment(ScenarioSegment segment)
         {

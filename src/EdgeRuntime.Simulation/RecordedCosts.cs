@@ -60,4 +60,24 @@ public static class RecordedCosts
         }
         return (variants, sources);
     }
+
+    /// <summary>
+    /// The thread model with the execution-setting costs recorded in a manifest (<c>bench-knobs --record</c>): the board's own
+    /// device class first, else the first class that has them (named in <see cref="SimulatedThreads.Source"/>, since threads and
+    /// spinning were then measured on other hardware); the reference variant's before the others'. Unchanged when none are recorded.
+    /// </summary>
+    public static SimulatedThreads ResolveThreads(SimulatedThreads threads, BundleManifest manifest, string boardId)
+    {
+        var variants = manifest.Variants.OrderBy(v => v.Id == manifest.ReferenceVariant ? 0 : 1).ToList();
+        var candidates = variants.SelectMany(v => v.Costs.Where(c => c.Value.Knobs is { Count: > 0 }).Select(c => (Variant: v.Id, Class: c.Key, c.Value.Knobs!)))
+            .OrderBy(c => c.Class == boardId ? 0 : 1)
+            .ToList();
+        if (candidates.Count == 0)
+        {
+            return threads;
+        }
+        var (variant, deviceClass, knobs) = candidates[0];
+        string where = deviceClass == boardId ? $"recorded on {deviceClass}" : $"recorded on {deviceClass} (not on {boardId}; spin applied as the same wall time)";
+        return threads.WithRecorded(knobs, $"knob costs of {manifest.Name}/{variant} {where}");
+    }
 }

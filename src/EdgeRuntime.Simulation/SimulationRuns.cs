@@ -54,7 +54,7 @@ public static class SimulationRuns
                 : ModelBundle.OpenPath(bundlePath);
             var profile = ProfileCatalog.BuiltIn(descriptor.Id);
             var (variants, sources) = VariantCosts(bundle, descriptor, profile, measure, log);
-            options = options with { CostsAreBoardFigures = !measure };
+            options = options with { CostsAreBoardFigures = !measure, Threads = ResolveThreads(options.Threads, bundle, descriptor.Id, log) };
             var report = AdaptiveSimulation.Run(variants, descriptor, profile, options, Path.Combine(work, "boards"), log is null ? null : line => log.WriteLine(line)) with { CostSources = sources };
             if (outputDirectory is not null)
             {
@@ -268,6 +268,18 @@ public static class SimulationRuns
             }
         }
         return new ScenarioRunReport(results, summaries, outputDirectory);
+    }
+
+    private static SimulatedThreads? ResolveThreads(SimulatedThreads? threads, ModelBundle bundle, string boardId, TextWriter? log)
+    {
+        if (threads is null)
+        {
+            return null;
+        }
+        var manifest = threads.KnobCostsBundle is string other ? ModelBundle.OpenPath(other).Manifest : bundle.Manifest;
+        var resolved = RecordedCosts.ResolveThreads(threads, manifest, boardId);
+        log?.WriteLine($"threads: {resolved.Source}; static variants run on all cores {(resolved.SpinWindowMs > 0 ? "with spinning (ONNX Runtime's default)" : "without spinning (not modelled: no recorded spin cost)")}");
+        return resolved;
     }
 
     private static void PrintScenario(TextWriter output, SimulationReport report, ScenarioVerdict verdict, Scenario scenario)

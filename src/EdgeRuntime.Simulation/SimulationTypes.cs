@@ -1,4 +1,5 @@
 using EdgeRuntime.Governance;
+using EdgeRuntime.Inference;
 
 namespace EdgeRuntime.Simulation;
 
@@ -76,14 +77,79 @@ public sealed record SimulationOptions
     }
 }
 
-/// <summary>How the simulated board runs one inference on several cores.</summary>
+/// <summary>How the simulated board runs one inference on several cores, and what ONNX Runtime's spinning pool threads burn after it.</summary>
 public sealed record SimulatedThreads
 {
     /// <summary>Speed-up each extra core adds (1: perfect scaling); ONNX Runtime on small boards: 0.6–0.8.</summary>
     public double ParallelEfficiency { get; init; } = 0.7;
 
+    /// <summary>
+    /// Wall time each spinning pool thread stays busy after a run before it sleeps (it stops sooner when the next run
+    /// comes): the measured CPU of the spinning setting less the non-spinning one, per pool thread beside the caller.
+    /// 0: spinning is not modelled (no measurement), and static variants run on all cores without it.
+    /// </summary>
+    public double SpinWindowMs { get; init; }
+
+    /// <summary>CPU of a run on all threads over a run on one (measured); null: every core is busy for the whole run.</summary>
+    public double? AllThreadsCpuRatio { get; init; }
+
+    /// <summary>Where the figures came from (for the report).</summary>
+    public string Source { get; init; } = "assumed parallel efficiency 0.7, spinning not modelled";
+
+    /// <summary>A bundle whose manifest holds the knob costs to use instead of the simulated bundle's own.</summary>
+    public string? KnobCostsBundle { get; init; }
+
     /// <summary>How much longer a run takes on one thread than on all <paramref name="cores"/>.</summary>
     public double SingleThreadSlowdown(int cores) => 1 + (Math.Max(1, cores) - 1) * ParallelEfficiency;
+
+    /// <summary>What a static variant runs with: ONNX Runtime's default, all cores, spinning when spinning is modelled.</summary>
+    public ExecutionKnobs StaticKnobs => ExecutionKnobs.AllThreads(spin: SpinWindowMs > 0);
+
+    /// <summary>Share of the board's cores a run on these knobs keeps active while it runs.</summary>
+    public double ActiveCoreShare(ExecutionKnobs knobs, int cores)
+    {
+        cores = Math.Max(1, cores);
+        if (knobs.IsSingleThread)
+        {
+            return 1.0 / cores;
+        }
+        return AllThreadsCpuRatio is double ratio ? Math.Clamp(ratio * SingleThreadSlowdown(cores) / cores, 1.0 / cores, 1) : 1;
+    }
+
+    /// <summary>
+    /// The figures recorded for one variant's execution settings (<c>bench-knobs --record</c>): the parallel efficiency from the
+    /// one-thread and all-thread latencies, the all-thread CPU ratio, and the spin window from the spinning setting's extra CPU.
+    /// </summary>
+    /// <exception cref="ArgumentException">A figure is not a finite positive number, or "1" or "all" is missing.</exception>
+    public SimulatedThreads WithRecorded(IReadOnlyDictionary<string, EdgeRuntime.Bundles.KnobCost> knobs, string source)
+    {
+        var one = Require(knobs, "1");
+        var all = Require(knobs, "all");
+        int threads = Math.Max(1, all.Threads);
+        double efficiency = threads > 1 ? Math.Clamp((one.LatencyP50Ms / all.LatencyP50Ms - 1) / (threads - 1), 0, 1) : ParallelEfficiency;
+        double spinWindow = 0;
+        if (knobs.TryGetValue("all+spin", out var spin))
+        {
+            Check(spin, "all+spin");
+            spinWindow = threads > 1 ? Math.Max(0, spin.CpuMsPerInference - all.CpuMsPerInference) / (threads - 1) : 0;
+        }
+        return this with
+        {
+            ParallelEfficiency = efficiency,
+            AllThreadsCpuRatio = all.CpuMsPerInference / one.CpuMsPerInference,
+            SpinWindowMs = spinWindow,
+            Source = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{source}: parallel efficiency {efficiency:0.##}, all-thread CPU {all.CpuMsPerInference / one.CpuMsPerInference:0.##}x one thread's, spin {spinWindow:0.#} ms per pool thread after each run"),
+        };
+    }
+
+    private static EdgeRuntime.Bundles.KnobCost Require(IReadOnlyDictionary<string, EdgeRuntime.Bundles.KnobCost> knobs, string code) =>
+        knobs.TryGetValue(code, out var cost) ? Check(cost, code) : throw new ArgumentException($"recorded knob costs lack setting '{code}' (have: {string.Join(", ", knobs.Keys)})");
+
+    private static EdgeRuntime.Bundles.KnobCost Check(EdgeRuntime.Bundles.KnobCost cost, string code) =>
+        double.IsFinite(cost.LatencyP50Ms) && cost.LatencyP50Ms > 0 && double.IsFinite(cost.CpuMsPerInference) && cost.CpuMsPerInference > 0
+            ? cost
+            : throw new ArgumentException($"recorded knob cost '{code}' needs a positive latency_p50_ms and cpu_ms_per_inference, got {cost.LatencyP50Ms} and {cost.CpuMsPerInference}");
 }
 
 /// <summary>One policy's outcome over the run.</summary>

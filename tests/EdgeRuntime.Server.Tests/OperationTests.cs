@@ -47,6 +47,35 @@ public sealed class OperationTests
     }
 
     [Fact]
+    public async Task Inference_summaries_in_the_telemetry_carry_cpu_per_inference_and_the_threads_setting()
+    {
+        using var directory = new TestDirectory();
+        string log = directory["telemetry"];
+        var server = await TestServer.StartAsync(o =>
+        {
+            o.TelemetryDirectory = log;
+            o.TelemetryIntervalSeconds = 3600;
+        }, directory: directory);
+        await using (server)
+        {
+            var client = server.Client();
+            for (int i = 0; i < 5; i++)
+            {
+                await client.InferAsync(TestServer.Image(i));
+            }
+            string knobs = Assert.Single((await client.StatusAsync()).Models).Knobs!;
+            server.Server.Telemetry!.Sample();
+            Assert.True(await server.Server.Telemetry.Log.FlushAsync());
+            var records = new List<EdgeRuntime.Telemetry.TelemetryRecord>();
+            EdgeRuntime.Telemetry.TelemetryLogReader.ReadDirectory(log, records.Add);
+            var summary = Assert.Single(records, r => r.Inference is not null).Inference!;
+            Assert.Equal(5, summary.Count);
+            Assert.Equal(knobs, summary.Knobs);
+            Assert.True(summary.CpuMsPerInference > 0, $"CPU per inference {summary.CpuMsPerInference} ms");
+        }
+    }
+
+    [Fact]
     public async Task Status_reports_counters_latency_reasons_and_empty_sensors()
     {
         await using var server = await TestServer.StartAsync();
@@ -67,6 +96,9 @@ public sealed class OperationTests
         var current = model.Variants.Single(v => v.Current);
         Assert.True(current.Count >= 5);
         Assert.NotNull(current.P50Ms);
+        // Runs and their CPU on the threads that ran them: what a request costs beside the rest of the daemon's work.
+        Assert.True(model.Runs >= 5, $"{model.Runs} runs");
+        Assert.True(model.RunCpuSeconds > 0 && model.RunCpuSeconds < status.Server.CpuSeconds, $"run CPU {model.RunCpuSeconds} s of the process's {status.Server.CpuSeconds} s");
 
         var error = await Assert.ThrowsAsync<EdgertException>(() => client.StatusAsync("no-such-model"));
         Assert.Equal(ErrorCode.UnknownModel, error.Code);

@@ -10,6 +10,54 @@ namespace EdgeRuntime.Tests;
 public sealed class ExecutionKnobsRuntimeTests
 {
     [Fact]
+    public void Standby_keeps_only_the_serving_variant_and_the_next_lighter_one_loaded()
+    {
+        using var temp = new TempDirectory();
+        byte[] model = SampleModels.FashionCnn();
+        string bundle = TestBundles.Write(Path.Combine(temp.Path, "b"), ("a", model), ("b", model), ("c", model), ("d", model));
+        using var runtime = ModelRuntime.Open(bundle, new RuntimeOptions { StandbyOnly = true });
+        string[] Ready() => [.. runtime.GetStatus().Where(v => v.State == VariantState.Ready).Select(v => v.Id)];
+        Assert.Equal(["a", "b"], Ready());
+
+        runtime.SwitchTo("c");
+        Assert.Equal(["c", "d"], Ready());
+        var pixels = new float[28 * 28];
+        Assert.Equal("c", runtime.Run([NamedTensor.FromArray(SampleModels.FashionCnnInputName, pixels, 1, 1, 28, 28)]).VariantId);
+
+        // The lightest has nothing below it; a step back up loads on the switch and takes its standby along.
+        runtime.SwitchTo("d");
+        Assert.Equal(["d"], Ready());
+        runtime.SwitchTo("a");
+        Assert.Equal(["a", "b"], Ready());
+    }
+
+    [Fact]
+    public void Sessions_on_one_shared_cpu_arena_compute_what_sessions_with_their_own_arenas_do()
+    {
+        using var temp = new TempDirectory();
+        string model = SampleModels.WriteFashionCnn(Path.Combine(temp.Path, "m"));
+        string bundle = Path.Combine(temp.Path, "b");
+        byte[] bytes = File.ReadAllBytes(model);
+        TestBundles.Write(bundle, ("a", bytes), ("b", bytes));
+        var pixels = Enumerable.Range(0, 28 * 28).Select(i => (i % 13) / 13f).ToArray();
+        NamedTensor[] input = [NamedTensor.FromArray(SampleModels.FashionCnnInputName, pixels, 1, 1, 28, 28)];
+        using var own = ModelRuntime.Open(bundle, new RuntimeOptions { IntraOpThreads = 2 });
+        float[] expected = own.Run(input).First.AsSpan<float>().ToArray();
+
+        using var shared = ModelRuntime.Open(bundle, new RuntimeOptions { IntraOpThreads = 2, SharedCpuArena = true, Knobs = ExecutionKnobs.SingleThread });
+        foreach (string variant in new[] { "a", "b" })
+        {
+            shared.SwitchTo(variant);
+            foreach (var knobs in new[] { ExecutionKnobs.SingleThread, ExecutionKnobs.AllThreads() })
+            {
+                var result = shared.Run(input, knobs);
+                Assert.Equal(variant, result.VariantId);
+                Assert.Equal(expected, result.First.AsSpan<float>().ToArray(), (x, y) => Math.Abs(x - y) <= 1e-5f);
+            }
+        }
+    }
+
+    [Fact]
     public async Task Knobs_switch_under_eight_concurrent_callers_without_a_failed_request()
     {
         using var temp = new TempDirectory();

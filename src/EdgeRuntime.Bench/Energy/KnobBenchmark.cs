@@ -26,6 +26,9 @@ public static class KnobBenchmark
     {
         /// <summary>How long the daemon's CPU is read without requests (at most <see cref="Duration"/>).</summary>
         public TimeSpan IdleDuration { get; init; } = TimeSpan.FromSeconds(10);
+
+        /// <summary>Device class to record the explicit settings' figures under in the bundle's manifest (costs.CLASS.knobs); null records nothing.</summary>
+        public string? RecordAs { get; init; }
     }
 
     public sealed record SettingFigures(
@@ -37,6 +40,12 @@ public static class KnobBenchmark
         /// <summary>The daemon's own CPU-per-inference figure from its status (its accounting, to check against /proc).</summary>
         public double? DaemonReportedCpuMsPerInference { get; init; }
         public double? SloP95Ms { get; init; }
+        /// <summary>CPU of the daemon's ONNX Runtime runs per inference (thread CPU clocks around each run), from its status.</summary>
+        public double? DaemonRunCpuMs { get; init; }
+        /// <summary>Single-thread compute in this process with runs spaced at the request rate (caches as cold as the daemon's).</summary>
+        public double PacedBaselineCpuMs { get; init; }
+        /// <summary>What the daemon spent per request beside the run itself (process CPU less run CPU).</summary>
+        public double? DaemonOverheadMs => DaemonRunCpuMs is double run ? CpuSecondsPerInference * 1000 - run : null;
     }
 
     public sealed record Report(string Machine, string Isa, int Cores, string Bundle, string Variant, double RatePerSecond, double Seconds,
@@ -46,17 +55,30 @@ public static class KnobBenchmark
         {
             output.WriteLine($"machine: {Machine}; ISA {Isa}");
             output.WriteLine($"{Bundle} ({Variant}) at {RatePerSecond:0.#} req/s, {Seconds:0} s per setting; single-thread compute in this run: {BaselineCpuMs:F2} ms CPU, {BaselineWallMs:F2} ms wall");
-            var table = new TextTable("setting", "threads", "requests", "failed", "daemon CPU s", "CPU ms/inference", "vs 1-thread compute", "idle CPU ms/s", "net of idle", "p50 ms", "p95 ms", "daemon's own ms/inf");
+            var table = new TextTable("setting", "threads", "requests", "failed", "daemon CPU s", "CPU ms/inference", "vs 1-thread compute", "idle CPU ms/s", "net of idle",
+                "p50 ms", "p95 ms", "daemon's own ms/inf", "run CPU ms/inf", "rest ms/inf", "paced 1-thread ms", "vs paced");
             foreach (var s in Settings)
             {
                 table.Add(s.Setting, s.DaemonKnobs ?? "-", s.Requests, s.Failures, Math.Round(s.DaemonCpuSeconds, 2), Math.Round(s.CpuSecondsPerInference * 1000, 2),
                     $"{s.Ratio:F2}x", Math.Round(s.IdleCpuMsPerSecond, 1), $"{s.NetRatio:F2}x", Math.Round(s.P50Ms, 2), Math.Round(s.P95Ms, 2),
-                    s.DaemonReportedCpuMsPerInference is double own ? Math.Round(own, 2) : "-");
+                    s.DaemonReportedCpuMsPerInference is double own ? Math.Round(own, 2) : "-",
+                    s.DaemonRunCpuMs is double run ? Math.Round(run, 3) : "-", s.DaemonOverheadMs is double rest ? Math.Round(rest, 3) : "-",
+                    Math.Round(s.PacedBaselineCpuMs, 3), $"{s.CpuSecondsPerInference * 1000 / s.PacedBaselineCpuMs:F2}x");
             }
             table.WriteTo(output);
             output.WriteLine($"load average during the run: {LoadAverage}");
+            if (RecordedAs is not null)
+            {
+                output.WriteLine($"recorded {string.Join(", ", Settings.Select(s => s.Setting).Where(IsExplicit))} as costs.{RecordedAs}.knobs of variant {Variant} in the bundle's manifest");
+            }
         }
+
+        /// <summary>The device class the figures were recorded under, when they were.</summary>
+        public string? RecordedAs { get; init; }
     }
+
+    /// <summary>A setting that names its threads and spinning (not the governor's choice).</summary>
+    private static bool IsExplicit(string setting) => !setting.StartsWith("default", StringComparison.Ordinal);
 
     public static async Task<Report> RunAsync(Settings settings, TextWriter? log, CancellationToken cancellationToken = default)
     {
@@ -67,6 +89,10 @@ public static class KnobBenchmark
         if (!(settings.RatePerSecond > 0) || settings.Duration <= TimeSpan.Zero)
         {
             throw new ArgumentException("the request rate and the duration must be positive");
+        }
+        if (settings.RecordAs is not null && !Directory.Exists(settings.Bundle))
+        {
+            throw new ArgumentException($"--record writes into a bundle's manifest; '{settings.Bundle}' is not a bundle directory");
         }
         var bundle = ModelBundle.OpenPath(settings.Bundle);
         var machine = MachineInfo.Current();
@@ -88,6 +114,7 @@ public static class KnobBenchmark
             baselineCpu.AddRange(cpu);
             baselineWall.AddRange(wall);
             double baselineMs = Median(cpu);
+            double pacedMs = Median((await MeasurePacedAsync(runtime, inputs, settings.RatePerSecond, 30, cancellationToken)).CpuMs);
             double? slo = knobs is not null && knobs.StartsWith("slo=", StringComparison.Ordinal)
                 ? double.Parse(knobs["slo=".Length..], System.Globalization.CultureInfo.InvariantCulture)
                 : null;
@@ -105,11 +132,32 @@ public static class KnobBenchmark
                 DaemonKnobs = run.Knobs,
                 DaemonReportedCpuMsPerInference = run.ReportedCpuMsPerInference,
                 SloP95Ms = slo,
+                DaemonRunCpuMs = run.RunCpuMsPerInference,
+                PacedBaselineCpuMs = pacedMs,
             });
         }
-        return new Report(machine.ToString(), string.Join(" ", machine.InstructionSets), Environment.ProcessorCount, bundle.Name, variant, settings.RatePerSecond,
+        var report = new Report(machine.ToString(), string.Join(" ", machine.InstructionSets), Environment.ProcessorCount, bundle.Name, variant, settings.RatePerSecond,
             settings.Duration.TotalSeconds, Median(baselineCpu), Median(baselineWall), figures, LoadAverage());
+        if (settings.RecordAs is string deviceClass && figures.Any(f => IsExplicit(f.Setting) && f.Failures == 0))
+        {
+            CostRecorder.RecordKnobs(settings.Bundle, deviceClass, variant, KnobCosts(figures, settings.RatePerSecond), DateTimeOffset.UtcNow);
+            report = report with { RecordedAs = deviceClass };
+        }
+        return report;
     }
+
+    /// <summary>The explicit settings' figures as manifest knob costs, keyed by the setting's code.</summary>
+    public static Dictionary<string, KnobCost> KnobCosts(IEnumerable<SettingFigures> figures, double rate) =>
+        figures.Where(f => IsExplicit(f.Setting) && f.Failures == 0 && f.Requests > 0)
+            .Select(f => (Knobs: ExecutionKnobs.Parse(f.Setting), Figures: f))
+            .ToDictionary(p => p.Knobs.Code, p => new KnobCost
+            {
+                LatencyP50Ms = Math.Round(p.Figures.P50Ms, 4),
+                LatencyP95Ms = Math.Round(p.Figures.P95Ms, 4),
+                CpuMsPerInference = Math.Round(p.Figures.CpuSecondsPerInference * 1000, 4),
+                Threads = p.Knobs.ThreadCount,
+                RatePerSecond = rate,
+            });
 
     private static (List<double> CpuMs, List<double> WallMs) MeasureSingleThread(ModelRuntime runtime, NamedTensor[] inputs, int runs)
     {
@@ -125,8 +173,25 @@ public static class KnobBenchmark
         return (cpu, wall);
     }
 
+    /// <summary>Single-thread runs spaced at the request rate, as the daemon sees them: between two requests other work evicts the
+    /// model from the caches, so each run starts colder than in a back-to-back loop.</summary>
+    private static async Task<(List<double> CpuMs, List<double> WallMs)> MeasurePacedAsync(ModelRuntime runtime, NamedTensor[] inputs, double rate, int runs, CancellationToken cancellationToken)
+    {
+        var cpu = new List<double>(runs);
+        var wall = new List<double>(runs);
+        var gap = TimeSpan.FromSeconds(1 / rate);
+        for (int i = 0; i < runs; i++)
+        {
+            await Task.Delay(gap, cancellationToken);
+            var result = runtime.Run(inputs, ExecutionKnobs.SingleThread);
+            cpu.Add(result.CallerCpuTime.TotalMilliseconds);
+            wall.Add(result.Latency.TotalMilliseconds);
+        }
+        return (cpu, wall);
+    }
+
     private sealed record DaemonRun(long Requests, long Failures, double CpuSeconds, List<double> LatencyMs, double IdleCpuSecondsPerSecond, string? Note,
-        string? Knobs, double? ReportedCpuMsPerInference);
+        string? Knobs, double? ReportedCpuMsPerInference, double? RunCpuMsPerInference);
 
     private static async Task<DaemonRun> RunDaemonAsync(Settings settings, string? knobs, double? slo, WireTensor[] inputs, CancellationToken cancellationToken)
     {
@@ -183,12 +248,17 @@ public static class KnobBenchmark
             await Task.Delay(idleFor, cancellationToken);
             double idleRate = (CpuClock.ProcStat(daemon.Id) - idleBefore).TotalSeconds / idleFor.TotalSeconds;
             var latencies = new List<double>();
+            var modelBefore = (await client.StatusAsync(cancellationToken: cancellationToken)).Models.FirstOrDefault();
             var before = CpuClock.ProcStat(daemon.Id);
             var (requests, failures, note) = await SendAtRateAsync(client, inputs, settings.RatePerSecond, settings.Duration, latencies, cancellationToken);
             var after = CpuClock.ProcStat(daemon.Id);
             var status = await client.StatusAsync(cancellationToken: cancellationToken);
+            var modelAfter = status.Models.FirstOrDefault();
+            double? runCpuMs = modelBefore is not null && modelAfter is not null && modelAfter.Runs > modelBefore.Runs
+                ? (modelAfter.RunCpuSeconds - modelBefore.RunCpuSeconds) * 1000 / (modelAfter.Runs - modelBefore.Runs)
+                : null;
             return new DaemonRun(requests, failures, (after - before).TotalSeconds, latencies, idleRate, note,
-                status.Models.FirstOrDefault()?.Knobs, status.Server.CpuSecondsPerInference * 1000);
+                modelAfter?.Knobs, status.Server.CpuSecondsPerInference * 1000, runCpuMs);
         }
         finally
         {

@@ -15,16 +15,20 @@ internal static class BenchKnobsCommand
         var settle = new Option<double>("--settle") { Description = "Seconds at the rate before measuring (the governor settles and the JIT finishes tiering up)", DefaultValueFactory = _ => 30 };
         var knobs = new Option<string[]>("--knobs") { Description = "Settings to measure (default: default 1 all all,spin); 'default' lets the governor choose, 'slo=MS' too with that p95 SLO hint", AllowMultipleArgumentsPerToken = true };
         var shape = new Option<string[]>("--shape") { Description = "NAME=DIMS for symbolic input dimensions, e.g. input_ids=1x128", AllowMultipleArgumentsPerToken = true };
+        var record = new Option<string?>("--record") { Description = "Device class to record each explicit setting's latency and CPU per inference under, in the bundle's manifest (costs.CLASS.knobs; `simulate --threads-model` uses them)" };
         var json = CliOutput.Json();
         var command = new Command("bench-knobs", "Start the daemon per threads/spin setting, send requests at a fixed rate, and report its CPU-seconds per inference against single-thread compute measured in this run");
         command.Arguments.Add(bundle);
-        command.AddOptions(rate, seconds, settle, knobs, shape, json);
+        command.AddOptions(rate, seconds, settle, knobs, shape, record, json);
         command.SetAction(async (result, cancellation) =>
         {
             string?[] settings = result.GetValue(knobs) is { Length: > 0 } given ? [.. given.Select(k => k == "default" ? null : k)] : [null, "1", "all", "all,spin"];
             var report = await KnobBenchmark.RunAsync(new KnobBenchmark.Settings(
                 result.GetValue(bundle)!, result.GetValue(rate), TimeSpan.FromSeconds(result.GetValue(seconds)), settings, BenchText.ParseShapes(result.GetValue(shape) ?? []),
-                Daemon(), Path.Combine(Path.GetTempPath(), $"edgert-bench-knobs-{Environment.ProcessId}"), TimeSpan.FromSeconds(result.GetValue(settle))),
+                Daemon(), Path.Combine(Path.GetTempPath(), $"edgert-bench-knobs-{Environment.ProcessId}"), TimeSpan.FromSeconds(result.GetValue(settle)))
+                {
+                    RecordAs = result.GetValue(record),
+                },
                 result.GetValue(json) ? null : context.Error, cancellation);
             context.Write(result.GetValue(json), report, (output, r) => r.WriteText(output));
             return report.Settings.Any(s => s.Failures > 0) ? 1 : 0;
@@ -57,7 +61,7 @@ internal static class BenchKnobsCommand
             try
             {
                 var report = await MemoryBenchmark.RunAsync(new MemoryBenchmark.Settings(list, wanted,
-                    [("default", []), ("arena off", ["--no-arena"])], Daemon(), work), result.GetValue(json) ? null : context.Error, cancellation);
+                    [("default", []), ("arena off", ["--no-arena"]), ("shared arena", ["--shared-arena"]), ("standby only", ["--standby"])], Daemon(), work), result.GetValue(json) ? null : context.Error, cancellation);
                 context.Write(result.GetValue(json), report, (output, r) => r.WriteText(output));
                 return 0;
             }

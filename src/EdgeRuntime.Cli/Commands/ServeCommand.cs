@@ -32,6 +32,8 @@ internal static class ServeCommand
         var telemetry = new Option<string?>("--telemetry") { Description = "Write the device telemetry log (inference summaries, switches, sensors, errors) to this directory" };
         var knobs = new Option<string?>("--knobs") { Description = "Fixed threads and spinning for every request: 1, all or all,spin (default: the governor chooses)" };
         var noArena = new Option<bool>("--no-arena") { Description = "Turn ONNX Runtime's CPU memory arena off (less resident memory between requests, a little more allocation)" };
+        var sharedArena = new Option<bool>("--shared-arena") { Description = "One ONNX Runtime CPU memory arena for every session instead of one per session (resident variants share activation memory)" };
+        var standby = new Option<bool>("--standby") { Description = "Keep only the serving variant and the next lighter one loaded (a warm standby); others load when switched to" };
         var deviceId = new Option<string?>("--device-id") { Description = "This device's id in telemetry and on MQTT (default: the host name)" };
         var bundleRoot = new Option<string?>("--bundle-root") { Description = "Reloads may only open bundles under this directory (default: the parent of the served bundles)" };
         var allowNonFinite = new Option<string[]>("--allow-non-finite") { Description = "Models (or *) whose inputs may hold NaN or Inf; others refuse them", AllowMultipleArgumentsPerToken = true };
@@ -41,7 +43,7 @@ internal static class ServeCommand
         mqtt.ClientId.Description = "MQTT client id (default: edgertd-<device id>)";
         var command = new Command("serve", "Run the edgertd daemon in the foreground: serve bundles over a Unix socket (and optionally loopback TCP)");
         command.Arguments.Add(bundles);
-        command.AddOptions(trustedKeys, store, probation, socket, group, tcp, token, workers, queue, board, sysfsRoot, profile, noGovernor, knobs, noArena, telemetry, deviceId, bundleRoot, allowNonFinite, verbose);
+        command.AddOptions(trustedKeys, store, probation, socket, group, tcp, token, workers, queue, board, sysfsRoot, profile, noGovernor, knobs, noArena, sharedArena, standby, telemetry, deviceId, bundleRoot, allowNonFinite, verbose);
         mqtt.AddTo(command);
         command.SetAction(async (result, cancellation) =>
         {
@@ -66,6 +68,8 @@ internal static class ServeCommand
                 DeviceId = result.GetValue(deviceId),
                 Knobs = result.GetValue(knobs),
                 CpuMemoryArena = !result.GetValue(noArena),
+                SharedCpuArena = result.GetValue(sharedArena),
+                StandbyOnly = result.GetValue(standby),
                 MqttBroker = result.GetValue(mqtt.Endpoint),
                 MqttClientId = result.GetValue(mqtt.ClientId) is { Length: > 0 } clientId ? clientId : null,
                 MqttTopicPrefix = result.GetValue(mqtt.TopicPrefix)!,

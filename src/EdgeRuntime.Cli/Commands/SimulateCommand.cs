@@ -26,8 +26,9 @@ internal static class SimulateCommand
         var fixtureCache = new Option<string?>("--fixture-cache") { Description = "Keep the embedded fixture's bundle in this folder and reuse it on later runs (built when missing)" };
         var measure = new Option<bool>("--measure") { Description = "Measure each variant on this machine (scaled by the board's speed) instead of taking recorded costs" };
         var threadsModel = new Option<bool>("--threads-model") { Description = "Model intra-op threads: costs are on all cores, one thread is slower but keeps one core busy; the adaptive run chooses threads too" };
+        var knobCosts = new Option<string?>("--knob-costs") { Description = "With --threads-model: a bundle whose manifest holds recorded threads/spinning costs (bench-knobs --record), when the simulated bundle has none" };
         var command = new Command("simulate", "Run the adaptive governor against a simulated board in virtual time and compare it with every static variant");
-        command.AddOptions(board, bundle, load, rate, duration, slo, ambient, battery, seed, output, json, telemetry, live, scenario, measure, fixtureCache, threadsModel);
+        command.AddOptions(board, bundle, load, rate, duration, slo, ambient, battery, seed, output, json, telemetry, live, scenario, measure, fixtureCache, threadsModel, knobCosts);
         command.SetAction(result =>
         {
             var options = new SimulationOptions
@@ -40,7 +41,7 @@ internal static class SimulateCommand
                 AmbientCelsius = result.GetValue(ambient),
                 OnBattery = result.GetValue(battery),
                 Seed = result.GetValue(seed),
-                Threads = result.GetValue(threadsModel) ? new SimulatedThreads() : null,
+                Threads = result.GetValue(threadsModel) ? new SimulatedThreads { KnobCostsBundle = result.GetValue(knobCosts) } : null,
             };
             TextWriter? log = result.GetValue(json) ? null : context.Out;
             if (result.GetValue(live))

@@ -110,6 +110,10 @@ public sealed class ModelStatus
     [Key("reasons")] public string[] Reasons { get; set; } = [];
     /// <summary>Threads and spinning new requests run with: "1", "all" or "all+spin".</summary>
     [Key("knobs")] public string? Knobs { get; set; }
+    /// <summary>Inferences this model ran since it opened, and the CPU their runs took on the threads that ran them
+    /// (thread CPU clocks around ONNX Runtime's run): with the daemon's process CPU, what the rest of a request costs.</summary>
+    [Key("runs")] public long Runs { get; set; }
+    [Key("run_cpu_s")] public double RunCpuSeconds { get; set; }
     [Key("switches")] public long Switches { get; set; }
     [Key("last_switch")] public SwitchEvent? LastSwitch { get; set; }
     [Key("hints")] public Dictionary<string, string> Hints { get; set; } = [];

@@ -6,6 +6,7 @@ using EdgeRuntime.Protocol;
 using EdgeRuntime.Protocol.Messages;
 using EdgeRuntime.Server.Domain;
 using EdgeRuntime.Server.Inference;
+using EdgeRuntime.Tensors;
 using Microsoft.Extensions.Logging;
 
 namespace EdgeRuntime.Server.Connections;
@@ -32,6 +33,8 @@ internal sealed class AppConnection : IJobResponder
     private bool _greeted;
     private long _acceptedAt;
     private FrameReadPhase _phase;
+    // The thread serving the connection writes its replies itself, blocking (see FrameWriter.Write).
+    private int _readerThread = -1;
 
     public AppConnection(ServerContext server, Socket socket, bool requiresToken, long id)
     {
@@ -52,6 +55,9 @@ internal sealed class AppConnection : IJobResponder
     /// <summary>Serves the connection on the calling thread (a thread of its own) until the peer or the daemon closes it.</summary>
     public void Run()
     {
+        _readerThread = Environment.CurrentManagedThreadId;
+        // A client that stops reading its replies cannot hold this thread in a blocking write for longer than a body may take.
+        _socket.SendTimeout = (int)Math.Clamp(_server.Options.BodyTimeout.TotalMilliseconds, 1, int.MaxValue);
         try
         {
             while (!_closed.IsCancellationRequested)
@@ -101,6 +107,8 @@ internal sealed class AppConnection : IJobResponder
             Close();
         }
     }
+
+    private bool OnReaderThread => Environment.CurrentManagedThreadId == _readerThread;
 
     private bool IsBusy => Volatile.Read(ref _outstanding) > 0 || _subscriptions.Count > 0;
 
@@ -322,16 +330,27 @@ internal sealed class AppConnection : IJobResponder
         var request = FrameCodec.DecodeBody<InferRequest>(envelope);
         Operations.CheckInfer(request);
         var model = _server.Registry.Resolve(request.Model);
-        var inputs = WireTensors.ToInputs(request.Inputs!);
-        if (!request.AllowNonFinite && !_server.Options.AllowsNonFinite(model.Name))
+        var memory = new RequestMemory(frame);
+        NamedTensor[] inputs;
+        try
         {
-            WireTensors.RejectNonFinite(inputs, model.Name);
+            inputs = WireTensors.ToInputs(request.Inputs!, memory);
+            if (!request.AllowNonFinite && !_server.Options.AllowsNonFinite(model.Name))
+            {
+                WireTensors.RejectNonFinite(inputs, model.Name);
+            }
+            if (_jobs.Count >= _server.Options.MaxPendingPerConnection)
+            {
+                throw new ProtocolException(ErrorCode.Overloaded, $"this connection already has {_jobs.Count} requests waiting or running (at most {_server.Options.MaxPendingPerConnection})");
+            }
         }
-        if (_jobs.Count >= _server.Options.MaxPendingPerConnection)
+        catch
         {
-            throw new ProtocolException(ErrorCode.Overloaded, $"this connection already has {_jobs.Count} requests waiting or running (at most {_server.Options.MaxPendingPerConnection})");
+            // The frame stays with the caller, which disposes it.
+            memory.ReturnCopies();
+            throw;
         }
-        var job = new InferenceJob(this, envelope.RequestId, frame, inputs, model, _closed.Token)
+        var job = new InferenceJob(this, envelope.RequestId, memory, inputs, model, _closed.Token)
         {
             ReceivedAt = _server.Time.GetTimestamp(),
             Deadline = request.DeadlineMs == 0 ? null : TimeSpan.FromMilliseconds(request.DeadlineMs),
@@ -379,6 +398,11 @@ internal sealed class AppConnection : IJobResponder
             ReplyDone();
             return;
         }
+        if (OnReaderThread)
+        {
+            WriteOnReaderThread(type, requestId, body);
+            return;
+        }
         var write = _writer.WriteAsync(type, requestId, body);
         if (write.IsCompletedSuccessfully)
         {
@@ -386,6 +410,29 @@ internal sealed class AppConnection : IJobResponder
             return;
         }
         _ = ObserveReplyAsync(write, requestId);
+    }
+
+    /// <summary>A reply to a request run inline: written by the reader itself, which has nothing else to do meanwhile.</summary>
+    private void WriteOnReaderThread<T>(MessageType type, uint requestId, T body)
+    {
+        try
+        {
+            _writer.Write(type, requestId, body);
+        }
+        catch (ProtocolException e)
+        {
+            Wait(SendErrorAsync(requestId, e.Code, e.Message));
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        {
+            // A half-written frame leaves the stream unusable.
+            _logger.LogDebug("Reply to request {Request} on connection {Connection} lost: {Reason}", requestId, Id, e.Message);
+            Close();
+        }
+        finally
+        {
+            ReplyDone();
+        }
     }
 
     private async Task ObserveReplyAsync(ValueTask write, uint requestId)
@@ -461,13 +508,21 @@ internal sealed class AppConnection : IJobResponder
         PostReply(MessageType.Reload, requestId, response);
     }
 
-    private ValueTask SendAsync<T>(MessageType type, uint requestId, T body) => _writer.WriteAsync(type, requestId, body, _closed.Token);
+    private ValueTask SendAsync<T>(MessageType type, uint requestId, T body)
+    {
+        if (OnReaderThread)
+        {
+            _writer.Write(type, requestId, body);
+            return ValueTask.CompletedTask;
+        }
+        return _writer.WriteAsync(type, requestId, body, _closed.Token);
+    }
 
     private async ValueTask SendErrorAsync(uint requestId, ErrorCode code, string message)
     {
         try
         {
-            await _writer.WriteAsync(MessageType.Error, requestId, new ErrorBody { Code = (int)code, Message = message }, _closed.Token).ConfigureAwait(false);
+            await SendAsync(MessageType.Error, requestId, new ErrorBody { Code = (int)code, Message = message }).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
         {

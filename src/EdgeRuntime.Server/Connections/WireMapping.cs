@@ -144,6 +144,8 @@ internal static class WireMapping
         ],
         Reasons = model.Reasons,
         Knobs = model.Knobs.Code,
+        Runs = model.Cpu?.Inferences ?? 0,
+        RunCpuSeconds = model.Cpu?.CallerCpu.TotalSeconds ?? 0,
         Switches = model.Switches,
         LastSwitch = model.LastSwitch is { } last ? ToWire(last) : null,
         Hints = new Dictionary<string, string>(model.Hints),

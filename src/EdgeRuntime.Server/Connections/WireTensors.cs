@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 using EdgeRuntime.Protocol;
 using EdgeRuntime.Tensors;
@@ -13,8 +14,9 @@ internal static class WireTensors
         Enum.GetValues<ElementType>().Where(t => t != ElementType.String).ToDictionary(t => t.ToName(), StringComparer.Ordinal);
 
     /// <summary>Wraps wire tensors as runtime inputs, in place where the bytes are aligned for their type.</summary>
+    /// <param name="memory">Where aligned copies come from (pooled, returned with the request); null: new arrays.</param>
     /// <exception cref="ProtocolException">A name, type, shape or byte count is wrong (InvalidInput).</exception>
-    public static NamedTensor[] ToInputs(WireTensor[] tensors)
+    public static NamedTensor[] ToInputs(WireTensor[] tensors, RequestMemory? memory = null)
     {
         if (tensors.Length == 0 || tensors.Length > MaxInputs)
         {
@@ -56,7 +58,7 @@ internal static class WireTensors
             {
                 throw Invalid($"input '{wire.Name}': shape [{string.Join(",", wire.Shape)}] of {wire.DataType} needs {(count <= long.MaxValue / size ? (count * size).ToString(System.Globalization.CultureInfo.InvariantCulture) : "too many")} bytes, got {wire.Data.Length}");
             }
-            inputs[i] = new NamedTensor(wire.Name, type, wire.Shape, Aligned(wire.Data, size));
+            inputs[i] = new NamedTensor(wire.Name, type, wire.Shape, Aligned(wire.Data, size, memory));
         }
         return inputs;
     }
@@ -78,14 +80,55 @@ internal static class WireTensors
     public static WireTensor ToWire(NamedTensor tensor) => new(tensor.Name, tensor.ElementType.ToName(), tensor.Shape, tensor.Data);
 
     /// <summary>The frame's own bytes when they sit at a multiple of the element size; otherwise an aligned copy.</summary>
-    private static Memory<byte> Aligned(ReadOnlyMemory<byte> data, int elementSize)
+    private static Memory<byte> Aligned(ReadOnlyMemory<byte> data, int elementSize, RequestMemory? memory)
     {
         if (elementSize > 1 && MemoryMarshal.TryGetArray(data, out var segment) && segment.Offset % elementSize != 0)
         {
-            return data.ToArray();
+            if (memory is null)
+            {
+                return data.ToArray();
+            }
+            var copy = memory.Rent(data.Length);
+            data.CopyTo(copy);
+            return copy;
         }
         return MemoryMarshal.AsMemory(data);
     }
 
     private static ProtocolException Invalid(string message) => new(ErrorCode.InvalidInput, message);
+}
+
+/// <summary>
+/// What a request's input tensors point into: its frame, and aligned copies of tensors the frame held at an offset their
+/// element type cannot use. The copies come from the shared pool, so a model's input (often larger than the 85 KB that
+/// puts a new array on the large-object heap) costs no fresh memory per request.
+/// </summary>
+internal sealed class RequestMemory(IDisposable frame) : IDisposable
+{
+    private List<byte[]>? _rented;
+
+    public Memory<byte> Rent(int length)
+    {
+        var array = ArrayPool<byte>.Shared.Rent(length);
+        (_rented ??= []).Add(array);
+        return array.AsMemory(0, length);
+    }
+
+    /// <summary>Gives the copies back, leaving the frame to its owner (a request refused before it became a job).</summary>
+    public void ReturnCopies()
+    {
+        if (Interlocked.Exchange(ref _rented, null) is { } rented)
+        {
+            foreach (var array in rented)
+            {
+                ArrayPool<byte>.Shared.Return(array);
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        ReturnCopies();
+        frame.Dispose();
+    }
 }

@@ -16,6 +16,9 @@ internal sealed record ModelReport(
 {
     /// <summary>Threads and spinning new requests run with.</summary>
     public ExecutionKnobs Knobs { get; init; }
+
+    /// <summary>Runs and the calling threads' CPU during them since the model opened.</summary>
+    public CpuUsage? Cpu { get; init; }
 }
 
 /// <summary>One governor decision, or a run of identical ones folded together (newest first in a report).</summary>

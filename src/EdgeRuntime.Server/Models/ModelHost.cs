@@ -389,6 +389,7 @@ internal sealed class ModelHost : IDisposable
                     new Dictionary<string, string>(_hints), _reloads, _decisions.Entries())
                 {
                     Knobs = lease.Runtime.Knobs,
+                    Cpu = lease.Runtime.GetCpuUsage(),
                 };
             }
         }

@@ -24,6 +24,7 @@ internal sealed class DaemonTelemetry : IAsyncDisposable
     private readonly Lock _gate = new();
     private readonly Dictionary<(string Model, string Variant), (long Count, long Failures)> _seen = [];
     private long _lastSampleAt;
+    private TimeSpan _lastCpu = EdgeRuntime.Inference.CpuClock.Process();
     private long _tickFailures;
     private long _lostReported;
 
@@ -109,6 +110,7 @@ internal sealed class DaemonTelemetry : IAsyncDisposable
             double? mhz = snapshot?.CpuMhz.TryGetValue(out double f) == true ? f : null;
             double? celsius = snapshot?.HottestCelsius.TryGetValue(out double c) == true ? c : null;
             double? watts = Power(snapshot);
+            var summaries = new List<InferenceSummary>();
             foreach (var model in _models)
             {
                 ModelReport report;
@@ -130,7 +132,7 @@ internal sealed class DaemonTelemetry : IAsyncDisposable
                     {
                         continue;
                     }
-                    Log.TryWrite(TelemetryRecord.For(new InferenceSummary
+                    summaries.Add(new InferenceSummary
                     {
                         Variant = _models.Count == 1 ? variant.Id : $"{model.Name}/{variant.Id}",
                         WindowSeconds = window,
@@ -140,8 +142,19 @@ internal sealed class DaemonTelemetry : IAsyncDisposable
                         Celsius = celsius,
                         PowerWatts = watts,
                         Errors = Math.Max(failed, 0),
-                    }));
+                        Knobs = report.Knobs.Code,
+                    });
                 }
+            }
+            // The process's CPU over the window, shared over its inferences: what energy per inference is fitted from.
+            var cpu = EdgeRuntime.Inference.CpuClock.Process();
+            long inferences = summaries.Sum(s => s.Count);
+            double? cpuMsPerInference = inferences > 0 ? (cpu - _lastCpu).TotalMilliseconds / inferences : null;
+            _lastCpu = cpu;
+            foreach (var summary in summaries)
+            {
+                summary.CpuMsPerInference = cpuMsPerInference;
+                Log.TryWrite(TelemetryRecord.For(summary));
             }
             if (snapshot is not null)
             {

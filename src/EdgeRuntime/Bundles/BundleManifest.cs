@@ -106,6 +106,22 @@ public sealed record DeviceCost
     public int Threads { get; init; }
     public int BatchSize { get; init; } = 1;
     public DateTimeOffset MeasuredUtc { get; init; }
+
+    /// <summary>What each execution setting cost on this device class, keyed by its code ("1", "all", "all+spin"):
+    /// measured through the daemon at a fixed request rate (<c>edgert bench-knobs --record</c>).</summary>
+    public IReadOnlyDictionary<string, KnobCost>? Knobs { get; init; }
+}
+
+/// <summary>One execution setting's measured cost: latency, and the process CPU per inference (pool threads and their spinning included).</summary>
+public sealed record KnobCost
+{
+    public double LatencyP50Ms { get; init; }
+    public double LatencyP95Ms { get; init; }
+    public double CpuMsPerInference { get; init; }
+    /// <summary>Intra-op threads the setting ran on (1, or the pool's size).</summary>
+    public int Threads { get; init; }
+    /// <summary>The request rate of the measurement (spinning costs less when requests come closer together).</summary>
+    public double RatePerSecond { get; init; }
 }
 
 public static class Precisions

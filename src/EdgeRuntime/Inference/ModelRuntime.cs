@@ -124,7 +124,7 @@ public sealed class ModelRuntime : IDisposable
         VariantPool.Slot? initial = null;
         foreach (var slot in order)
         {
-            if (initial is not null && !options.ValidateAllVariantsOnOpen)
+            if (initial is not null && (!options.ValidateAllVariantsOnOpen || options.StandbyOnly))
             {
                 break;
             }
@@ -142,6 +142,10 @@ public sealed class ModelRuntime : IDisposable
             {
                 // Logged by the pool; the variant reports itself unavailable.
             }
+        }
+        if (initial is not null && options.StandbyOnly)
+        {
+            KeepStandby();
         }
         _pool.TrimToBudget();
         if (initial is null)
@@ -263,6 +267,10 @@ public sealed class ModelRuntime : IDisposable
             _pool.Protected = target;
             change = new VariantSwitch(previous.Id, target.Id, _time.GetUtcNow());
         }
+        if (_options.StandbyOnly)
+        {
+            KeepStandby();
+        }
         _pool.TrimToBudget();
         _logger.LogDebug("Switched from {From} to {To}", change.From, change.To);
         Switched?.Invoke(change);
@@ -289,6 +297,42 @@ public sealed class ModelRuntime : IDisposable
         }
         _logger.LogDebug("Execution knobs {From} -> {To}", previous, knobs);
         KnobsChanged?.Invoke(previous, knobs);
+    }
+
+    /// <summary>Loads the next lighter variant of the current one and unloads every other idle one (<see cref="RuntimeOptions.StandbyOnly"/>).</summary>
+    private void KeepStandby()
+    {
+        var current = _current;
+        var next = NextLighter(current);
+        if (next is not null)
+        {
+            try
+            {
+                _pool.Load(next);
+            }
+            catch (VariantUnavailableException)
+            {
+                // Logged by the pool; a switch to it will say so.
+            }
+        }
+        foreach (var slot in _pool.Slots)
+        {
+            if (slot != current && slot != next && slot.Loaded is not null)
+            {
+                _pool.Evict(slot);
+            }
+        }
+    }
+
+    /// <summary>The variant after <paramref name="current"/> on the ladder (quality descending, then the bundle's order) that can serve.</summary>
+    private VariantPool.Slot? NextLighter(VariantPool.Slot current)
+    {
+        var ladder = _pool.Slots.Select((slot, index) => (Slot: slot, Index: index))
+            .OrderByDescending(p => Governance.AdaptiveController.QualityOf(p.Slot.Variant.Manifest))
+            .ThenBy(p => p.Index)
+            .Select(p => p.Slot)
+            .ToList();
+        return ladder.Skip(ladder.IndexOf(current) + 1).FirstOrDefault(s => s.Unavailable is null);
     }
 
     /// <summary>Makes a variant's session for an execution setting ahead of use (loading the variant if needed).</summary>

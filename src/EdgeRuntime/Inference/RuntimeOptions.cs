@@ -22,6 +22,10 @@ public sealed class RuntimeOptions : IValidatableObject
     /// <summary>ONNX Runtime's CPU memory arena; off trades a little allocation time for memory returned after each run.</summary>
     public bool CpuMemoryArena { get; set; } = true;
 
+    /// <summary>One CPU memory arena in ONNX Runtime's environment for every session of the process, instead of one per
+    /// session: resident variants share the activation memory their runs need (<c>session.use_env_allocators</c>).</summary>
+    public bool SharedCpuArena { get; set; }
+
     /// <summary>Resident session memory to aim for; least recently used idle variants are unloaded
     /// beyond it. The current variant always stays. Null: no limit.</summary>
     [Range(1L, long.MaxValue)]
@@ -30,6 +34,13 @@ public sealed class RuntimeOptions : IValidatableObject
     /// <summary>Load every variant once at open to find the ones that cannot serve (corrupt file,
     /// mismatched inputs) before any request needs them.</summary>
     public bool ValidateAllVariantsOnOpen { get; set; } = true;
+
+    /// <summary>
+    /// Keep only the serving variant and the next lighter one (the governor's usual step down) loaded, as a warm standby;
+    /// any other variant loads when switched to. Distinct variants' weights add up (five MiniLM variants: 3.3x the
+    /// first's file), so this is what keeps a ladder within a small board's memory. Off: every variant stays resident.
+    /// </summary>
+    public bool StandbyOnly { get; set; }
 
     /// <summary>Run one inference on zeros right after loading, so the first real request is not the slow one.</summary>
     public bool WarmUpOnLoad { get; set; } = true;

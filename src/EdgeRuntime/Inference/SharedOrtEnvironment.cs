@@ -68,6 +68,28 @@ public static class SharedOrtEnvironment
         }
     }
 
+    private static bool _sharedArena;
+
+    /// <summary>Registers one CPU arena allocator in the environment (once), for sessions that ask for the environment's allocators.</summary>
+    /// <returns>False when the environment is not ours (another component created it), so sessions keep their own arenas.</returns>
+    public static bool EnsureSharedCpuArena()
+    {
+        EnsureInitialized();
+        lock (Gate)
+        {
+            if (_sharedArena || !UsesGlobalThreadPool)
+            {
+                return _sharedArena;
+            }
+            // Defaults for every field (-1, and 0 for no limit): the same growth as a session's own arena.
+            using var arena = new OrtArenaCfg(0, -1, -1, -1);
+            using var cpu = new OrtMemoryInfo(OrtMemoryInfo.allocatorCPU, OrtAllocatorType.ArenaAllocator, 0, OrtMemType.Default);
+            OrtEnv.Instance().CreateAndRegisterAllocator(cpu, arena);
+            _sharedArena = true;
+            return true;
+        }
+    }
+
     /// <summary>Session options that run on the shared pool (or a private one of the same size).</summary>
     public static SessionOptions CreateSessionOptions() => CreateSessionOptions(ExecutionKnobs.AllThreads(GlobalPoolSpins));
 

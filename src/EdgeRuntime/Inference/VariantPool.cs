@@ -199,6 +199,10 @@ internal sealed class VariantPool : IDisposable
         {
             sessionOptions.EnableCpuMemArena = false;
         }
+        else if (_options.SharedCpuArena && SharedOrtEnvironment.EnsureSharedCpuArena())
+        {
+            sessionOptions.AddSessionConfigEntry("session.use_env_allocators", "1");
+        }
         return new InferenceSession(slot.Variant.ModelPath, sessionOptions, prepacked);
     }
 

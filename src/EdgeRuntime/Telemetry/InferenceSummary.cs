@@ -29,4 +29,9 @@ public sealed class InferenceSummary
     [Key(10)] public double? ServiceP95Ms { get; set; }
     /// <summary>Mean time requests waited in the queue before running. Optional (added in format 1.1).</summary>
     [Key(11)] public double? QueueWaitMeanMs { get; set; }
+    /// <summary>The serving process's CPU time over the window per inference of the window (every thread: ONNX Runtime's
+    /// pool and its spinning, the daemon's own work), ms. Optional (added in format 1.2).</summary>
+    [Key(12)] public double? CpuMsPerInference { get; set; }
+    /// <summary>Threads and spinning the model ran with at the end of the window ("1", "all", "all+spin"). Optional (added in format 1.2).</summary>
+    [Key(13)] public string? Knobs { get; set; }
 }
