@@ -14,18 +14,18 @@ public sealed class FleetStore : IDisposable
 
     private const string Columns = "device_id, sequence, unix_ms, device_class, kind, variant, window_seconds, request_count, mean_ms, p95_ms, " +
         "frequency_mhz, celsius, power_watts, from_variant, to_variant, reason, detail, sensor_name, sensor_value, sensor_unit, error_source, error_message, " +
-        "service_mean_ms, service_p95_ms, queue_wait_ms";
+        "service_mean_ms, service_p95_ms, queue_wait_ms, cpu_ms_per_inference, knobs";
 
     private const string Schema = """
         (device_id VARCHAR NOT NULL, sequence BIGINT NOT NULL, unix_ms BIGINT NOT NULL, device_class VARCHAR NOT NULL, kind VARCHAR NOT NULL,
          variant VARCHAR, window_seconds DOUBLE, request_count BIGINT, mean_ms DOUBLE, p95_ms DOUBLE, frequency_mhz DOUBLE, celsius DOUBLE,
          power_watts DOUBLE, from_variant VARCHAR, to_variant VARCHAR, reason VARCHAR, detail VARCHAR, sensor_name VARCHAR,
          sensor_value DOUBLE, sensor_unit VARCHAR, error_source VARCHAR, error_message VARCHAR,
-         service_mean_ms DOUBLE, service_p95_ms DOUBLE, queue_wait_ms DOUBLE
+         service_mean_ms DOUBLE, service_p95_ms DOUBLE, queue_wait_ms DOUBLE, cpu_ms_per_inference DOUBLE, knobs VARCHAR
         """;
 
     /// <summary>Columns added after the first schema, appended to databases created before them.</summary>
-    private static readonly string[] AddedColumns = ["service_mean_ms DOUBLE", "service_p95_ms DOUBLE", "queue_wait_ms DOUBLE"];
+    private static readonly string[] AddedColumns = ["service_mean_ms DOUBLE", "service_p95_ms DOUBLE", "queue_wait_ms DOUBLE", "cpu_ms_per_inference DOUBLE", "knobs VARCHAR"];
 
     private FleetStore(DuckDBConnection connection)
     {
@@ -176,7 +176,8 @@ public sealed class FleetStore : IDisposable
         var sensor = record.Sensor;
         row.AppendValue(sensor?.Name).AppendValue(sensor?.Value).AppendValue(sensor?.Unit);
         row.AppendValue(record.Error?.Source).AppendValue(record.Error?.Message);
-        row.AppendValue(inference?.ServiceMeanMs).AppendValue(inference?.ServiceP95Ms).AppendValue(inference?.QueueWaitMeanMs);
+        row.AppendValue(inference?.ServiceMeanMs).AppendValue(inference?.ServiceP95Ms).AppendValue(inference?.QueueWaitMeanMs)
+            .AppendValue(inference?.CpuMsPerInference).AppendValue(inference?.Knobs);
         row.EndRow();
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using EdgeRuntime.Devices.Boards;
 using EdgeRuntime.Governance;
 
 namespace EdgeRuntime.Fleet;
@@ -35,7 +36,7 @@ public sealed class ProfileFitter(FleetStore store, TimeProvider? time = null)
         long first = long.MaxValue, last = long.MinValue;
         using (var command = store.Connection.CreateCommand())
         {
-            command.CommandText = "SELECT device_id, unix_ms, variant, frequency_mhz, celsius, p95_ms, mean_ms, power_watts, service_p95_ms, service_mean_ms FROM records " +
+            command.CommandText = "SELECT device_id, unix_ms, variant, frequency_mhz, celsius, p95_ms, mean_ms, power_watts, service_p95_ms, service_mean_ms, cpu_ms_per_inference FROM records " +
                 "WHERE kind = 'inference' AND device_class = $class AND frequency_mhz IS NOT NULL AND celsius IS NOT NULL " +
                 // A fixed order makes the sums, and so the fitted figures, the same from run to run.
                 "ORDER BY device_id, sequence";
@@ -78,6 +79,10 @@ public sealed class ProfileFitter(FleetStore store, TimeProvider? time = null)
                 {
                     s.ServiceMean.Add((mhz, celsius, reader.GetDouble(9)));
                 }
+                if (!reader.IsDBNull(10))
+                {
+                    s.CpuMs.Add((mhz, reader.GetDouble(10)));
+                }
             }
         }
         if (devices.Count == 0)
@@ -119,7 +124,7 @@ public sealed class ProfileFitter(FleetStore store, TimeProvider? time = null)
                 LatencyP50Ms = p50,
                 LatencyP95Ms = p95,
                 BusyPowerWatts = watts,
-                EnergyMillijoules = watts is double w ? w * p50 : null,
+                EnergyMillijoules = watts is double w ? w * p50 : CpuEnergyMillijoules(deviceClass, s.CpuMs),
             };
         }
         if (variants.Count == 0)
@@ -172,8 +177,26 @@ public sealed class ProfileFitter(FleetStore store, TimeProvider? time = null)
         _ => "response time (queue wait included: the logs carry no service time)",
     };
 
+    /// <summary>
+    /// Energy per inference from the CPU time the devices logged (the process's CPU per inference, spinning pool threads
+    /// included) and the board's power model (dynamic watts per busy core at the logged clock), where no power rail reports
+    /// watts: the mean over the windows. Null without CPU figures or a power model for the class.
+    /// </summary>
+    private static double? CpuEnergyMillijoules(string deviceClass, List<(double Mhz, double CpuMs)> cpu)
+    {
+        if (cpu.Count == 0 || !BoardCatalog.BuiltIn().TryGet(deviceClass, out var board))
+        {
+            return null;
+        }
+        var energies = cpu.Select(c => BoardEnergy.JoulesPerCpuSecond(board, c.Mhz) is double joules ? c.CpuMs * joules : double.NaN)
+            .Where(double.IsFinite)
+            .ToList();
+        return energies.Count > 0 ? energies.Average() : null;
+    }
+
     private sealed class VariantSamples
     {
+        public List<(double Mhz, double CpuMs)> CpuMs { get; } = [];
         public List<(double Mhz, double Celsius, double Ms)> P95 { get; } = [];
         public List<(double Mhz, double Celsius, double Ms)> Mean { get; } = [];
         public List<(double Mhz, double Celsius, double Ms)> ServiceP95 { get; } = [];

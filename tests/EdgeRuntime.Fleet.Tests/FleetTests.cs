@@ -116,6 +116,34 @@ public sealed class FleetTests
     }
 
     [Fact]
+    public async Task Energy_per_inference_is_fitted_from_the_logged_cpu_time_where_no_power_rail_reports()
+    {
+        using var temp = new TempDirectory();
+        string log = temp.File("dev");
+        (double Mhz, double Celsius, double ServiceMs)[] windows = [(1500, 50, 4), (1000, 55, 6), (750, 60, 8), (1500, 65, 4.2), (1000, 70, 6.3), (750, 52, 8.1)];
+        await using (var writer = TelemetryLog.Open(new TelemetryLogOptions { Directory = log, DeviceId = "dev", DeviceClass = "raspberry-pi-4" }))
+        {
+            foreach (var (mhz, celsius, service) in windows)
+            {
+                writer.TryWrite(TelemetryRecord.For(new InferenceSummary
+                {
+                    Variant = "fp32", WindowSeconds = 10, Count = 100, MeanMs = service + 1, P95Ms = service * 1.3,
+                    ServiceMeanMs = service, ServiceP95Ms = service * 1.2, FrequencyMhz = mhz, Celsius = celsius,
+                    CpuMsPerInference = 2.0, Knobs = "1",
+                }));
+            }
+        }
+        using var store = FleetStore.Open(":memory:");
+        store.IngestLogs([log]);
+        Assert.Equal("1", Convert.ToString(store.Scalar("SELECT DISTINCT knobs FROM records WHERE kind = 'inference'"), System.Globalization.CultureInfo.InvariantCulture));
+        var cost = new ProfileFitter(store).Fit("raspberry-pi-4").Profile.Variants["fp32"];
+        // 2 ms of CPU per inference at the Pi 4's 1 W per busy core (4 W over 4 cores at 1500 MHz), scaled by the square of the clock.
+        double expected = windows.Average(w => 2.0 * Math.Pow(w.Mhz / 1500, 2));
+        Assert.Null(cost.BusyPowerWatts);
+        Assert.Equal(expected, cost.EnergyMillijoules!.Value, 9);
+    }
+
+    [Fact]
     public void Fitting_a_class_without_data_names_it()
     {
         using var store = FleetStore.Open(":memory:");
