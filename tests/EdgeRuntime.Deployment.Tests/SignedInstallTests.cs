@@ -18,8 +18,10 @@ public class SignedInstallTests
         var served = new List<string>();
         using var store = bundles.OpenStore((_, directory, _) => { served.Add(directory); return Task.CompletedTask; });
 
-        var installed = store.Install(TestBundles.Name, "1", bundles.MakeArchive(1));
+        string archive = bundles.MakeArchive(1);
+        var installed = store.Install(TestBundles.Name, "1", archive);
         Assert.Equal(bundles.Key.KeyId, installed.SignedByKeyId);
+        Assert.Equal(installed, store.Install(TestBundles.Name, "1", archive));
         Assert.Equal(DeploymentPhase.None, store.GetState(TestBundles.Name).Phase);
 
         await store.ActivateAsync(TestBundles.Name, "1", Token);
@@ -123,7 +125,8 @@ public class SignedInstallTests
         var random = new Random(20);
         foreach (var (_, start, length) in regions)
         {
-            offsets.UnionWith([start - 512, start - 512 + 148, start - 512 + 257, start - 1]);
+            // The checksum field (148-155, outside its own sum, terminator included) and the size field's terminator.
+            offsets.UnionWith([start - 512, .. Enumerable.Range(start - 512 + 148, 8), start - 512 + 135, start - 512 + 257, start - 1]);
             for (int i = 0; i < 8; i++)
             {
                 offsets.Add(start + (int)((long)length * i / 8));
