@@ -128,7 +128,7 @@ public static class RolloutBenchmark
             Devices = settings.Devices,
             BundleName = BundleName,
             TrustedKeysDirectory = bundles.TrustedDirectory,
-            Broker = new MqttBrokerOptions { Host = broker.Host, Port = broker.Port, ClientId = "unused" },
+            Broker = new MqttBrokerOptions { Host = broker.Host, Port = broker.Port, ClientId = "edgert-sim", BackoffMin = TimeSpan.FromMilliseconds(100), BackoffMax = TimeSpan.FromSeconds(2) },
             Probation = new ProbationOptions { Period = settings.ProbationPeriod, LatencyRounds = settings.LatencyRounds },
         };
         log?.Invoke($"provisioning {settings.Devices} devices with {BundleName} v1 ...");
@@ -138,8 +138,7 @@ public static class RolloutBenchmark
         string database = Path.Combine(workDirectory, "fleet.duckdb");
         fleet.Announce(database, DateTimeOffset.UtcNow);
 
-        await using var session = await FleetConnection.ConnectAsync(new MqttBrokerOptions { Host = broker.Host, Port = broker.Port, ClientId = "edgert-rollout-bench" },
-            cancellationToken);
+        await using var session = await FleetConnection.ConnectAsync(fleetOptions.Broker.WithClientId("edgert-rollout-bench"), cancellationToken);
         var controller = new RolloutController(database, session, new RolloutOptions { TickInterval = TimeSpan.FromMilliseconds(250), RevertTimeout = settings.RolloutTimeout },
             logger: loggers?.CreateLogger<RolloutController>());
         await controller.ListenAsync(TimeSpan.FromSeconds(1), cancellationToken);
@@ -149,17 +148,15 @@ public static class RolloutBenchmark
         foreach (var fault in new[] { BundleFlaw.None }.Concat(settings.Faults))
         {
             string archive = bundles.MakeArchive(BundleName, version, fault);
-            var plan = new RolloutPlan
+            var plan = new RolloutRequest
             {
-                BundleName = BundleName,
-                Version = version.ToString(CultureInfo.InvariantCulture),
-                ArchivePath = archive,
+                Bundle = archive,
                 DeviceClass = fleetOptions.DeviceClass,
-                Stages = RolloutPlan.ParseStages(settings.Stages),
-                MaxFailure = RolloutPlan.ParsePercent(settings.MaxFailure, "max failure"),
+                Stages = settings.Stages,
+                MaxFailure = settings.MaxFailure,
                 ChunkSize = settings.ChunkSize,
                 StageTimeout = settings.RolloutTimeout,
-            };
+            }.ToPlan(BundleName, version.ToString(CultureInfo.InvariantCulture), archive);
             log?.Invoke($"rollout of v{version} ({fault}) ...");
             var before = fleet.Tally();
             var started = await controller.StartAsync(plan, cancellationToken);
