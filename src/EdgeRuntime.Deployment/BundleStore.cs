@@ -132,11 +132,9 @@ public sealed class BundleStore : IDeviceDeployment, IDisposable
             {
                 try
                 {
+                    // Delivery retries: an intact install of this version is taken as it is.
                     var present = SignedBundle.Verify(target, keys);
-                    if (state?.Active == number)
-                    {
-                        return new InstalledVersion(bundleName, version, target, present.KeyId);
-                    }
+                    return new InstalledVersion(bundleName, version, target, present.KeyId);
                 }
                 catch (DeploymentRefusedException e)
                 {

@@ -17,6 +17,7 @@ internal sealed record StoreState
     public required string Name { get; init; }
     public long? Active { get; init; }
     public long? Previous { get; init; }
+    [JsonConverter(typeof(JsonStringEnumConverter<DeploymentPhase>))]
     public DeploymentPhase Phase { get; init; }
     /// <summary>The highest version ever activated: anything lower is a downgrade.</summary>
     public long HighestActivated { get; init; }
@@ -24,15 +25,6 @@ internal sealed record StoreState
     public DateTimeOffset? ChangedUtc { get; init; }
     /// <summary>Versions that were active, oldest first (bounded): where a rollback goes after the previous one.</summary>
     public IReadOnlyList<long> History { get; init; } = [];
-
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        WriteIndented = true,
-        RespectNullableAnnotations = true,
-        RespectRequiredConstructorParameters = true,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
-    };
 
     public DeploymentState ToPublic() => new(Name, Active?.ToString(), Previous?.ToString(), Phase, LastFailure);
 
@@ -44,7 +36,7 @@ internal sealed record StoreState
         }
         try
         {
-            var state = JsonSerializer.Deserialize<StoreState>(File.ReadAllBytes(path), Json);
+            var state = JsonSerializer.Deserialize<StoreState>(File.ReadAllBytes(path), ManifestJson.Options);
             return state is { FormatVersion: CurrentFormat } ? state : throw new InvalidDataException($"'{path}' is not a format {CurrentFormat} store state");
         }
         catch (JsonException e)
@@ -53,5 +45,5 @@ internal sealed record StoreState
         }
     }
 
-    public void Save(string path) => AtomicFile.WriteAllBytes(path, JsonSerializer.SerializeToUtf8Bytes(this, Json));
+    public void Save(string path) => AtomicFile.WriteAllBytes(path, JsonSerializer.SerializeToUtf8Bytes(this, ManifestJson.Options));
 }

@@ -6,16 +6,8 @@ namespace EdgeRuntime.Deployment.Tests;
 
 public sealed class CrashTests
 {
-    private static ProcessStartInfo Child(string workspace, int seed)
-    {
-        string dll = Path.Combine(AppContext.BaseDirectory, "EdgeRuntime.Deployment.CrashChild.dll");
-        Assert.True(File.Exists(dll), $"crash child not built next to the tests: {dll}");
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet");
-        start.ArgumentList.Add(dll);
-        start.ArgumentList.Add(workspace);
-        start.ArgumentList.Add(seed.ToString(CultureInfo.InvariantCulture));
-        return start;
-    }
+    private static ProcessStartInfo Child(string workspace, int seed) =>
+        SiblingProgram.Start("EdgeRuntime.Deployment.CrashChild", workspace, seed.ToString(CultureInfo.InvariantCulture));
 
     [Fact]
     public void A_hundred_SIGKILLs_across_download_verify_activate_and_probation_always_restart_on_a_verified_version()

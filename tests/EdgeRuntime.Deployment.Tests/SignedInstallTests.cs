@@ -18,8 +18,10 @@ public class SignedInstallTests
         var served = new List<string>();
         using var store = bundles.OpenStore((_, directory, _) => { served.Add(directory); return Task.CompletedTask; });
 
-        var installed = store.Install(TestBundles.Name, "1", bundles.MakeArchive(1));
+        string archive = bundles.MakeArchive(1);
+        var installed = store.Install(TestBundles.Name, "1", archive);
         Assert.Equal(bundles.Key.KeyId, installed.SignedByKeyId);
+        Assert.Equal(installed, store.Install(TestBundles.Name, "1", archive));
         Assert.Equal(DeploymentPhase.None, store.GetState(TestBundles.Name).Phase);
 
         await store.ActivateAsync(TestBundles.Name, "1", Token);

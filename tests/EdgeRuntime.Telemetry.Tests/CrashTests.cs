@@ -5,16 +5,8 @@ namespace EdgeRuntime.Telemetry.Tests;
 
 public sealed class CrashTests
 {
-    private static ProcessStartInfo Writer(string directory, int seed)
-    {
-        string dll = Path.Combine(AppContext.BaseDirectory, "EdgeRuntime.Telemetry.CrashWriter.dll");
-        Assert.True(File.Exists(dll), $"crash writer not built next to the tests: {dll}");
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet");
-        start.ArgumentList.Add(dll);
-        start.ArgumentList.Add(directory);
-        start.ArgumentList.Add(seed.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        return start;
-    }
+    private static ProcessStartInfo Writer(string directory, int seed) =>
+        SiblingProgram.Start("EdgeRuntime.Telemetry.CrashWriter", directory, seed.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     [Fact]
     public void Two_hundred_SIGKILLs_lose_no_record_acknowledged_durable_and_accept_no_corrupt_one()

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using System.Text;
+using EdgeRuntime.Bench.Durability;
 using EdgeRuntime.Deployment;
 using EdgeRuntime.Evaluation.Benchmarking;
 
@@ -134,26 +134,9 @@ public static class DeployCrashTest
 
     private static ChildRun RunOnce(ProcessStartInfo start, string target, Random random)
     {
-        start.RedirectStandardOutput = true;
-        start.RedirectStandardError = true;
-        start.UseShellExecute = false;
-        using var process = new Process { StartInfo = start };
-        var errors = new StringBuilder();
-        process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is not null)
-            {
-                lock (errors)
-                {
-                    errors.AppendLine(e.Data);
-                }
-            }
-        };
-        if (!process.Start())
-        {
-            throw new InvalidOperationException($"could not start the crash child '{start.FileName}'");
-        }
-        process.BeginErrorReadLine();
+        using var child = new KillableChild(start, "crash child");
+        child.Start();
+        var process = child.Process;
         string step = "startup";
         bool activeSeen = false;
         int committed = 0, rolledBack = 0;
@@ -168,7 +151,7 @@ public static class DeployCrashTest
             string? line = process.StandardOutput.ReadLine();
             if (line is null)
             {
-                problem = $"the child exited during {step}: {Stderr(errors)}";
+                problem = $"the child exited during {step}: {child.Errors}";
                 break;
             }
             var parts = line.Split(' ');
@@ -196,12 +179,7 @@ public static class DeployCrashTest
                 problem = $"step {target} not reached within 120 s";
             }
         }
-        if (!process.HasExited)
-        {
-            // SIGKILL on Unix: no finally blocks, no flush, no disposal; what a power cut leaves on disk, minus the page cache.
-            process.Kill();
-        }
-        process.WaitForExit();
+        child.Kill();
         return new ChildRun(step, activeSeen || step == "probate", committed, rolledBack, problem);
     }
 
@@ -214,14 +192,6 @@ public static class DeployCrashTest
         catch (IOException)
         {
             return "unknown";
-        }
-    }
-
-    private static string Stderr(StringBuilder errors)
-    {
-        lock (errors)
-        {
-            return errors.ToString().Trim();
         }
     }
 }

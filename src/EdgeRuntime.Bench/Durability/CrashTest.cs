@@ -91,15 +91,12 @@ public static class CrashTest
 
     private static (long? Opened, long Durable, string? Problem) RunOnce(ProcessStartInfo start, TimeSpan killAfterOpen)
     {
-        start.RedirectStandardOutput = true;
-        start.RedirectStandardError = true;
-        start.UseShellExecute = false;
         long? opened = null;
         long durable = 0;
         string? malformed = null;
         using var openedSignal = new ManualResetEventSlim(false);
-        using var process = new Process { StartInfo = start };
-        var errors = new System.Text.StringBuilder();
+        using var child = new KillableChild(start, "crash writer");
+        var process = child.Process;
         process.OutputDataReceived += (_, e) =>
         {
             if (e.Data is not string line)
@@ -124,22 +121,8 @@ public static class CrashTest
             }
             malformed ??= $"unexpected line from the writer: '{line}'";
         };
-        process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is not null)
-            {
-                lock (errors)
-                {
-                    errors.AppendLine(e.Data);
-                }
-            }
-        };
-        if (!process.Start())
-        {
-            throw new InvalidOperationException($"could not start the crash writer '{start.FileName}'");
-        }
+        child.Start();
         process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
         string? problem = null;
         if (!openedSignal.Wait(TimeSpan.FromSeconds(60)))
         {
@@ -153,21 +136,9 @@ public static class CrashTest
         {
             Thread.Sleep(killAfterOpen);
         }
-        bool exitedOnItsOwn = process.HasExited;
-        if (!exitedOnItsOwn)
+        if (child.Kill())
         {
-            // SIGKILL on Unix: no finalizers, no flush, no disposal — what a crash or an OOM kill leaves.
-            process.Kill();
-        }
-        process.WaitForExit();
-        if (exitedOnItsOwn)
-        {
-            string stderr;
-            lock (errors)
-            {
-                stderr = errors.ToString().Trim();
-            }
-            problem ??= $"the writer exited by itself with code {process.ExitCode}: {stderr}";
+            problem ??= $"the writer exited by itself with code {process.ExitCode}: {child.Errors}";
         }
         return (opened, durable, problem ?? malformed);
     }

@@ -12,22 +12,14 @@ public sealed record BundleSignature(string KeyId, string Algorithm, string Sign
 {
     public const string FileName = "manifest.sig";
 
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        WriteIndented = true,
-        RespectNullableAnnotations = true,
-        RespectRequiredConstructorParameters = true,
-    };
-
-    public string ToJson() => JsonSerializer.Serialize(this, Json) + "\n";
+    public string ToJson() => JsonSerializer.Serialize(this, ManifestJson.Options) + "\n";
 
     /// <exception cref="DeploymentRefusedException">BadSignature: the file is not a signature.</exception>
     public static BundleSignature Parse(string json, string source)
     {
         try
         {
-            return JsonSerializer.Deserialize<BundleSignature>(json, Json)
+            return JsonSerializer.Deserialize<BundleSignature>(json, ManifestJson.Options)
                 ?? throw new JsonException("null");
         }
         catch (JsonException e)

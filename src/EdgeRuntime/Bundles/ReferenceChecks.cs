@@ -21,21 +21,12 @@ public sealed record ReferenceChecks
     public required IReadOnlyDictionary<string, double> Tolerances { get; init; }
     public required IReadOnlyList<ReferenceSample> Samples { get; init; }
 
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DictionaryKeyPolicy = null,
-        WriteIndented = true,
-        RespectNullableAnnotations = true,
-        RespectRequiredConstructorParameters = true,
-    };
-
     public static ReferenceChecks Load(string path)
     {
         ReferenceChecks? checks;
         try
         {
-            checks = JsonSerializer.Deserialize<ReferenceChecks>(File.ReadAllBytes(path), Json);
+            checks = JsonSerializer.Deserialize<ReferenceChecks>(File.ReadAllBytes(path), ManifestJson.Options);
         }
         catch (JsonException e)
         {
@@ -52,7 +43,7 @@ public sealed record ReferenceChecks
         return checks;
     }
 
-    public void Save(string path) => AtomicFile.WriteAllBytes(path, JsonSerializer.SerializeToUtf8Bytes(this, Json));
+    public void Save(string path) => AtomicFile.WriteAllBytes(path, JsonSerializer.SerializeToUtf8Bytes(this, ManifestJson.Options));
 
     /// <summary>Outputs of one sample against the recorded ones: the largest deviation per output and the first problem.</summary>
     public ReferenceComparison Compare(int sampleIndex, IReadOnlyList<NamedTensor> actual)
