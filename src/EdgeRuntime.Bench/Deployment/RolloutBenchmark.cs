@@ -65,10 +65,11 @@ public sealed record RolloutBenchmarkReport(
         output.WriteLine($"machine: {Machine}; load average {LoadAverage}");
         output.WriteLine($"{Devices} simulated devices (own store, MQTT session, serving runtime, a request every {RequestIntervalSeconds.ToString(c)} s) through a private Mosquitto; " +
             $"stages {Stages}, max failure {MaxFailure}, probation {ProbationSeconds.ToString("F0", c)} s; provisioned in {ProvisionSeconds.ToString("F1", c)} s");
-        var table = new TextTable("bundle", "version", "outcome", "stages", "given", "passed", "failed", "back", "halted at s", "all back s", "took s", "download ms", "probation ms", "latency x", "versions after", "failed requests", "during swaps");
+        var table = new TextTable("bundle", "version", "outcome", "stages", "stage s", "given", "passed", "failed", "back", "halted at s", "all back s", "took s", "download ms", "probation ms", "latency x", "versions after", "failed requests", "during swaps");
         foreach (var s in Scenarios)
         {
-            table.Add(s.Fault, s.Version, s.State, s.StagesStarted, s.GivenBundle, s.Passed, s.Failed, s.Reverted,
+            table.Add(s.Fault, s.Version, s.State, s.StagesStarted,
+                string.Join("/", s.Summary.StageTable.Where(t => t.Seconds is not null).Select(t => t.Seconds!.Value.ToString("F1", c))), s.GivenBundle, s.Passed, s.Failed, s.Reverted,
                 s.HaltedAfterSeconds is double h ? Math.Round(h, 1) : null, s.RevertSeconds is double r ? Math.Round(r, 1) : null, Math.Round(s.Seconds, 1),
                 s.MedianDownloadMs is double d ? Math.Round(d) : null, s.MedianProbationMs is double p ? Math.Round(p) : null, s.MedianLatencyRatio is double x ? Math.Round(x, 2) : null,
                 string.Join(" ", s.ActiveVersions.OrderBy(v => v.Key, StringComparer.Ordinal).Select(v => $"v{v.Key}:{v.Value}")), $"{s.FailedRequests} of {s.Requests}", $"{s.FailedRequestsDuringSwaps} of {s.RequestsDuringSwaps}");
