@@ -145,6 +145,8 @@ public sealed class RolloutController
             if (rollout.RollsBack && (rollout.Devices.Where(d => d.Assigned).All(d => d.Reverted)
                 || _time.GetUtcNow().ToUnixTimeMilliseconds() - rollout.HaltedUnixMs > (long)_options.RevertTimeout.TotalMilliseconds))
             {
+                // Every device was told to go back: the broker need not keep the bundle nobody should fetch.
+                await BundleDelivery.ClearChunksAsync(_session, _options.TopicPrefix, rollout.Desired, cancellationToken).ConfigureAwait(false);
                 return rollout;
             }
             await Task.Delay(_options.TickInterval, _time, cancellationToken).ConfigureAwait(false);
