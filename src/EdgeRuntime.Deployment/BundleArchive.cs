@@ -198,6 +198,10 @@ public static class BundleArchive
         }
     }
 
+    /// <summary>
+    /// The checksum field itself is outside the sum, so its form is checked too: six octal digits, NUL, space
+    /// (what tar and <see cref="TarWriter"/> write). A looser reading would let a flipped terminator byte through.
+    /// </summary>
     private static bool ChecksumMatches(byte[] header)
     {
         long sum = 0;
@@ -205,8 +209,8 @@ public static class BundleArchive
         {
             sum += i is >= 148 and < 156 ? (byte)' ' : header[i];
         }
-        string stored = Encoding.ASCII.GetString(header, 148, 8).Trim('\0', ' ');
-        return stored.Length > 0 && stored.All(c => c is >= '0' and <= '7') && Convert.ToInt64(stored, 8) == sum;
+        string expected = Convert.ToString(sum, 8).PadLeft(6, '0') + "\0 ";
+        return Encoding.ASCII.GetString(header, 148, 8) == expected;
     }
 
     private static long ParseOctal(ReadOnlySpan<byte> field, string name, long offset)

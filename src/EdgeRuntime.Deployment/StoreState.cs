@@ -17,7 +17,7 @@ internal sealed record StoreState
     public required string Name { get; init; }
     public long? Active { get; init; }
     public long? Previous { get; init; }
-    [JsonConverter(typeof(JsonStringEnumConverter<DeploymentPhase>))]
+    [JsonConverter(typeof(PhaseName))]
     public DeploymentPhase Phase { get; init; }
     /// <summary>The highest version ever activated: anything lower is a downgrade.</summary>
     public long HighestActivated { get; init; }
@@ -46,4 +46,7 @@ internal sealed record StoreState
     }
 
     public void Save(string path) => AtomicFile.WriteAllBytes(path, JsonSerializer.SerializeToUtf8Bytes(this, ManifestJson.Options));
+
+    /// <summary>Phases by snake_case name ("rolled_back"), like every other key and value in the store's files.</summary>
+    private sealed class PhaseName() : JsonStringEnumConverter<DeploymentPhase>(JsonNamingPolicy.SnakeCaseLower);
 }

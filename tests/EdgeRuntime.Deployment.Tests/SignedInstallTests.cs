@@ -125,7 +125,8 @@ public class SignedInstallTests
         var random = new Random(20);
         foreach (var (_, start, length) in regions)
         {
-            offsets.UnionWith([start - 512, start - 512 + 148, start - 512 + 257, start - 1]);
+            // The checksum field (148-155, outside its own sum, terminator included) and the size field's terminator.
+            offsets.UnionWith([start - 512, .. Enumerable.Range(start - 512 + 148, 8), start - 512 + 135, start - 512 + 257, start - 1]);
             for (int i = 0; i < 8; i++)
             {
                 offsets.Add(start + (int)((long)length * i / 8));
