@@ -51,6 +51,23 @@ public sealed class MqttBrokerOptions
         return (host, port);
     }
 
+    /// <summary>The same broker and settings under another client id (one per device or role, as the broker keeps sessions by it).</summary>
+    public MqttBrokerOptions WithClientId(string clientId) => new()
+    {
+        Host = Host,
+        Port = Port,
+        ClientId = clientId,
+        UseTls = UseTls,
+        CaFile = CaFile,
+        AllowUntrustedCertificates = AllowUntrustedCertificates,
+        Username = Username,
+        Password = Password,
+        BackoffMin = BackoffMin,
+        BackoffMax = BackoffMax,
+        KeepAlive = KeepAlive,
+        Timeout = Timeout,
+    };
+
     /// <summary>Every problem with the settings, so one run reports all of them.</summary>
     public IReadOnlyList<string> Problems()
     {

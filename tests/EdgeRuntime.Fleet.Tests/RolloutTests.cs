@@ -66,7 +66,7 @@ public sealed class RolloutTests
             Devices = 5,
             BundleName = Name,
             TrustedKeysDirectory = bundles.TrustedDirectory,
-            Broker = new MqttBrokerOptions { Host = broker.Host, Port = broker.Port, ClientId = "unused" },
+            Broker = new MqttBrokerOptions { Host = broker.Host, Port = broker.Port, ClientId = "sim" },
             Probation = new ProbationOptions { Period = TimeSpan.FromMilliseconds(500), MaxLatencyRatio = 100 },
         };
         await using var fleet = await SimulatedDeploymentFleet.StartAsync(options, temp.File("devices"), "1", bundles.MakeArchive(Name, 1), null, Token);

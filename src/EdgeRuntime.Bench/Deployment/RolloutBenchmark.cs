@@ -65,10 +65,11 @@ public sealed record RolloutBenchmarkReport(
         output.WriteLine($"machine: {Machine}; load average {LoadAverage}");
         output.WriteLine($"{Devices} simulated devices (own store, MQTT session, serving runtime, a request every {RequestIntervalSeconds.ToString(c)} s) through a private Mosquitto; " +
             $"stages {Stages}, max failure {MaxFailure}, probation {ProbationSeconds.ToString("F0", c)} s; provisioned in {ProvisionSeconds.ToString("F1", c)} s");
-        var table = new TextTable("bundle", "version", "outcome", "stages", "given", "passed", "failed", "back", "halted at s", "all back s", "took s", "download ms", "probation ms", "latency x", "versions after", "failed requests", "during swaps");
+        var table = new TextTable("bundle", "version", "outcome", "stages", "stage s", "given", "passed", "failed", "back", "halted at s", "all back s", "took s", "download ms", "probation ms", "latency x", "versions after", "failed requests", "during swaps");
         foreach (var s in Scenarios)
         {
-            table.Add(s.Fault, s.Version, s.State, s.StagesStarted, s.GivenBundle, s.Passed, s.Failed, s.Reverted,
+            table.Add(s.Fault, s.Version, s.State, s.StagesStarted,
+                string.Join("/", s.Summary.StageTable.Where(t => t.Seconds is not null).Select(t => t.Seconds!.Value.ToString("F1", c))), s.GivenBundle, s.Passed, s.Failed, s.Reverted,
                 s.HaltedAfterSeconds is double h ? Math.Round(h, 1) : null, s.RevertSeconds is double r ? Math.Round(r, 1) : null, Math.Round(s.Seconds, 1),
                 s.MedianDownloadMs is double d ? Math.Round(d) : null, s.MedianProbationMs is double p ? Math.Round(p) : null, s.MedianLatencyRatio is double x ? Math.Round(x, 2) : null,
                 string.Join(" ", s.ActiveVersions.OrderBy(v => v.Key, StringComparer.Ordinal).Select(v => $"v{v.Key}:{v.Value}")), $"{s.FailedRequests} of {s.Requests}", $"{s.FailedRequestsDuringSwaps} of {s.RequestsDuringSwaps}");
@@ -128,7 +129,7 @@ public static class RolloutBenchmark
             Devices = settings.Devices,
             BundleName = BundleName,
             TrustedKeysDirectory = bundles.TrustedDirectory,
-            Broker = new MqttBrokerOptions { Host = broker.Host, Port = broker.Port, ClientId = "unused" },
+            Broker = new MqttBrokerOptions { Host = broker.Host, Port = broker.Port, ClientId = "edgert-sim", BackoffMin = TimeSpan.FromMilliseconds(100), BackoffMax = TimeSpan.FromSeconds(2) },
             Probation = new ProbationOptions { Period = settings.ProbationPeriod, LatencyRounds = settings.LatencyRounds },
         };
         log?.Invoke($"provisioning {settings.Devices} devices with {BundleName} v1 ...");
@@ -138,8 +139,7 @@ public static class RolloutBenchmark
         string database = Path.Combine(workDirectory, "fleet.duckdb");
         fleet.Announce(database, DateTimeOffset.UtcNow);
 
-        await using var session = await FleetConnection.ConnectAsync(new MqttBrokerOptions { Host = broker.Host, Port = broker.Port, ClientId = "edgert-rollout-bench" },
-            cancellationToken);
+        await using var session = await FleetConnection.ConnectAsync(fleetOptions.Broker.WithClientId("edgert-rollout-bench"), cancellationToken);
         var controller = new RolloutController(database, session, new RolloutOptions { TickInterval = TimeSpan.FromMilliseconds(250), RevertTimeout = settings.RolloutTimeout },
             logger: loggers?.CreateLogger<RolloutController>());
         await controller.ListenAsync(TimeSpan.FromSeconds(1), cancellationToken);
@@ -149,17 +149,15 @@ public static class RolloutBenchmark
         foreach (var fault in new[] { BundleFlaw.None }.Concat(settings.Faults))
         {
             string archive = bundles.MakeArchive(BundleName, version, fault);
-            var plan = new RolloutPlan
+            var plan = new RolloutRequest
             {
-                BundleName = BundleName,
-                Version = version.ToString(CultureInfo.InvariantCulture),
-                ArchivePath = archive,
+                Bundle = archive,
                 DeviceClass = fleetOptions.DeviceClass,
-                Stages = RolloutPlan.ParseStages(settings.Stages),
-                MaxFailure = RolloutPlan.ParsePercent(settings.MaxFailure, "max failure"),
+                Stages = settings.Stages,
+                MaxFailure = settings.MaxFailure,
                 ChunkSize = settings.ChunkSize,
                 StageTimeout = settings.RolloutTimeout,
-            };
+            }.ToPlan(BundleName, version.ToString(CultureInfo.InvariantCulture), archive);
             log?.Invoke($"rollout of v{version} ({fault}) ...");
             var before = fleet.Tally();
             var started = await controller.StartAsync(plan, cancellationToken);

@@ -20,6 +20,20 @@ public sealed record RolloutRequest
     public int ChunkSize { get; init; } = Uplink.Deployment.DesiredBundle.DefaultChunkSize;
     /// <summary>Stay and drive the rollout to its end (otherwise start it, give the first stage the bundle, and return).</summary>
     public bool Wait { get; init; } = true;
+
+    /// <summary>The plan for the bundle <see cref="Bundle"/> resolved to (checked by the caller).</summary>
+    public RolloutPlan ToPlan(string name, string version, string archive) => new()
+    {
+        BundleName = name,
+        Version = version,
+        ArchivePath = archive,
+        DeviceClass = DeviceClass,
+        Stages = RolloutPlan.ParseStages(Stages),
+        MaxFailure = RolloutPlan.ParsePercent(MaxFailure, "max failure"),
+        MinDevices = MinDevices,
+        StageTimeout = StageTimeout,
+        ChunkSize = ChunkSize,
+    };
 }
 
 /// <summary>The library behind `edgert fleet rollout` and its pause, resume, abort and status subcommands.</summary>
@@ -32,18 +46,7 @@ public static class FleetRollout
         CancellationToken cancellationToken)
     {
         var (name, version, archive) = ResolveBundle(request.Bundle, Path.Combine(Path.GetDirectoryName(Path.GetFullPath(database))!, "rollout-archives"));
-        var plan = new RolloutPlan
-        {
-            BundleName = name,
-            Version = version,
-            ArchivePath = archive,
-            DeviceClass = request.DeviceClass,
-            Stages = RolloutPlan.ParseStages(request.Stages),
-            MaxFailure = RolloutPlan.ParsePercent(request.MaxFailure, "max failure"),
-            MinDevices = request.MinDevices,
-            StageTimeout = request.StageTimeout,
-            ChunkSize = request.ChunkSize,
-        };
+        var plan = request.ToPlan(name, version, archive);
         plan.Validate();
         await using var session = await FleetConnection.ConnectAsync(broker, cancellationToken);
         var controller = new RolloutController(database, session, new RolloutOptions { TopicPrefix = topicPrefix }, logger: logger);

@@ -83,7 +83,7 @@ public sealed class RolloutController
         var now = _time.GetUtcNow();
         string id = string.Create(CultureInfo.InvariantCulture, $"{plan.BundleName}-{plan.Version}-{now:yyyyMMdd'T'HHmmss}");
         var desired = BundleDelivery.Describe(plan.BundleName, plan.Version, plan.ArchivePath, plan.ChunkSize, id);
-        Rollout rollout = WithStore(store =>
+        var devices = WithStore(store =>
         {
             RolloutStore.EnsureTables(store);
             if (ActiveRollout(store, plan.DeviceClass) is string active)
@@ -94,36 +94,41 @@ public sealed class RolloutController
             {
                 throw new ArgumentException($"rollout {id} exists already; start it again in a second");
             }
-            var devices = RolloutStore.DevicesOfClass(store, plan.DeviceClass);
-            if (devices.Count == 0)
+            var known = RolloutStore.DevicesOfClass(store, plan.DeviceClass);
+            if (known.Count == 0)
             {
                 throw new ArgumentException($"rollout: the fleet database '{_database}' knows no device of class '{plan.DeviceClass}' (devices are known from their telemetry: run 'edgert fleet ingest' first)");
             }
-            var sizes = plan.StageSizes(devices.Count);
-            var ordered = devices.OrderBy(d => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(id + "/" + d))), StringComparer.Ordinal).ToList();
-            var created = new Rollout
+            return known;
+        });
+        // The bytes first: a rollout the database holds always has its archive on the broker.
+        await BundleDelivery.PublishChunksAsync(_session, _options.TopicPrefix, desired, plan.ArchivePath, cancellationToken).ConfigureAwait(false);
+        var sizes = plan.StageSizes(devices.Count);
+        var ordered = devices.OrderBy(d => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(id + "/" + d))), StringComparer.Ordinal).ToList();
+        var rollout = new Rollout
+        {
+            Id = id,
+            Plan = plan with { ArchivePath = Path.GetFullPath(plan.ArchivePath) },
+            Desired = desired,
+            State = RolloutState.Running,
+            CurrentStage = 0,
+            CreatedUnixMs = now.ToUnixTimeMilliseconds(),
+            UpdatedUnixMs = now.ToUnixTimeMilliseconds(),
+            Stages = sizes.Select((size, i) => new RolloutStage { Index = i, Share = plan.Stages[i], Devices = size }).ToList(),
+            Devices = ordered.Select((device, position) => new RolloutDevice
             {
-                Id = id,
-                Plan = plan with { ArchivePath = Path.GetFullPath(plan.ArchivePath) },
-                Desired = desired,
-                State = RolloutState.Running,
-                CurrentStage = 0,
-                CreatedUnixMs = now.ToUnixTimeMilliseconds(),
-                UpdatedUnixMs = now.ToUnixTimeMilliseconds(),
-                Stages = sizes.Select((size, i) => new RolloutStage { Index = i, Share = plan.Stages[i], Devices = size }).ToList(),
-                Devices = ordered.Select((device, position) => new RolloutDevice
-                {
-                    DeviceId = device,
-                    Stage = sizes.Select((size, i) => (size, i)).First(s => position < s.size).i,
-                    PreviousVersion = _reports.GetValueOrDefault(device)?.ActiveVersion,
-                }).ToList(),
-            };
-            RolloutStore.Insert(store, created);
-            return created;
+                DeviceId = device,
+                Stage = sizes.Select((size, i) => (size, i)).First(s => position < s.size).i,
+                PreviousVersion = _reports.GetValueOrDefault(device)?.ActiveVersion,
+            }).ToList(),
+        };
+        WithStore(store =>
+        {
+            RolloutStore.Insert(store, rollout);
+            return 0;
         });
         _logger.LogInformation("Rollout {Id}: {Bundle} to {Devices} devices of {Class} in stages of {Sizes}", id, desired, rollout.Devices.Count, plan.DeviceClass,
             string.Join(", ", rollout.Stages.Select(s => s.Devices)));
-        await BundleDelivery.PublishChunksAsync(_session, _options.TopicPrefix, desired, plan.ArchivePath, cancellationToken).ConfigureAwait(false);
         return await TickAsync(id, cancellationToken).ConfigureAwait(false);
     }
 
@@ -140,6 +145,8 @@ public sealed class RolloutController
             if (rollout.RollsBack && (rollout.Devices.Where(d => d.Assigned).All(d => d.Reverted)
                 || _time.GetUtcNow().ToUnixTimeMilliseconds() - rollout.HaltedUnixMs > (long)_options.RevertTimeout.TotalMilliseconds))
             {
+                // Every device was told to go back: the broker need not keep the bundle nobody should fetch.
+                await BundleDelivery.ClearChunksAsync(_session, _options.TopicPrefix, rollout.Desired, cancellationToken).ConfigureAwait(false);
                 return rollout;
             }
             await Task.Delay(_options.TickInterval, _time, cancellationToken).ConfigureAwait(false);

@@ -16,7 +16,7 @@ public sealed record SimulatedFleetOptions
     public required string BundleName { get; init; }
     /// <summary>The trusted public keys every device holds.</summary>
     public required string TrustedKeysDirectory { get; init; }
-    /// <summary>Host and port of the broker (each device connects with its own client id).</summary>
+    /// <summary>The broker; each device connects under this client id followed by its own id.</summary>
     public required MqttBrokerOptions Broker { get; init; }
     public string TopicPrefix { get; init; } = UplinkTopics.DefaultPrefix;
     public ProbationOptions Probation { get; init; } = new() { Period = TimeSpan.FromSeconds(2) };
@@ -86,16 +86,7 @@ public sealed class SimulatedDeploymentDevice : IServingHealth, IAsyncDisposable
         }
         var uplink = new UplinkOptions
         {
-            Broker = new MqttBrokerOptions
-            {
-                Host = options.Broker.Host,
-                Port = options.Broker.Port,
-                ClientId = $"edgert-sim-{id}",
-                BackoffMin = TimeSpan.FromMilliseconds(100),
-                BackoffMax = TimeSpan.FromSeconds(2),
-                KeepAlive = options.Broker.KeepAlive,
-                Timeout = options.Broker.Timeout,
-            },
+            Broker = options.Broker.WithClientId($"{options.Broker.ClientId}-{id}"),
             TopicPrefix = options.TopicPrefix,
             DeviceId = id,
             DeviceClass = options.DeviceClass,

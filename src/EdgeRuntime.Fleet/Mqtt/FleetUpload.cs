@@ -28,7 +28,7 @@ public static class FleetUpload
         deadline.CancelAfter(timeout);
         var clock = Stopwatch.StartNew();
 
-        await using var ingest = new MqttIngest(store, WithClientId(broker, $"{broker.ClientId}-ingest"));
+        await using var ingest = new MqttIngest(store, broker.WithClientId($"{broker.ClientId}-ingest"));
         await ingest.StartAsync(deadline.Token);
         await ingest.Session.WaitConnectedAsync(deadline.Token);
         var uploads = expected.Select(e => UploadAsync(e.Device, e.Last.Sequence, broker, cursorDirectory, deadline.Token)).ToList();
@@ -54,7 +54,7 @@ public static class FleetUpload
     {
         var options = new UplinkOptions
         {
-            Broker = WithClientId(broker, $"{broker.ClientId}-{device.DeviceId}"),
+            Broker = broker.WithClientId($"{broker.ClientId}-{device.DeviceId}"),
             DeviceId = device.DeviceId,
             DeviceClass = device.DeviceClass,
             LogDirectory = device.Directory,
@@ -80,20 +80,4 @@ public static class FleetUpload
         });
         return (records, last);
     }
-
-    private static MqttBrokerOptions WithClientId(MqttBrokerOptions broker, string clientId) => new()
-    {
-        Host = broker.Host,
-        Port = broker.Port,
-        ClientId = clientId,
-        UseTls = broker.UseTls,
-        CaFile = broker.CaFile,
-        AllowUntrustedCertificates = broker.AllowUntrustedCertificates,
-        Username = broker.Username,
-        Password = broker.Password,
-        BackoffMin = broker.BackoffMin,
-        BackoffMax = broker.BackoffMax,
-        KeepAlive = broker.KeepAlive,
-        Timeout = broker.Timeout,
-    };
 }
