@@ -133,6 +133,9 @@ internal sealed class Probation(ProbationOptions options, IServingHealth? health
     {
         var freshTimes = new List<double>();
         var replacedTimes = new List<double>();
+        // Each pair runs back to back, so a burst of other load slows both alike; the median of the pairs' ratios
+        // is steadier on a busy device than the ratio of the two medians.
+        var pairRatios = new List<double>();
         try
         {
             foreach (var sample in inputs)
@@ -150,6 +153,10 @@ internal sealed class Probation(ProbationOptions options, IServingHealth? health
                         : (replaced, replacedTimes, fresh, freshTimes);
                     firstTimes.Add(Timed(first, sample, cancellationToken));
                     secondTimes.Add(Timed(second, sample, cancellationToken));
+                    if (replacedTimes[^1] > 0)
+                    {
+                        pairRatios.Add(freshTimes[^1] / replacedTimes[^1]);
+                    }
                 }
             }
         }
@@ -160,13 +167,13 @@ internal sealed class Probation(ProbationOptions options, IServingHealth? health
             return null;
         }
         double freshMedian = Median(freshTimes), replacedMedian = Median(replacedTimes);
-        double ratio = replacedMedian > 0 ? freshMedian / replacedMedian : 1;
+        double ratio = pairRatios.Count > 0 ? Median(pairRatios) : 1;
         figures["latency_compared"] = 1;
         figures["latency_ms"] = freshMedian;
         figures["latency_previous_ms"] = replacedMedian;
         figures["latency_ratio"] = ratio;
         return ratio > options.MaxLatencyRatio
-            ? $"median latency {F(freshMedian)} ms is {F(ratio)}x the replaced version's {F(replacedMedian)} ms (limit {F(options.MaxLatencyRatio)}x)"
+            ? $"latency {F(ratio)}x the replaced version's (median of paired runs; medians {F(freshMedian)} and {F(replacedMedian)} ms; limit {F(options.MaxLatencyRatio)}x)"
             : null;
     }
 

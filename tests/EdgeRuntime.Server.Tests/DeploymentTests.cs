@@ -43,12 +43,7 @@ public sealed class DeploymentTests
     {
         using var directory = new TestDirectory();
         var factory = new BundleFactory(directory["publisher"]);
-        string store = directory["store"];
-        using (var device = new BundleStore(new BundleStoreOptions { Root = store, TrustedKeysDirectory = factory.TrustedDirectory }))
-        {
-            device.Install("fashion", "1", factory.MakeArchive("fashion", 1));
-            await device.ActivateAsync("fashion", "1", Token);
-        }
+        string store = await DeviceStores.WithFirstVersionAsync(directory, factory, Token);
         await using var server = await TestServer.StartAsync(o =>
         {
             o.Bundles = [];

@@ -19,12 +19,7 @@ public sealed class FleetDeliveryTests
         using var directory = new TestDirectory();
         using var broker = await MosquittoBroker.StartAsync(directory["broker"], saveEveryChange: false, cancellationToken: Token);
         var factory = new BundleFactory(directory["publisher"]);
-        string storeRoot = directory["store"];
-        using (var device = new BundleStore(new BundleStoreOptions { Root = storeRoot, TrustedKeysDirectory = factory.TrustedDirectory }))
-        {
-            device.Install("fashion", "1", factory.MakeArchive("fashion", 1));
-            await device.ActivateAsync("fashion", "1", Token);
-        }
+        string storeRoot = await DeviceStores.WithFirstVersionAsync(directory, factory, Token);
         await using var daemon = await TestServer.StartAsync(o =>
         {
             o.Bundles = [];
