@@ -67,12 +67,7 @@ public static class MemoryBenchmark
     private static async Task<long> MeasureAsync(Settings settings, string bundle, string[] arguments, CancellationToken cancellationToken)
     {
         string socket = Path.Combine(settings.WorkDirectory, $"memory-{Guid.NewGuid():N}.sock");
-        var start = new ProcessStartInfo(settings.Daemon.File) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string argument in settings.Daemon.PrefixArguments.Concat(["serve", bundle, "--socket", socket]).Concat(arguments))
-        {
-            start.ArgumentList.Add(argument);
-        }
-        using var daemon = Process.Start(start) ?? throw new InvalidOperationException($"could not start {settings.Daemon.File}");
+        using var daemon = Process.Start(settings.Daemon.StartInfo([bundle, "--socket", socket, .. arguments])) ?? throw new InvalidOperationException($"could not start {settings.Daemon.File}");
         daemon.OutputDataReceived += (_, _) => { };
         daemon.ErrorDataReceived += (_, _) => { };
         daemon.BeginOutputReadLine();
