@@ -103,7 +103,7 @@ public sealed class ExecutionKnobPolicy(TimeProvider time)
         };
 
         // NaN: never measured nor estimable. Infinity is a measurement too: one thread cannot keep up with the rate.
-        if (sloP95Ms is not double slo || double.IsNaN(singleResponse))
+        if (sloP95Ms is not double slo || double.IsNaN(singleP95))
         {
             // Nothing to meet, or nothing known yet: the cheapest setting.
             string why = sloP95Ms is null ? "no SLO" : "no latency measured yet";
