@@ -1,13 +1,15 @@
 using System.Globalization;
 using EdgeRuntime.Devices.Boards;
 using EdgeRuntime.Governance;
+using EdgeRuntime.Inference;
 
 namespace EdgeRuntime.Fleet;
 
 /// <summary>
 /// Fits governor profiles from ingested telemetry, per device class: each variant's service time (p95 and mean) against
 /// clock and temperature where the summaries carry it, else its response time (p95, and mean where logged), which mixes
-/// in queue wait; busy power and energy per inference where power was logged, and the
+/// in queue wait; busy power and energy per inference where power was logged (else from the logged CPU time and the
+/// board's power model); the same per threads setting logged with the windows; and the
 /// thermal time constant from each device's temperature samples. The class's shipped profile supplies the policy
 /// and whatever the data cannot (its throttle point, its heat rise).
 /// </summary>
@@ -36,7 +38,7 @@ public sealed class ProfileFitter(FleetStore store, TimeProvider? time = null)
         long first = long.MaxValue, last = long.MinValue;
         using (var command = store.Connection.CreateCommand())
         {
-            command.CommandText = "SELECT device_id, unix_ms, variant, frequency_mhz, celsius, p95_ms, mean_ms, power_watts, service_p95_ms, service_mean_ms, cpu_ms_per_inference FROM records " +
+            command.CommandText = "SELECT device_id, unix_ms, variant, frequency_mhz, celsius, p95_ms, mean_ms, power_watts, service_p95_ms, service_mean_ms, cpu_ms_per_inference, knobs FROM records " +
                 "WHERE kind = 'inference' AND device_class = $class AND frequency_mhz IS NOT NULL AND celsius IS NOT NULL " +
                 // A fixed order makes the sums, and so the fitted figures, the same from run to run.
                 "ORDER BY device_id, sequence";
@@ -58,31 +60,9 @@ public sealed class ProfileFitter(FleetStore store, TimeProvider? time = null)
                 {
                     samples[variant] = s = new VariantSamples();
                 }
-                double mhz = reader.GetDouble(3), celsius = reader.GetDouble(4);
-                if (!reader.IsDBNull(5))
-                {
-                    s.P95.Add((mhz, celsius, reader.GetDouble(5)));
-                }
-                if (!reader.IsDBNull(6))
-                {
-                    s.Mean.Add((mhz, celsius, reader.GetDouble(6)));
-                }
-                if (!reader.IsDBNull(7))
-                {
-                    s.Watts.Add(reader.GetDouble(7));
-                }
-                if (!reader.IsDBNull(8))
-                {
-                    s.ServiceP95.Add((mhz, celsius, reader.GetDouble(8)));
-                }
-                if (!reader.IsDBNull(9))
-                {
-                    s.ServiceMean.Add((mhz, celsius, reader.GetDouble(9)));
-                }
-                if (!reader.IsDBNull(10))
-                {
-                    s.CpuMs.Add((mhz, reader.GetDouble(10)));
-                }
+                // A window also counts towards the threads setting in force at its end (a change within it blurs both).
+                string? setting = reader.IsDBNull(11) ? null : ExecutionKnobs.FromCode(reader.GetString(11))?.Code;
+                s.Add(reader, setting is null ? null : s.For(setting));
             }
         }
         if (devices.Count == 0)
@@ -100,31 +80,39 @@ public sealed class ProfileFitter(FleetStore store, TimeProvider? time = null)
         bool anyService = false, anyResponse = false;
         foreach (var (variant, s) in samples.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
-            // Service time is what the variant costs on the board; response time also holds the queue, which is the load's.
-            bool service = s.ServiceP95.Count >= 3;
-            var p95Model = LatencyModel.Fit(service ? s.ServiceP95 : s.P95);
-            if (p95Model is null)
+            if (FitCost(deviceClass, s, fullClock, typicalCelsius) is not { } cost)
             {
                 continue;
             }
-            anyService |= service;
-            anyResponse |= !service;
-            models[variant] = p95Model;
-            double p95 = Math.Max(1e-6, p95Model.Predict(fullClock, typicalCelsius));
-            var meanModel = LatencyModel.Fit(service ? s.ServiceMean : s.Mean);
-            if (meanModel is not null)
+            anyService |= cost.FromServiceTime;
+            anyResponse |= !cost.FromServiceTime;
+            models[variant] = cost.P95Model;
+            if (cost.MeanModel is not null)
             {
-                meanModels[variant] = meanModel;
+                meanModels[variant] = cost.MeanModel;
             }
-            // Without logged means the p95 stands in for the median: conservative for the governor.
-            double p50 = meanModel is null ? p95 : Math.Clamp(meanModel.Predict(fullClock, typicalCelsius), 1e-6, p95);
-            double? watts = s.Watts.Count > 0 ? s.Watts.Average() : null;
+            // Per threads setting, by the same fit on that setting's windows alone; a setting with too few is left out.
+            var settings = new Dictionary<string, KnobSettingCost>();
+            foreach (var (code, setting) in s.BySetting.OrderBy(p => p.Key, StringComparer.Ordinal))
+            {
+                if (FitCost(deviceClass, setting, fullClock, typicalCelsius) is { } settingCost)
+                {
+                    settings[code] = new KnobSettingCost
+                    {
+                        LatencyP50Ms = settingCost.P50,
+                        LatencyP95Ms = settingCost.P95,
+                        CpuMsPerInference = setting.CpuMs.Count > 0 ? setting.CpuMs.Average(c => c.CpuMs) : null,
+                        EnergyMillijoules = settingCost.EnergyMillijoules,
+                    };
+                }
+            }
             variants[variant] = new VariantCost
             {
-                LatencyP50Ms = p50,
-                LatencyP95Ms = p95,
-                BusyPowerWatts = watts,
-                EnergyMillijoules = watts is double w ? w * p50 : CpuEnergyMillijoules(deviceClass, s.CpuMs),
+                LatencyP50Ms = cost.P50,
+                LatencyP95Ms = cost.P95,
+                BusyPowerWatts = cost.Watts,
+                EnergyMillijoules = cost.EnergyMillijoules,
+                Knobs = settings.Count > 0 ? settings : null,
             };
         }
         if (variants.Count == 0)
@@ -156,7 +144,7 @@ public sealed class ProfileFitter(FleetStore store, TimeProvider? time = null)
                 Devices = devices.Count,
                 FitError = fitError,
                 Notes = string.Create(CultureInfo.InvariantCulture,
-                    $"{Basis(anyService, anyResponse)} p95 = a + b*(1000/MHz) + c*degC per variant, evaluated at {fullClock:F0} MHz and {typicalCelsius:F1} degC; fit_error is the mean relative error on the fitted data; thermal time constant is the median over {taus.Count} devices{(timeConstant is null ? " (none usable: kept the shipped value)" : "")}"),
+                    $"{Basis(anyService, anyResponse)} p95 = a + b*(1000/MHz) + c*degC per variant (and per threads setting of it with 3 or more windows), evaluated at {fullClock:F0} MHz and {typicalCelsius:F1} degC; fit_error is the mean relative error on the fitted data; thermal time constant is the median over {taus.Count} devices{(timeConstant is null ? " (none usable: kept the shipped value)" : "")}"),
             },
             Thermal = timeConstant is double t ? baseProfile.Thermal with { TimeConstantSeconds = Math.Round(t, 1) } : baseProfile.Thermal,
             Variants = variants,
@@ -168,6 +156,26 @@ public sealed class ProfileFitter(FleetStore store, TimeProvider? time = null)
             throw new InvalidDataException($"fitted profile for '{deviceClass}' is not valid: {string.Join("; ", problems)}");
         }
         return new FittedProfile(profile, models, timeConstant, taus.Count) { MeanLatency = meanModels, FromServiceTime = anyService && !anyResponse };
+    }
+
+    private sealed record FittedCost(LatencyModel P95Model, LatencyModel? MeanModel, bool FromServiceTime, double P50, double P95, double? Watts, double? EnergyMillijoules);
+
+    /// <summary>The cost of one set of windows (a variant's, or one threads setting's of it) at full clock and typical temperature; null with too few.</summary>
+    private static FittedCost? FitCost(string deviceClass, SampleSet s, double fullClock, double typicalCelsius)
+    {
+        // Service time is what the variant costs on the board; response time also holds the queue, which is the load's.
+        bool service = s.ServiceP95.Count >= 3;
+        var p95Model = LatencyModel.Fit(service ? s.ServiceP95 : s.P95);
+        if (p95Model is null)
+        {
+            return null;
+        }
+        double p95 = Math.Max(1e-6, p95Model.Predict(fullClock, typicalCelsius));
+        var meanModel = LatencyModel.Fit(service ? s.ServiceMean : s.Mean);
+        // Without logged means the p95 stands in for the median: conservative for the governor.
+        double p50 = meanModel is null ? p95 : Math.Clamp(meanModel.Predict(fullClock, typicalCelsius), 1e-6, p95);
+        double? watts = s.Watts.Count > 0 ? s.Watts.Average() : null;
+        return new FittedCost(p95Model, meanModel, service, p50, p95, watts, watts is double w ? w * p50 : CpuEnergyMillijoules(deviceClass, s.CpuMs));
     }
 
     private static string Basis(bool service, bool response) => (service, response) switch
@@ -194,7 +202,8 @@ public sealed class ProfileFitter(FleetStore store, TimeProvider? time = null)
         return energies.Count > 0 ? energies.Average() : null;
     }
 
-    private sealed class VariantSamples
+    /// <summary>The figures of a set of inference windows, each at the clock and temperature it was logged at.</summary>
+    private class SampleSet
     {
         public List<(double Mhz, double CpuMs)> CpuMs { get; } = [];
         public List<(double Mhz, double Celsius, double Ms)> P95 { get; } = [];
@@ -202,6 +211,48 @@ public sealed class ProfileFitter(FleetStore store, TimeProvider? time = null)
         public List<(double Mhz, double Celsius, double Ms)> ServiceP95 { get; } = [];
         public List<(double Mhz, double Celsius, double Ms)> ServiceMean { get; } = [];
         public List<double> Watts { get; } = [];
+
+        /// <summary>Adds the reader's row (the fitter's query: clock at 3, temperature at 4, figures from 5) here and to <paramref name="also"/>.</summary>
+        public void Add(System.Data.Common.DbDataReader row, SampleSet? also = null)
+        {
+            double mhz = row.GetDouble(3), celsius = row.GetDouble(4);
+            SampleSet[] sets = also is null ? [this] : [this, also];
+            foreach (var set in sets)
+            {
+                if (!row.IsDBNull(5))
+                {
+                    set.P95.Add((mhz, celsius, row.GetDouble(5)));
+                }
+                if (!row.IsDBNull(6))
+                {
+                    set.Mean.Add((mhz, celsius, row.GetDouble(6)));
+                }
+                if (!row.IsDBNull(7))
+                {
+                    set.Watts.Add(row.GetDouble(7));
+                }
+                if (!row.IsDBNull(8))
+                {
+                    set.ServiceP95.Add((mhz, celsius, row.GetDouble(8)));
+                }
+                if (!row.IsDBNull(9))
+                {
+                    set.ServiceMean.Add((mhz, celsius, row.GetDouble(9)));
+                }
+                if (!row.IsDBNull(10))
+                {
+                    set.CpuMs.Add((mhz, row.GetDouble(10)));
+                }
+            }
+        }
+    }
+
+    /// <summary>A variant's windows, and the same split by the threads setting logged with them.</summary>
+    private sealed class VariantSamples : SampleSet
+    {
+        public Dictionary<string, SampleSet> BySetting { get; } = new(StringComparer.Ordinal);
+
+        public SampleSet For(string code) => BySetting.TryGetValue(code, out var set) ? set : BySetting[code] = new SampleSet();
     }
 
     private List<(double Seconds, double Celsius)> TemperatureSeries(string device)

@@ -107,6 +107,7 @@ public static class AdaptiveSimulation
         private readonly Dictionary<string, WindowAccumulator> _window = [];
         private double _windowStart;
         private readonly GovernorPolicy _policyRules;
+        private readonly IReadOnlyDictionary<string, VariantCost> _profileCosts;
         private readonly int _cores;
         private readonly ExecutionKnobPolicy? _knobPolicy;
         private readonly Dictionary<(string Variant, ExecutionKnobs Knobs), LatencyTracker> _knobObserved = [];
@@ -132,6 +133,7 @@ public static class AdaptiveSimulation
                 Directory.Delete(directory, recursive: true);
             }
             _policyRules = profile.Policy;
+            _profileCosts = profile.Variants;
             _cores = Math.Max(1, board.CpuFreq.Cores);
             _knobs = options.Threads?.StaticKnobs ?? ExecutionKnobs.AllThreads();
             if (options.Threads is not null && policy == AdaptivePolicy)
@@ -411,7 +413,8 @@ public static class AdaptiveSimulation
                     {
                         string id = _variants[current].Id;
                         var perKnob = _knobObserved.Where(p => p.Key.Variant == id).ToDictionary(p => p.Key.Knobs, p => p.Value.Snapshot());
-                        _knobs = _knobPolicy.Choose(perKnob, _cores, _slo, observedRate, PowerState.From(device, _policyRules), _policyRules).Knobs;
+                        _knobs = _knobPolicy.Choose(perKnob, _cores, _slo, observedRate, PowerState.From(device, _policyRules), _policyRules,
+                            _profileCosts.GetValueOrDefault(id)?.Knobs).Knobs;
                     }
                     nextTick += tick;
                 }

@@ -159,9 +159,9 @@ public sealed class AdaptiveController : IDisposable
 
     private KnobDecision ChooseKnobs(ExecutionKnobPolicy policy, GovernorDecision decision, DeviceSnapshot? snapshot, double rate)
     {
-        var profilePolicy = Profiles.Current.Policy;
+        var profile = Profiles.Current;
         var choice = policy.Choose(_runtime.GetKnobLatency(decision.Variant), ExecutionKnobs.AllThreads().ThreadCount, decision.SloP95Ms,
-            rate, PowerState.From(snapshot, profilePolicy), profilePolicy);
+            rate, PowerState.From(snapshot, profile.Policy), profile.Policy, profile.Variants.GetValueOrDefault(decision.Variant)?.Knobs);
         if (choice.Knobs != _runtime.Knobs)
         {
             try

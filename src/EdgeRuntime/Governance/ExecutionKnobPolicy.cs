@@ -56,7 +56,8 @@ public readonly record struct PowerState(bool OnBattery, double? BatteryPercent,
 /// (threads synchronise and wake); spinning cuts it a little more and burns CPU while idle. So: one thread whenever it
 /// meets the SLO (with the profile's margin on external power, without on a battery below a tier); otherwise the pool;
 /// spinning only on external power when the pool without it is measured to miss the SLO. Moves to a costlier setting
-/// happen at once (the SLO is at stake); moves back wait for the profile's dwell time.
+/// happen at once (the SLO is at stake); moves back wait for the profile's dwell time. A setting not yet measured enough
+/// is estimated from a measured one, through the fleet-fitted profile's ratio between the two where it has both.
 /// </summary>
 public sealed class ExecutionKnobPolicy(TimeProvider time)
 {
@@ -77,8 +78,9 @@ public sealed class ExecutionKnobPolicy(TimeProvider time)
     /// <param name="observed">Latency per setting of the chosen variant, as the runtime measured it.</param>
     /// <param name="poolThreads">Threads of the whole pool.</param>
     /// <param name="arrivalRate">Requests per second lately (queueing adds to the p95).</param>
+    /// <param name="profileCosts">The chosen variant's per-setting costs from the profile (<see cref="VariantCost.Knobs"/>), if fitted.</param>
     public KnobDecision Choose(IReadOnlyDictionary<ExecutionKnobs, LatencySnapshot> observed, int poolThreads, double? sloP95Ms,
-        double arrivalRate, PowerState power, GovernorPolicy policy)
+        double arrivalRate, PowerState power, GovernorPolicy policy, IReadOnlyDictionary<string, KnobSettingCost>? profileCosts = null)
     {
         var now = time.GetUtcNow();
         var single = ExecutionKnobs.SingleThread;
@@ -90,8 +92,8 @@ public sealed class ExecutionKnobPolicy(TimeProvider time)
         {
             return Take(single, KnobReason.SingleThreadFits, "the pool has one thread", now);
         }
-        var (singleP50, singleP95) = Estimate(observed, single, poolThreads);
-        var (poolP50, poolP95) = Estimate(observed, pool, poolThreads);
+        var (singleP50, singleP95) = Estimate(observed, single, poolThreads, profileCosts);
+        var (poolP50, poolP95) = Estimate(observed, pool, poolThreads, profileCosts);
         double singleResponse = Governor.ResponseP95(singleP50, singleP95, arrivalRate * singleP50 / 1000);
         double poolResponse = Governor.ResponseP95(poolP50, poolP95, arrivalRate * poolP50 / 1000);
         KnobDecision With(KnobDecision d) => d with
@@ -101,7 +103,7 @@ public sealed class ExecutionKnobPolicy(TimeProvider time)
         };
 
         // NaN: never measured nor estimable. Infinity is a measurement too: one thread cannot keep up with the rate.
-        if (sloP95Ms is not double slo || double.IsNaN(singleResponse))
+        if (sloP95Ms is not double slo || double.IsNaN(singleP95))
         {
             // Nothing to meet, or nothing known yet: the cheapest setting.
             string why = sloP95Ms is null ? "no SLO" : "no latency measured yet";
@@ -136,19 +138,37 @@ public sealed class ExecutionKnobPolicy(TimeProvider time)
             $"{poolThreads} threads miss the SLO without spinning ({poolResponse:F1} > {slo:F1} ms)", now, policy));
     }
 
-    /// <summary>Median and p95 of a setting: measured when there are enough runs, else scaled from another setting.</summary>
-    public static (double P50, double P95) Estimate(IReadOnlyDictionary<ExecutionKnobs, LatencySnapshot> observed, ExecutionKnobs knobs, int poolThreads)
+    /// <summary>
+    /// Median and p95 of a setting: measured when there are enough runs; else a measured setting scaled by the profile's
+    /// ratio between the two (the fleet saw both on this device class), or by the assumed parallel efficiency without it;
+    /// else, with nothing measured, the profile's own figures (full clock, typical temperature).
+    /// </summary>
+    public static (double P50, double P95) Estimate(IReadOnlyDictionary<ExecutionKnobs, LatencySnapshot> observed, ExecutionKnobs knobs, int poolThreads,
+        IReadOnlyDictionary<string, KnobSettingCost>? profileCosts = null)
     {
         static bool Usable(LatencySnapshot s) => s.WindowCount >= MinimumSamples && double.IsFinite(s.P95Ms);
         if (observed.TryGetValue(knobs.Normalized, out var own) && Usable(own))
         {
             return (own.P50Ms, own.P95Ms);
         }
+        // The best-measured setting first, so the estimate does not depend on the dictionary's order.
+        var measured = observed.Where(p => Usable(p.Value)).OrderByDescending(p => p.Value.WindowCount).ThenBy(p => Cost(p.Key)).ToList();
+        KnobSettingCost? prior = null;
+        if (profileCosts?.TryGetValue(knobs.Normalized.Code, out prior) == true)
+        {
+            foreach (var (other, snapshot) in measured)
+            {
+                if (profileCosts.TryGetValue(other.Normalized.Code, out var basis))
+                {
+                    return (snapshot.P50Ms * prior!.LatencyP50Ms / basis.LatencyP50Ms, snapshot.P95Ms * prior.LatencyP95Ms / basis.LatencyP95Ms);
+                }
+            }
+        }
         double speedUp = 1 + (poolThreads - 1) * AssumedParallelEfficiency;
         var single = ExecutionKnobs.SingleThread;
-        foreach (var (other, snapshot) in observed)
+        foreach (var (other, snapshot) in measured)
         {
-            if (!Usable(snapshot) || other.IsSingleThread == knobs.IsSingleThread)
+            if (other.IsSingleThread == knobs.IsSingleThread)
             {
                 continue;
             }
@@ -159,7 +179,7 @@ public sealed class ExecutionKnobPolicy(TimeProvider time)
         {
             return (sibling.P50Ms, sibling.P95Ms);
         }
-        return (double.NaN, double.NaN);
+        return prior is null ? (double.NaN, double.NaN) : (prior.LatencyP50Ms, prior.LatencyP95Ms);
     }
 
     private static double Cost(ExecutionKnobs knobs) => knobs.IsSingleThread ? 0 : knobs.Spin ? 2 : 1;

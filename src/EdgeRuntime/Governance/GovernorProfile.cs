@@ -102,4 +102,20 @@ public sealed record VariantCost
     /// <summary>Board power while this variant runs, if measured.</summary>
     public double? BusyPowerWatts { get; init; }
     public double? EnergyMillijoules { get; init; }
+    /// <summary>
+    /// The same variant's cost under each threads/spin setting, keyed by its code ("1", "all", "all+spin"; see
+    /// <c>ExecutionKnobs.Code</c>), fitted from the telemetry logged under that setting. Only settings with enough
+    /// samples are listed; null in hand-written profiles and older fits. The figures above cover all samples.
+    /// </summary>
+    public IReadOnlyDictionary<string, KnobSettingCost>? Knobs { get; init; }
+}
+
+/// <summary>One variant's cost under one threads/spin setting at full clock.</summary>
+public sealed record KnobSettingCost
+{
+    public double LatencyP50Ms { get; init; }
+    public double LatencyP95Ms { get; init; }
+    /// <summary>The serving process's CPU per inference (pool threads and their spinning included), if logged.</summary>
+    public double? CpuMsPerInference { get; init; }
+    public double? EnergyMillijoules { get; init; }
 }

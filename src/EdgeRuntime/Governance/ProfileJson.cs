@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using EdgeRuntime.Inference;
 
 namespace EdgeRuntime.Governance;
 
@@ -108,7 +109,22 @@ public static class ProfileJson
         {
             Check(cost.LatencyP50Ms > 0 && cost.LatencyP95Ms >= cost.LatencyP50Ms, $"variants.{id}: latency must be positive with p95 >= p50");
             Check(cost.BusyPowerWatts is null or > 0, $"variants.{id}: busy_power_watts must be positive");
+            foreach (var (code, setting) in cost.Knobs ?? new Dictionary<string, KnobSettingCost>())
+            {
+                string where = $"variants.{id}.knobs.{code}";
+                if (ExecutionKnobs.FromCode(code) is null)
+                {
+                    problems.Add($"variants.{id}.knobs: unknown setting '{code}' (known: {string.Join(", ", ExecutionKnobs.Settings.Select(s => s.Code))})");
+                    continue;
+                }
+                Check(PositiveFinite(setting.LatencyP50Ms) && PositiveFinite(setting.LatencyP95Ms) && setting.LatencyP95Ms >= setting.LatencyP50Ms,
+                    $"{where}: latency must be positive and finite with p95 >= p50");
+                Check(setting.CpuMsPerInference is null || PositiveFinite(setting.CpuMsPerInference.Value), $"{where}: cpu_ms_per_inference must be positive and finite");
+                Check(setting.EnergyMillijoules is null || PositiveFinite(setting.EnergyMillijoules.Value), $"{where}: energy_millijoules must be positive and finite");
+            }
         }
         return problems;
     }
+
+    private static bool PositiveFinite(double value) => value > 0 && double.IsFinite(value);
 }

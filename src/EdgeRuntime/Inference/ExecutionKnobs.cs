@@ -15,6 +15,22 @@ public readonly record struct ExecutionKnobs(int Threads, bool Spin)
     /// <summary>Every thread of the shared pool.</summary>
     public static ExecutionKnobs AllThreads(bool spin = false) => new(All, spin);
 
+    /// <summary>Every distinct setting, in order of CPU cost: one thread, the pool, the spinning pool.</summary>
+    public static IReadOnlyList<ExecutionKnobs> Settings { get; } = [SingleThread, AllThreads(spin: false), AllThreads(spin: true)];
+
+    /// <summary>The setting a <see cref="Code"/> names ("1", "all", "all+spin"), or null for any other text.</summary>
+    public static ExecutionKnobs? FromCode(string? code)
+    {
+        foreach (var setting in Settings)
+        {
+            if (setting.Code == code)
+            {
+                return setting;
+            }
+        }
+        return null;
+    }
+
     public bool IsSingleThread => Threads == 1;
 
     /// <summary>Threads that work on a run: 1, or the shared pool's size.</summary>

@@ -111,6 +111,53 @@ public sealed class ExecutionKnobPolicyTests
         Assert.True(double.IsNaN(ExecutionKnobPolicy.Estimate(new Dictionary<ExecutionKnobs, LatencySnapshot>(), Single, 2).P95));
     }
 
+    /// <summary>The fleet's fit for the variant: one thread 40 ms (p95 48), the pool 10 (p95 12), four times faster.</summary>
+    private static readonly Dictionary<string, KnobSettingCost> FittedCosts = new()
+    {
+        ["1"] = new KnobSettingCost { LatencyP50Ms = 40, LatencyP95Ms = 48, CpuMsPerInference = 40 },
+        ["all"] = new KnobSettingCost { LatencyP50Ms = 10, LatencyP95Ms = 12, CpuMsPerInference = 30 },
+    };
+
+    [Fact]
+    public void The_profile_says_one_thread_misses_the_slo_before_one_thread_was_ever_measured()
+    {
+        // Only the pool was measured: 10 ms, p95 12. The assumed 0.7 efficiency on 4 threads puts one thread at 37 ms p95,
+        // within 70% of a 60 ms SLO; the profile's ratio (4x) puts it at 48 ms, outside it.
+        var onlyPool = new Dictionary<ExecutionKnobs, LatencySnapshot> { [Pool] = Measured(10, 12) };
+        var assumed = new ExecutionKnobPolicy(new FakeTimeProvider()).Choose(onlyPool, 4, sloP95Ms: 60, arrivalRate: 1, PowerState.Mains, Policy);
+        Assert.Equal(Single, assumed.Knobs);
+
+        var decision = new ExecutionKnobPolicy(new FakeTimeProvider()).Choose(onlyPool, 4, sloP95Ms: 60, arrivalRate: 1, PowerState.Mains, Policy, FittedCosts);
+        Assert.Equal((Pool, KnobReason.ThreadsForSlo), (decision.Knobs, decision.Reason));
+        Assert.Equal(48, decision.SingleThreadP95Ms!.Value, 6);
+    }
+
+    [Fact]
+    public void With_nothing_measured_the_profile_figures_decide()
+    {
+        var nothing = new Dictionary<ExecutionKnobs, LatencySnapshot>();
+        Assert.Equal(Single, new ExecutionKnobPolicy(new FakeTimeProvider()).Choose(nothing, 4, 60, 1, PowerState.Mains, Policy).Knobs);
+        var decision = new ExecutionKnobPolicy(new FakeTimeProvider()).Choose(nothing, 4, 60, 1, PowerState.Mains, Policy, FittedCosts);
+        Assert.Equal((Pool, KnobReason.ThreadsForSlo), (decision.Knobs, decision.Reason));
+        // A loose SLO: the profile's one thread fits it, so the cheapest setting.
+        Assert.Equal(Single, new ExecutionKnobPolicy(new FakeTimeProvider()).Choose(nothing, 4, 200, 1, PowerState.Mains, Policy, FittedCosts).Knobs);
+    }
+
+    [Fact]
+    public void The_profile_ratio_scales_the_measured_setting_and_never_overrides_a_measurement()
+    {
+        // This device runs the pool at 15 ms (p95 18), slower than the fleet's 10: one thread is scaled to 60 (p95 72).
+        var onlyPool = new Dictionary<ExecutionKnobs, LatencySnapshot> { [Pool] = Measured(15, 18) };
+        Assert.Equal((60, 72), Rounded(ExecutionKnobPolicy.Estimate(onlyPool, Single, 4, FittedCosts)));
+        // Measured enough: the measurement, whatever the profile says.
+        var both = new Dictionary<ExecutionKnobs, LatencySnapshot> { [Pool] = Measured(15, 18), [Single] = Measured(30, 33) };
+        Assert.Equal((30, 33), Rounded(ExecutionKnobPolicy.Estimate(both, Single, 4, FittedCosts)));
+        // The profile lacks the spinning pool: the sibling without spinning stands in, as without a profile.
+        Assert.Equal((15, 18), Rounded(ExecutionKnobPolicy.Estimate(onlyPool, Spinning, 4, FittedCosts)));
+    }
+
+    private static (double, double) Rounded((double P50, double P95) estimate) => (Math.Round(estimate.P50, 9), Math.Round(estimate.P95, 9));
+
     [Theory]
     [InlineData("1", 1, false)]
     [InlineData("all", ExecutionKnobs.All, false)]

@@ -53,6 +53,33 @@ public sealed class ProfileSchemaTests
         Assert.Throws<ProfileException>(() => ProfileJson.Parse(text, what));
     }
 
+    [Theory]
+    [InlineData("all", true)]
+    [InlineData("all+spin", true)]
+    [InlineData("2", false)]
+    public void Schema_and_parser_agree_on_per_setting_costs(string setting, bool valid)
+    {
+        var profile = JsonNode.Parse(File.ReadAllText(Path.Combine(ProfilesDirectory, "raspberry-pi-4.json")))!.AsObject();
+        profile["variants"] = JsonNode.Parse($$"""
+            { "fp32": { "latency_p50_ms": 5, "latency_p95_ms": 6, "knobs": {
+              "1": { "latency_p50_ms": 8, "latency_p95_ms": 9, "cpu_ms_per_inference": 8.5, "energy_millijoules": 8 },
+              "{{setting}}": { "latency_p50_ms": 3, "latency_p95_ms": 4, "cpu_ms_per_inference": 11 } } } }
+            """);
+        string text = profile.ToJsonString();
+        var result = Schema.Evaluate(JsonDocument.Parse(text).RootElement, new EvaluationOptions { OutputFormat = OutputFormat.List });
+        Assert.Equal(valid, result.IsValid);
+        if (valid)
+        {
+            var knobs = ProfileJson.Parse(text, setting).Variants["fp32"].Knobs!;
+            Assert.Equal(8.5, knobs["1"].CpuMsPerInference);
+            Assert.Null(knobs[setting].EnergyMillijoules);
+        }
+        else
+        {
+            Assert.Contains($"unknown setting '{setting}'", Assert.Throws<ProfileException>(() => ProfileJson.Parse(text, setting)).Message);
+        }
+    }
+
     private static string Describe(EvaluationResults result) =>
         string.Join("; ", (result.Details ?? []).Where(d => d.Errors is { Count: > 0 })
             .SelectMany(d => d.Errors!.Select(e => $"{d.InstanceLocation}: {e.Value}")));
