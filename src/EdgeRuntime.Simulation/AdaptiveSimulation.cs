@@ -227,7 +227,7 @@ public static class AdaptiveSimulation
             double batteryJoules = 0, batterySeconds = 0, secondsOff = 0;
             long requests = 0, completed = 0, dropped = 0, singleThreaded = 0;
             // Pool threads spinning after a run: from spinFrom (counted up to there) until spinEnd, or until the next run starts.
-            double spinFrom = 0, spinEnd = 0, spinWindow = (_options.Threads?.SpinWindowMs ?? 0) / 1000;
+            double spinFrom = 0, spinEnd = 0;
             int spinningThreads = _cores - 1;
             int switches = 0, windowsMet = 0, windows = 0, appliedSegment = -1;
             long windowSecond = 0;
@@ -317,13 +317,14 @@ public static class AdaptiveSimulation
                     // The next run puts spinning threads to work.
                     spinCoreSeconds += Math.Max(0, Math.Min(spinEnd, start) - spinFrom) * spinningThreads;
                     spinFrom = spinEnd = 0;
-                    double service = ServiceSeconds(variant) * frequencyFactor * ThreadSlowdown(_knobs);
+                    double service = ServiceSeconds(variant) * frequencyFactor * ThreadSlowdown(variant.Id, _knobs);
                     if (observe)
                     {
                         RecordService(variant.Id, service * 1000, (start - arrival) * 1000, _sim.CapMhz, _sim.Celsius);
                     }
                     double finish = start + service;
                     free = finish;
+                    double spinWindow = (_options.Threads?.For(variant.Id).SpinWindowMs ?? 0) / 1000;
                     if (_knobs.Spin && !_knobs.IsSingleThread && spinWindow > 0)
                     {
                         spinFrom = finish;
@@ -363,7 +364,7 @@ public static class AdaptiveSimulation
                 }
                 // Busy time keeps the cores the run uses active: all of them, or one of the board's on one thread; spinning
                 // pool threads keep theirs active after it.
-                double utilisation = off ? 0 : Math.Clamp(Math.Clamp(busy / (end - now), 0, 1) * ActiveCoreShare(_knobs) + spinCoreSeconds / (_cores * (end - now)), 0, 1);
+                double utilisation = off ? 0 : Math.Clamp(Math.Clamp(busy / (end - now), 0, 1) * ActiveCoreShare(variant.Id, _knobs) + spinCoreSeconds / (_cores * (end - now)), 0, 1);
                 _sim.Step(TimeSpan.FromSeconds(end - now), utilisation);
                 if (off)
                 {
@@ -463,11 +464,11 @@ public static class AdaptiveSimulation
         }
 
         /// <summary>Service time on these knobs relative to a run on all cores (the recorded costs).</summary>
-        private double ThreadSlowdown(ExecutionKnobs knobs) =>
-            _options.Threads is { } threads && knobs.IsSingleThread ? threads.SingleThreadSlowdown(_cores) : 1;
+        private double ThreadSlowdown(string variant, ExecutionKnobs knobs) =>
+            _options.Threads is { } threads && knobs.IsSingleThread ? threads.For(variant).SingleThreadSlowdown(_cores) : 1;
 
         /// <summary>Share of the board's cores a run keeps active.</summary>
-        private double ActiveCoreShare(ExecutionKnobs knobs) => _options.Threads?.ActiveCoreShare(knobs, _cores) ?? 1;
+        private double ActiveCoreShare(string variant, ExecutionKnobs knobs) => _options.Threads?.For(variant).ActiveCoreShare(knobs, _cores) ?? 1;
 
         private void ApplySegment(ScenarioSegment segment)
         {

@@ -69,15 +69,21 @@ public static class RecordedCosts
     public static SimulatedThreads ResolveThreads(SimulatedThreads threads, BundleManifest manifest, string boardId)
     {
         var variants = manifest.Variants.OrderBy(v => v.Id == manifest.ReferenceVariant ? 0 : 1).ToList();
-        var candidates = variants.SelectMany(v => v.Costs.Where(c => c.Value.Knobs is { Count: > 0 }).Select(c => (Variant: v.Id, Class: c.Key, c.Value.Knobs!)))
-            .OrderBy(c => c.Class == boardId ? 0 : 1)
-            .ToList();
-        if (candidates.Count == 0)
+        var classes = variants.SelectMany(v => v.Costs.Where(c => c.Value.Knobs is { Count: > 0 }).Select(c => c.Key)).ToList();
+        if (classes.Count == 0)
         {
             return threads;
         }
-        var (variant, deviceClass, knobs) = candidates[0];
+        string deviceClass = classes.Contains(boardId) ? boardId : classes[0];
         string where = deviceClass == boardId ? $"recorded on {deviceClass}" : $"recorded on {deviceClass} (not on {boardId}; spin applied as the same wall time)";
-        return threads.WithRecorded(knobs, $"knob costs of {manifest.Name}/{variant} {where}");
+        // Each variant with its own figures runs on them (a pruned or int8 variant parallelises differently); the rest take
+        // the first recorded one's, the reference variant's when it has them.
+        var recorded = variants.Where(v => v.Costs.TryGetValue(deviceClass, out var cost) && cost.Knobs is { Count: > 0 })
+            .Select(v => (v.Id, Threads: threads.WithRecorded(v.Costs[deviceClass].Knobs!, $"knob costs of {manifest.Name}/{v.Id} {where}")))
+            .ToList();
+        var fallback = recorded[0].Threads;
+        string source = recorded.Count == variants.Count ? $"{fallback.Source}; every variant on its own recorded figures"
+            : $"{fallback.Source}; own figures for {recorded.Count} of {variants.Count} variants, the others take {recorded[0].Id}'s";
+        return fallback with { ByVariant = recorded.ToDictionary(r => r.Id, r => r.Threads, StringComparer.Ordinal), Source = source };
     }
 }

@@ -99,6 +99,12 @@ public sealed record SimulatedThreads
     /// <summary>A bundle whose manifest holds the knob costs to use instead of the simulated bundle's own.</summary>
     public string? KnobCostsBundle { get; init; }
 
+    /// <summary>Variants whose own execution settings were recorded, with the figures from them; the others take this record's.</summary>
+    public IReadOnlyDictionary<string, SimulatedThreads>? ByVariant { get; init; }
+
+    /// <summary>The figures a variant runs with: its own where recorded.</summary>
+    public SimulatedThreads For(string variant) => ByVariant is not null && ByVariant.TryGetValue(variant, out var own) ? own : this;
+
     /// <summary>How much longer a run takes on one thread than on all <paramref name="cores"/>.</summary>
     public double SingleThreadSlowdown(int cores) => 1 + (Math.Max(1, cores) - 1) * ParallelEfficiency;
 

@@ -48,6 +48,51 @@ public sealed class ThreadModelTests
     }
 
     [Fact]
+    public void Each_variant_runs_on_its_own_recorded_thread_figures_and_the_others_on_the_references()
+    {
+        // int8 measured without a spinning setting and scaling better than fp32; "pruned" never measured.
+        var int8Knobs = new Dictionary<string, KnobCost>
+        {
+            ["1"] = new KnobCost { LatencyP50Ms = 1.2, LatencyP95Ms = 1.4, CpuMsPerInference = 1.3, Threads = 1, RatePerSecond = 10 },
+            ["all"] = new KnobCost { LatencyP50Ms = 0.7, LatencyP95Ms = 0.9, CpuMsPerInference = 1.5, Threads = 2, RatePerSecond = 10 },
+        };
+        static VariantManifest Variant(string id, Dictionary<string, KnobCost>? knobs) => new()
+        {
+            Id = id,
+            File = id + ".onnx",
+            Sha256 = new string('0', 64),
+            Costs = knobs is null ? new Dictionary<string, DeviceCost>() : new Dictionary<string, DeviceCost> { ["raspberry-pi-4"] = new() { LatencyP50Ms = 1, LatencyP95Ms = 1, Knobs = knobs } },
+        };
+        var manifest = new BundleManifest
+        {
+            Name = "ladder",
+            ReferenceVariant = "fp32",
+            Inputs = [],
+            Outputs = [],
+            Variants = [Variant("pruned", null), Variant("int8", int8Knobs), Variant("fp32", Measured)],
+        };
+
+        var resolved = RecordedCosts.ResolveThreads(new SimulatedThreads(), manifest, "raspberry-pi-4");
+
+        Assert.Equal(40.8 - 2.45, resolved.For("fp32").SpinWindowMs, 9);
+        Assert.Equal(0, resolved.For("int8").SpinWindowMs);
+        Assert.Equal((1.2 / 0.7 - 1) / 1, resolved.For("int8").ParallelEfficiency, 9);
+        Assert.Same(resolved.For("pruned"), resolved);
+        Assert.Equal(resolved.For("fp32").SpinWindowMs, resolved.SpinWindowMs);
+        Assert.Contains("2 of 3", resolved.Source);
+
+        // The simulated int8 costs what its own figures say, whatever the reference's spin cost.
+        using var temp = new TempDirectory();
+        var ownFigures = new SimulatedThreads().WithRecorded(int8Knobs, "int8");
+        var int8Resolved = Run(temp.File("resolved"), load: 0.05, threads: true, resolved).Outcomes.Single(o => o.Policy == "int8");
+        var int8Own = Run(temp.File("own"), load: 0.05, threads: true, ownFigures).Outcomes.Single(o => o.Policy == "int8");
+        var int8AsFp32 = Run(temp.File("as-fp32"), load: 0.05, threads: true, resolved.For("fp32")).Outcomes.Single(o => o.Policy == "int8");
+        Assert.Equal(int8Own.EnergyPerInferenceMillijoules, int8Resolved.EnergyPerInferenceMillijoules, 9);
+        Assert.True(int8AsFp32.EnergyPerInferenceMillijoules > 2 * int8Resolved.EnergyPerInferenceMillijoules,
+            $"int8 with the reference's spinning {int8AsFp32.EnergyPerInferenceMillijoules} mJ, on its own figures {int8Resolved.EnergyPerInferenceMillijoules} mJ");
+    }
+
+    [Fact]
     public void Static_variants_spin_for_the_recorded_window_and_the_energy_follows_it()
     {
         using var temp = new TempDirectory();
