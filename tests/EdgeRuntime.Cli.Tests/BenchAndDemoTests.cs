@@ -42,12 +42,24 @@ public sealed class BenchAndDemoTests
     }
 
     [Fact]
+    public async Task Bench_knobs_names_a_variant_the_bundle_lacks_before_starting_any_daemon()
+    {
+        using var temp = new TempDirectory();
+        var (_, bundle) = await Cli.CreateFixtureBundleAsync(temp);
+        string before = File.ReadAllText(Path.Combine(bundle, "manifest.json"));
+
+        var result = await Cli.RunAsync("bench-knobs", bundle, "--variant", "int3", "--knobs", "1", "--record", "x");
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("has no variant 'int3' (has: fp32", result.Error);
+        Assert.Equal(before, File.ReadAllText(Path.Combine(bundle, "manifest.json")));
+    }
+
+    [Fact]
     public async Task Bench_records_measured_costs_into_the_bundle_manifest()
     {
         using var temp = new TempDirectory();
-        string model = SampleModels.WriteFashionCnn(temp.Path);
-        string bundle = temp.File("bundle");
-        Assert.Equal(0, (await Cli.RunAsync("bundle", "create", bundle, "--model", model)).ExitCode);
+        var (model, bundle) = await Cli.CreateFixtureBundleAsync(temp);
 
         var result = await Cli.RunAsync("bench", bundle, "--runs", "20", "--record", "x86_64-test");
 

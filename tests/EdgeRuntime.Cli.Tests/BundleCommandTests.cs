@@ -71,9 +71,7 @@ public sealed class BundleCommandTests
     public async Task Add_checks_the_new_variant_against_the_bundle()
     {
         using var temp = new TempDirectory();
-        string model = SampleModels.WriteFashionCnn(temp.Path);
-        string bundle = temp.File("bundle");
-        Assert.Equal(0, (await Cli.RunAsync("bundle", "create", bundle, "--model", model)).ExitCode);
+        var (model, bundle) = await Cli.CreateFixtureBundleAsync(temp);
 
         // A model with another input name does not fit.
         var renamed = OnnxModel.Load(model);

@@ -1,4 +1,5 @@
 using EdgeRuntime.Cli;
+using EdgeRuntime.Samples;
 
 namespace EdgeRuntime.Cli.Tests;
 
@@ -16,6 +17,16 @@ internal static class Cli
         using var error = new StringWriter();
         int code = await EdgertCli.RunAsync(args, output, error);
         return new Result(code, output.ToString(), error.ToString());
+    }
+
+    /// <summary>The embedded fixture model written into <paramref name="temp"/>, and a bundle of it made by `bundle create`.</summary>
+    public static async Task<(string Model, string Bundle)> CreateFixtureBundleAsync(TempDirectory temp)
+    {
+        string model = SampleModels.WriteFashionCnn(temp.Path);
+        string bundle = temp.File("bundle");
+        var created = await RunAsync("bundle", "create", bundle, "--model", model);
+        Assert.True(created.ExitCode == 0, created.ToString());
+        return (model, bundle);
     }
 }
 

@@ -49,6 +49,9 @@ public static class KnobBenchmark
 
         /// <summary>Device class to record the explicit settings' figures under in the bundle's manifest (costs.CLASS.knobs); null records nothing.</summary>
         public string? RecordAs { get; init; }
+
+        /// <summary>One variant of the bundle to serve alone and measure (each variant parallelises and spins differently); null: the bundle as it serves.</summary>
+        public string? Variant { get; init; }
     }
 
     public sealed record SettingFigures(
@@ -117,11 +120,19 @@ public static class KnobBenchmark
             throw new ArgumentException($"--record writes into a bundle's manifest; '{settings.Bundle}' is not a bundle directory");
         }
         var bundle = ModelBundle.OpenPath(settings.Bundle);
+        string served = settings.Bundle;
+        if (settings.Variant is string wanted)
+        {
+            var entry = bundle.Manifest.FindVariant(wanted)
+                ?? throw new ArgumentException($"bundle '{bundle.Name}' has no variant '{wanted}' (has: {string.Join(", ", bundle.Manifest.Variants.Select(v => v.Id))})");
+            served = Path.Combine(bundle.Directory, entry.File);
+            bundle = ModelBundle.OpenPath(served);
+        }
         var machine = MachineInfo.Current();
         using var runtime = ModelRuntime.Open(bundle, new RuntimeOptions { Knobs = ExecutionKnobs.SingleThread, ValidateAllVariantsOnOpen = false });
         var inputs = MakeInputs(runtime.Inputs, settings.Shapes);
         WireTensor[] wire = [.. inputs.Select(t => new WireTensor(t.Name, t.ElementType.ToName(), t.Shape, t.Data.ToArray()))];
-        string variant = runtime.CurrentVariant;
+        string variant = settings.Variant ?? runtime.CurrentVariant;
         log?.WriteLine($"{bundle.Name} ({variant}), inputs {string.Join(", ", inputs.Select(i => $"{i.Name}[{string.Join("x", i.Shape)}]"))}; {machine}");
 
         var baselineCpu = new List<double>();
@@ -143,7 +154,7 @@ public static class KnobBenchmark
                 : null;
             string name = knobs is null ? "default (governor)" : slo is not null ? $"default, SLO p95 {slo:0.#} ms" : knobs;
             log?.WriteLine($"{name}: baseline 1-thread compute {baselineMs:F2} ms CPU; daemon at {settings.RatePerSecond:0.#}/s for {settings.Duration.TotalSeconds:0} s ...");
-            var run = await RunDaemonAsync(settings, slo is null ? knobs : null, slo, wire, cancellationToken);
+            var run = await RunDaemonAsync(settings, served, slo is null ? knobs : null, slo, wire, cancellationToken);
             double perInference = run.Requests > 0 ? run.CpuSeconds / run.Requests : double.NaN;
             // What the daemon costs without requests (its device loop, timers) over the same time, taken out for the net figure.
             double idleSeconds = run.IdleCpuSecondsPerSecond * settings.Duration.TotalSeconds;
@@ -230,11 +241,11 @@ public static class KnobBenchmark
     private sealed record DaemonRun(long Requests, long Failures, double CpuSeconds, List<double> LatencyMs, double IdleCpuSecondsPerSecond, string? Note,
         string? Knobs, double? ReportedCpuMsPerInference, double? RunCpuMsPerInference);
 
-    private static async Task<DaemonRun> RunDaemonAsync(Settings settings, string? knobs, double? slo, WireTensor[] inputs, CancellationToken cancellationToken)
+    private static async Task<DaemonRun> RunDaemonAsync(Settings settings, string served, string? knobs, double? slo, WireTensor[] inputs, CancellationToken cancellationToken)
     {
         string socket = Path.Combine(settings.WorkDirectory, $"knobs-{Guid.NewGuid():N}.sock");
         string[] knobArguments = knobs is null ? [] : ["--knobs", knobs];
-        var start = settings.Daemon.StartInfo([Path.GetFullPath(settings.Bundle), "--socket", socket, .. knobArguments]);
+        var start = settings.Daemon.StartInfo([Path.GetFullPath(served), "--socket", socket, .. knobArguments]);
         using var daemon = Process.Start(start) ?? throw new InvalidOperationException($"could not start {settings.Daemon.File}");
         var output = new System.Text.StringBuilder();
         daemon.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };

@@ -16,10 +16,11 @@ internal static class BenchKnobsCommand
         var knobs = new Option<string[]>("--knobs") { Description = "Settings to measure (default: default 1 all all,spin); 'default' lets the governor choose, 'slo=MS' too with that p95 SLO hint", AllowMultipleArgumentsPerToken = true };
         var shape = new Option<string[]>("--shape") { Description = "NAME=DIMS for symbolic input dimensions, e.g. input_ids=1x128", AllowMultipleArgumentsPerToken = true };
         var record = new Option<string?>("--record") { Description = "Device class to record each explicit setting's latency and CPU per inference under, in the bundle's manifest (costs.CLASS.knobs; `simulate --threads-model` uses them)" };
+        var variant = new Option<string?>("--variant") { Description = "Serve and measure this variant of the bundle alone (--record then writes its own costs)" };
         var json = CliOutput.Json();
         var command = new Command("bench-knobs", "Start the daemon per threads/spin setting, send requests at a fixed rate, and report its CPU-seconds per inference against single-thread compute measured in this run");
         command.Arguments.Add(bundle);
-        command.AddOptions(rate, seconds, settle, knobs, shape, record, json);
+        command.AddOptions(rate, seconds, settle, knobs, shape, record, variant, json);
         command.SetAction(async (result, cancellation) =>
         {
             string?[] settings = result.GetValue(knobs) is { Length: > 0 } given ? [.. given.Select(k => k == "default" ? null : k)] : [null, "1", "all", "all,spin"];
@@ -28,6 +29,7 @@ internal static class BenchKnobsCommand
                 Daemon(), Path.Combine(Path.GetTempPath(), $"edgert-bench-knobs-{Environment.ProcessId}"), TimeSpan.FromSeconds(result.GetValue(settle)))
                 {
                     RecordAs = result.GetValue(record),
+                    Variant = result.GetValue(variant),
                 },
                 result.GetValue(json) ? null : context.Error, cancellation);
             context.Write(result.GetValue(json), report, (output, r) => r.WriteText(output));
