@@ -305,6 +305,9 @@ public static class AdaptiveSimulation
                 double spinCoreSeconds = 0;
                 double frequencyFactor = maxMhz / _sim.CapMhz;
                 var variant = _variants[current];
+                // The variant's own thread figures where recorded, looked up once per step rather than per request.
+                var threads = _options.Threads?.For(variant.Id);
+                double spinWindow = (threads?.SpinWindowMs ?? 0) / 1000;
                 while (pending.Count > 0)
                 {
                     double arrival = pending.Peek();
@@ -317,14 +320,13 @@ public static class AdaptiveSimulation
                     // The next run puts spinning threads to work.
                     spinCoreSeconds += Math.Max(0, Math.Min(spinEnd, start) - spinFrom) * spinningThreads;
                     spinFrom = spinEnd = 0;
-                    double service = ServiceSeconds(variant) * frequencyFactor * ThreadSlowdown(variant.Id, _knobs);
+                    double service = ServiceSeconds(variant) * frequencyFactor * ThreadSlowdown(threads, _knobs);
                     if (observe)
                     {
                         RecordService(variant.Id, service * 1000, (start - arrival) * 1000, _sim.CapMhz, _sim.Celsius);
                     }
                     double finish = start + service;
                     free = finish;
-                    double spinWindow = (_options.Threads?.For(variant.Id).SpinWindowMs ?? 0) / 1000;
                     if (_knobs.Spin && !_knobs.IsSingleThread && spinWindow > 0)
                     {
                         spinFrom = finish;
@@ -364,7 +366,7 @@ public static class AdaptiveSimulation
                 }
                 // Busy time keeps the cores the run uses active: all of them, or one of the board's on one thread; spinning
                 // pool threads keep theirs active after it.
-                double utilisation = off ? 0 : Math.Clamp(Math.Clamp(busy / (end - now), 0, 1) * ActiveCoreShare(variant.Id, _knobs) + spinCoreSeconds / (_cores * (end - now)), 0, 1);
+                double utilisation = off ? 0 : Math.Clamp(Math.Clamp(busy / (end - now), 0, 1) * ActiveCoreShare(threads, _knobs) + spinCoreSeconds / (_cores * (end - now)), 0, 1);
                 _sim.Step(TimeSpan.FromSeconds(end - now), utilisation);
                 if (off)
                 {
@@ -464,11 +466,11 @@ public static class AdaptiveSimulation
         }
 
         /// <summary>Service time on these knobs relative to a run on all cores (the recorded costs).</summary>
-        private double ThreadSlowdown(string variant, ExecutionKnobs knobs) =>
-            _options.Threads is { } threads && knobs.IsSingleThread ? threads.For(variant).SingleThreadSlowdown(_cores) : 1;
+        private double ThreadSlowdown(SimulatedThreads? threads, ExecutionKnobs knobs) =>
+            threads is not null && knobs.IsSingleThread ? threads.SingleThreadSlowdown(_cores) : 1;
 
         /// <summary>Share of the board's cores a run keeps active.</summary>
-        private double ActiveCoreShare(string variant, ExecutionKnobs knobs) => _options.Threads?.For(variant).ActiveCoreShare(knobs, _cores) ?? 1;
+        private double ActiveCoreShare(SimulatedThreads? threads, ExecutionKnobs knobs) => threads?.ActiveCoreShare(knobs, _cores) ?? 1;
 
         private void ApplySegment(ScenarioSegment segment)
         {

@@ -78,8 +78,9 @@ public static class RecordedCosts
         string where = deviceClass == boardId ? $"recorded on {deviceClass}" : $"recorded on {deviceClass} (not on {boardId}; spin applied as the same wall time)";
         // Each variant with its own figures runs on them (a pruned or int8 variant parallelises differently); the rest take
         // the first recorded one's, the reference variant's when it has them.
-        var recorded = variants.Where(v => v.Costs.TryGetValue(deviceClass, out var cost) && cost.Knobs is { Count: > 0 })
-            .Select(v => (v.Id, Threads: threads.WithRecorded(v.Costs[deviceClass].Knobs!, $"knob costs of {manifest.Name}/{v.Id} {where}")))
+        var recorded = variants.Select(v => (v.Id, Knobs: v.Costs.GetValueOrDefault(deviceClass)?.Knobs))
+            .Where(r => r.Knobs is { Count: > 0 })
+            .Select(r => (r.Id, Threads: threads.WithRecorded(r.Knobs!, $"knob costs of {manifest.Name}/{r.Id} {where}")))
             .ToList();
         var fallback = recorded[0].Threads;
         string source = recorded.Count == variants.Count ? $"{fallback.Source}; every variant on its own recorded figures"
